@@ -1,0 +1,52 @@
+# Weekly Discovery: `make demo` runs the whole chain on a generated library; `make test` runs the tests.
+# Both create .venv when it is missing and are safe to run again.
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
+PYTEST_ARGS ?=
+
+# Spark from the pip package: spark-submit must find this venv's pyspark and python, whatever
+# `python3` is first on PATH (see docs/stack.md).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SPARK_HOME = $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/pyspark)
+export PYSPARK_PYTHON := $(CURDIR)/$(PY)
+export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
+export SPARK_LOCAL_IP := 127.0.0.1
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export AIRFLOW__CORE__PARALLELISM := 4
+
+.PHONY: setup demo test spotify-auth clean help
+
+help:
+	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
+	@echo "make test          run the test suite"
+	@echo "make spotify-auth  authorize your Spotify account once and print the connection to store"
+	@echo "make clean         remove the demo's Airflow home and lake"
+
+setup: $(STAMP)
+
+$(STAMP):
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else "Python 3.10-3.13 is required (found %d.%d); run e.g. make PYTHON=python3.11 ..." % v)'
+	@scripts/check-java.sh
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing the pinned stack into $(VENV) (about a minute)..."
+	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
+	@$(PY) -c 'import airflow, pyspark, spotipy, pyarrow, pytest' || { echo "pip install failed: see the messages above"; exit 1; }
+	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored: it is neither" || true
+	@rm -f $(VENV)/.installed-* && touch $@
+
+demo: setup
+	@scripts/check-java.sh
+	$(PY) -m weekly_discovery.demo
+
+test: setup
+	@scripts/check-java.sh
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+spotify-auth: setup
+	$(PY) -m weekly_discovery.spotify.authorize
+
+clean:
+	rm -rf .demo

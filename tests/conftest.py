@@ -1,0 +1,54 @@
+"""Shared test set-up: the environment Spark and Airflow need, and the shared data folder.
+
+`make test` exports the same variables; setting them here too lets a developer run
+`.venv/bin/pytest tests/...` directly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+VENV_BIN = Path(sys.executable).parent
+
+# spark-submit finds SPARK_HOME through `python3` on PATH, which may be another Python:
+# point it at this interpreter's pyspark explicitly (see docs/stack.md).
+import pyspark  # noqa: E402
+
+os.environ.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+# Airflow reads AIRFLOW_HOME when first imported: give the test session a throwaway one.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wd-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """../shared/data, present in CI; a user's clone may lack it (tests using it skip there)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is absent (it exists beside the repo in CI only)")
+    return SHARED_DATA
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)

@@ -1,0 +1,209 @@
+"""Extraction against the stand-in: paging, incremental stop, snapshot skip, faults, auth errors."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from tests.extract.conftest import (
+    DS1,
+    DS2,
+    FaultConfig,
+    RetryPolicy,
+    StandIn,
+    lake_contents,
+    make_api,
+    make_config,
+    pages,
+)
+from weekly_discovery.extract import SourcesUnreadable, extract_library
+from weekly_discovery.lake import Lake
+from weekly_discovery.spotify.errors import QuotaExceeded, ReauthorizationRequired
+
+
+def manifest(config, key, ds):
+    return json.loads((config.lake.raw_partition(key, ds) / "_manifest.json").read_text())
+
+
+def test_first_run_pages_at_the_largest_size_and_keeps_pages_verbatim(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    extract_library(make_api(standin), config.lake, config, DS1)
+
+    saved = manifest(config, "saved_tracks", DS1)
+    assert saved["mode"] == "full" and saved["item_total"] == len(library.saved)
+    assert len(saved["pages"]) == pages(len(library.saved))
+    assert standin.count("GET /v1/me/tracks") == pages(len(library.saved))
+    page_limits = {
+        json.loads(config.lake.absolute(page).read_text())["limit"]
+        for source in config.sources
+        for page in manifest(config, source.key, DS1)["pages"]
+    }
+    assert page_limits == {50}  # the largest page size both endpoints allow
+    for source in config.sources_in("disliked") + config.sources_in("candidates"):
+        playlist = library.playlists[source.spotify_id]
+        m = manifest(config, source.key, DS1)
+        assert m["item_total"] == len(playlist.items) and m["snapshot_id"] == playlist.snapshot_id
+        assert len(m["pages"]) == pages(len(playlist.items))
+    # page 0 of Liked Songs, stored as the server sent it
+    first = json.loads(config.lake.absolute(saved["pages"][0]).read_text())
+    assert [i["track"]["id"] for i in first["items"]] == [t for _, t in library.saved[:50]]
+    assert first["total"] == len(library.saved) and first["next"].endswith("offset=50&limit=50")
+
+
+def test_request_budget_first_run_and_unchanged_rerun(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    playlists = [s for s in config.sources if s.kind == "playlist"]
+    expected = 1 + pages(len(library.saved)) + sum(1 + pages(len(library.playlists[s.spotify_id].items)) for s in playlists)
+    assert standin.count("/v1/") == expected  # /me + ceil(n/50) per source + 1 metadata per playlist
+
+    standin.reset_counts()
+    summary = extract_library(api, config.lake, config, DS2)
+    assert {r.mode for r in summary.sources} == {"unchanged"}
+    assert standin.count("/v1/") == 1 + len(config.sources)  # one request per source, plus /me
+    # an unchanged source lists the earlier pages instead of storing new copies
+    assert manifest(config, "saved_tracks", DS2)["pages"] == manifest(config, "saved_tracks", DS1)["pages"]
+    assert not list(config.lake.raw_partition("saved_tracks", DS2).glob("page-*.json"))
+
+
+def test_incremental_stop_at_known_tracks(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    unsaved = [t for t in library.tracks if t not in {tid for _, tid in library.saved}][:3]
+    for i, track_id in enumerate(unsaved):
+        library.save_track(track_id, added_at=f"2026-11-2{i}T10:00:00Z")
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+
+    m = manifest(config, "saved_tracks", DS2)
+    assert m["mode"] == "incremental" and m["item_total"] == len(library.saved)
+    assert standin.count("GET /v1/me/tracks") == 1
+    first_run = manifest(config, "saved_tracks", DS1)["pages"]
+    assert m["pages"][1:] == first_run and m["pages"][0].startswith("raw/spotify/source=saved_tracks/ds=2026-11-23/")
+    newest = json.loads(config.lake.absolute(m["pages"][0]).read_text())["items"][:3]
+    assert [i["track"]["id"] for i in newest] == unsaved[::-1]
+
+
+def test_removed_track_forces_a_full_pass(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    del library.saved[100]  # unliked an older song: the newest is still known, but the total shrank
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+    m = manifest(config, "saved_tracks", DS2)
+    assert m["mode"] == "full" and len(m["pages"]) == pages(len(library.saved))
+    assert all(p.startswith("raw/spotify/source=saved_tracks/ds=2026-11-23/") for p in m["pages"])
+
+
+def test_full_resync_reads_everything(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    standin.reset_counts()
+    summary = extract_library(api, config.lake, config, DS2, full_resync=True)
+    assert {r.mode for r in summary.sources} == {"full"}
+    assert standin.count("GET /v1/me/tracks") == pages(len(library.saved))
+
+
+def test_changed_playlist_is_read_again_unchanged_one_is_not(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    changed, unchanged = config.sources_in("candidates")[:2]
+    standin.touch_playlist(changed.spotify_id)
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+    assert manifest(config, changed.key, DS2)["mode"] == "full"
+    assert manifest(config, unchanged.key, DS2)["mode"] == "unchanged"
+    items_paths = [r.path for r in standin.request_log if r.route.endswith("/items")]
+    assert items_paths and all(changed.spotify_id in p for p in items_paths)
+
+
+def test_rerun_of_the_same_date_gives_the_same_lake(standin, library, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    extract_library(api, config.lake, config, DS2)
+    before = lake_contents(config.lake.root)
+    extract_library(api, config.lake, config, DS2)
+    assert lake_contents(config.lake.root) == before
+    assert list(Path(config.lake.root, "_staging").iterdir()) == []
+
+
+def test_faults_give_the_same_lake_as_a_clean_run(library, tmp_path):
+    with StandIn(library) as clean:
+        clean_config = make_config(clean, tmp_path, "clean")
+        extract_library(make_api(clean), clean_config.lake, clean_config, DS1)
+        clean_lake = lake_contents(clean_config.lake.root)
+        port = clean.port
+    script = {"GET /v1/me/tracks": [429, 503, 500, 401], "GET /v1/playlists/{playlist_id}/items": [502, 429, 401]}
+    faults = FaultConfig(seed=3, fail_rate=0.2, retry_after=1, token_ttl=2, script=script)
+    with StandIn(library, faults=faults, port=port) as faulty:  # same port: same page URLs
+        config = make_config(faulty, tmp_path, "faulty")
+        api = make_api(faulty, policy=RetryPolicy(max_attempts=12))
+        extract_library(api, config.lake, config, DS1)
+        statuses = {r.status for r in faulty.request_log}
+    assert {429, 503, 401} <= statuses and api.stats["retries"] > 5
+    faulty_lake = {k.replace("/faulty/", "/clean/"): v for k, v in lake_contents(config.lake.root).items()}
+    assert faulty_lake == clean_lake
+
+
+def test_revoked_refresh_token_fails_at_once_with_the_fix(standin, tmp_path):
+    config = make_config(standin, tmp_path)
+    standin.revoke_refresh_token()
+    with pytest.raises(ReauthorizationRequired) as info:
+        extract_library(make_api(standin), config.lake, config, DS1)
+    assert "invalid_grant" in str(info.value) and "make spotify-auth" in str(info.value)
+    assert standin.count("POST /api/token") == 1  # no retries
+    assert standin.count("/v1/") == 0
+
+
+def test_quota_exceeded_is_reported_not_retried(library, tmp_path):
+    with StandIn(library, faults=FaultConfig(quota_exceeded=True)) as standin:
+        config = make_config(standin, tmp_path)
+        with pytest.raises(QuotaExceeded, match="QUOTA_EXCEEDED"):
+            extract_library(make_api(standin), config.lake, config, DS1)
+        assert standin.count("/v1/") == 1
+
+
+def test_playlist_not_owned_is_named_with_the_fix_and_the_rest_is_extracted(standin, library, tmp_path, caplog):
+    editorial = library.editorial_playlist_ids()[0]
+    path = tmp_path / "c.toml"
+    path.write_text(f'[sources]\nliked = ["saved_tracks"]\nreference = ["spotify:playlist:{editorial}"]\n')
+    from weekly_discovery.config import load_config
+
+    config = load_config(path, env={"WEEKLY_DISCOVERY_LAKE": str(tmp_path / "lake")})
+    with caplog.at_level(logging.ERROR), pytest.raises(SourcesUnreadable) as info:
+        extract_library(make_api(standin), config.lake, config, DS1)
+    assert editorial in str(info.value) and "owns or collaborates on" in str(info.value)
+    assert "copy its songs into a playlist of your own" in str(info.value)
+    assert manifest(config, "saved_tracks", DS1)["item_total"] == len(library.saved)
+
+
+def test_source_removed_from_config_is_dropped_on_rerun(standin, tmp_path):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    dropped = config.sources_in("candidates")[0]
+    smaller = type(config)(**{**config.__dict__, "sources": tuple(s for s in config.sources if s != dropped)})
+    summary = extract_library(api, smaller.lake, smaller, DS1)
+    assert summary.removed == [dropped.key]
+    assert not config.lake.raw_partition(dropped.key, DS1).exists()
+
+
+def test_secrets_are_not_logged(standin, tmp_path, caplog):
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    with caplog.at_level(logging.DEBUG):
+        extract_library(api, config.lake, config, DS1)
+    text = caplog.text
+    token = api.auth.get_access_token()
+    for secret in (standin.client_secret, standin.refresh_token, token):
+        assert secret not in text
+    assert "page 1 of" in text and "requests" in text

@@ -1,0 +1,1 @@
+"""Access to the Spotify Web API: credentials, token refresh, and a client with a retry policy."""

@@ -1,0 +1,168 @@
+"""One-time authorization: get a refresh token for your Spotify account (``make spotify-auth``).
+
+Runs the Authorization Code flow with a loopback redirect, ``http://127.0.0.1:PORT/callback``
+(Spotify refuses ``localhost`` redirect URIs since 2025: register exactly this URI in your app's
+settings), asks only for the scopes the pipeline uses, and prints the Airflow connection to store.
+
+    python -m weekly_discovery.spotify.authorize --client-id ID   # the secret is asked for
+
+The printed line contains your client secret and refresh token: store it as the Airflow connection
+and do not paste it anywhere else. Nothing is written to disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import http.server
+import os
+import secrets
+import sys
+import threading
+import urllib.parse
+import webbrowser
+from dataclasses import dataclass
+
+import spotipy
+from spotipy.cache_handler import MemoryCacheHandler
+
+from weekly_discovery.spotify.credentials import (
+    DEFAULT_API_BASE_URL,
+    DEFAULT_AUTHORIZE_URL,
+    DEFAULT_TOKEN_URL,
+    SpotifyCredentials,
+)
+
+#: Read Liked Songs; read your own and collaborative playlists; write the private "Weekly Discovery" playlist.
+SCOPES = ("user-library-read", "playlist-read-private", "playlist-read-collaborative", "playlist-modify-private")
+DEFAULT_PORT = 8888
+WAIT_SECONDS = 300
+
+
+class AuthorizationFailed(RuntimeError):
+    pass
+
+
+@dataclass
+class _Callback:
+    code: str | None = None
+    state: str | None = None
+    error: str | None = None
+
+
+def redirect_uri(port: int) -> str:
+    return f"http://127.0.0.1:{port}/callback"
+
+
+def authorize(
+    client_id: str,
+    client_secret: str,
+    *,
+    port: int = DEFAULT_PORT,
+    authorize_url: str = DEFAULT_AUTHORIZE_URL,
+    token_url: str = DEFAULT_TOKEN_URL,
+    api_base_url: str = DEFAULT_API_BASE_URL,
+    open_browser: bool = True,
+    announce=print,
+    wait_seconds: float = WAIT_SECONDS,
+) -> SpotifyCredentials:
+    """Walk the user through consent and return the credentials with the new refresh token."""
+    callback = _Callback()
+    server = _callback_server(port, callback)
+    uri = redirect_uri(server.server_address[1])
+    state = secrets.token_urlsafe(16)
+    oauth = spotipy.SpotifyOAuth(
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uri=uri,
+        scope=" ".join(SCOPES),
+        state=state,
+        cache_handler=MemoryCacheHandler(),
+        open_browser=False,
+    )
+    oauth.OAUTH_AUTHORIZE_URL = authorize_url
+    oauth.OAUTH_TOKEN_URL = token_url
+    url = oauth.get_authorize_url()
+    announce(f"Open this address in a browser signed in to Spotify and allow access:\n\n  {url}\n")
+    announce(f"(Your app's settings on developer.spotify.com must list the redirect URI {uri})")
+    if open_browser:
+        webbrowser.open(url)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    server.timeout = wait_seconds
+    thread.start()
+    thread.join(wait_seconds + 5)
+    server.server_close()
+    if callback.error or not callback.code:
+        raise AuthorizationFailed(f"Spotify did not authorize the app: {callback.error or 'no answer in time'}")
+    if callback.state != state:
+        raise AuthorizationFailed("the answer's state does not match this request (possible CSRF); try again")
+    token = oauth.get_access_token(callback.code, as_dict=True, check_cache=False)
+    granted = set((token.get("scope") or "").split())
+    missing = set(SCOPES) - granted
+    if missing:
+        raise AuthorizationFailed(f"Spotify granted fewer scopes than needed; missing: {', '.join(sorted(missing))}")
+    return SpotifyCredentials(
+        client_id=client_id,
+        client_secret=client_secret,
+        refresh_token=token["refresh_token"],
+        api_base_url=api_base_url,
+        token_url=token_url,
+    )
+
+
+def _callback_server(port: int, callback: _Callback) -> http.server.HTTPServer:
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            if not self.path.startswith("/callback"):
+                self.send_error(404)
+                return
+            callback.code = (query.get("code") or [None])[0]
+            callback.state = (query.get("state") or [None])[0]
+            callback.error = (query.get("error") or [None])[0]
+            body = b"Weekly Discovery is authorized. You can close this tab." if callback.code else \
+                b"Authorization failed; see the terminal."
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # keep the code out of the terminal
+            pass
+
+    return http.server.HTTPServer(("127.0.0.1", port), Handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--client-id", default=os.environ.get("SPOTIFY_CLIENT_ID"),
+                        help="your app's client id (or $SPOTIFY_CLIENT_ID)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="loopback port of the redirect URI")
+    parser.add_argument("--no-browser", action="store_true", help="only print the address to open")
+    parser.add_argument("--authorize-url", default=DEFAULT_AUTHORIZE_URL, help=argparse.SUPPRESS)
+    parser.add_argument("--token-url", default=DEFAULT_TOKEN_URL, help=argparse.SUPPRESS)
+    parser.add_argument("--api-base-url", default=DEFAULT_API_BASE_URL, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if not args.client_id:
+        parser.error("no client id: pass --client-id or set SPOTIFY_CLIENT_ID "
+                     "(create an app on developer.spotify.com/dashboard first)")
+    client_secret = os.environ.get("SPOTIFY_CLIENT_SECRET") or getpass.getpass("Client secret: ")
+    try:
+        credentials = authorize(
+            args.client_id, client_secret, port=args.port, authorize_url=args.authorize_url,
+            token_url=args.token_url, api_base_url=args.api_base_url, open_browser=not args.no_browser,
+            announce=lambda text: print(text, file=sys.stderr),
+        )
+    except AuthorizationFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    line = credentials.connection_uri_json()
+    print("Authorized. Store this connection (it holds secrets; keep it out of logs and the repo):", file=sys.stderr)
+    print(f"export AIRFLOW_CONN_SPOTIFY_DEFAULT='{line}'")
+    print("or: airflow connections add spotify_default --conn-json '<the JSON above>'", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -42,6 +42,7 @@ demo: setup
 	$(PY) -m weekly_discovery.demo
 
 test: setup
+	@scripts/install-test-deps.sh
 	@scripts/check-java.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
 

@@ -10,3 +10,5 @@ from airflow.sdk import Asset
 
 SILVER_TRACKS = Asset(name="weekly_discovery.silver_tracks", uri="weekly-discovery://silver/tracks")
 ENRICHED_TRACKS = Asset(name="weekly_discovery.tracks_enriched", uri="weekly-discovery://silver/tracks_enriched")
+LIBRARY_REPORT = Asset(name="weekly_discovery.library_report", uri="weekly-discovery://reports/library")
+RECOMMENDATIONS = Asset(name="weekly_discovery.recommendations", uri="weekly-discovery://gold/recommendations")

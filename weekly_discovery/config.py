@@ -23,7 +23,14 @@ LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
 ROLES = ("liked", "disliked", "reference", "candidates")
 SAVED_TRACKS_REF = "saved_tracks"
 
-_TOP_KEYS = {"sources", "lake", "spotify", "enrichment"}
+_TOP_KEYS = {"sources", "lake", "spotify", "enrichment", "report", "model"}
+_REPORT_KEYS = {"bin_width", "top_artist_min_tracks", "strong_correlation"}
+_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds"}
+#: The 2016 post's eleven model features.
+POST_FEATURES = (
+    "danceability", "energy", "speechiness", "instrumentalness", "acousticness", "liveness", "mode",
+    "valence", "loudness", "tempo", "key",
+)
 _ENRICHMENT_KEYS = {"providers", "reccobeats_url", "missing_retry_days", "min_coverage", "file"}
 _FILE_KEYS = {"path", "format", "columns"}
 PROVIDERS = ("spotify", "reccobeats", "file")
@@ -78,12 +85,36 @@ class Enrichment:
 
 
 @dataclass(frozen=True)
+class Report:
+    """How the weekly library report bins, filters and flags."""
+
+    bin_width: float = 0.1
+    top_artist_min_tracks: int = 3  # list artists with MORE than this many liked tracks
+    strong_correlation: float = 0.5
+
+
+@dataclass(frozen=True)
+class Model:
+    """What the weekly model learns from and what it recommends."""
+
+    features: tuple[str, ...] = POST_FEATURES
+    top_n: int = 30
+    max_per_artist: int = 2
+    playlist_name: str = "Weekly Discovery"
+    threshold: float = 0.5  # a candidate is "recommended" at or above this probability
+    seed: int = 42
+    folds: int = 5
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     sources: tuple[Source, ...]
     lake_root: str
     spotify_connection_id: str = "spotify_default"
     enrichment: Enrichment = field(default_factory=Enrichment)
+    report: Report = field(default_factory=Report)
+    model: Model = field(default_factory=Model)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def sources_in(self, role: str) -> tuple[Source, ...]:
@@ -182,6 +213,8 @@ def _validate(path: Path, data: dict[str, Any], env: Mapping[str, str]) -> Confi
         lake_root=lake_root,
         spotify_connection_id=conn_id,
         enrichment=_parse_enrichment(where, path, data.get("enrichment", {})),
+        report=_parse_report(where, data.get("report", {})),
+        model=_parse_model(where, data.get("model", {})),
         raw=data,
     )
 
@@ -236,6 +269,58 @@ def _parse_feature_file(where: str, path: Path, table: Any, required: bool) -> F
         raise ConfigError(f"{where}: enrichment.file.columns must map our names to the file's column names")
     _no_unknown_keys(where, "[enrichment.file.columns]", columns, allowed)
     return FeatureFile(file_path, fmt, {**{c: c for c in sorted(allowed)}, **columns})
+
+
+def _parse_report(where: str, table: Any) -> Report:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [report] must be a table")
+    _no_unknown_keys(where, "[report]", table, _REPORT_KEYS)
+    d = Report()
+    bin_width = _number(where, "report.bin_width", table.get("bin_width", d.bin_width), 0.01, 0.5)
+    if abs(round(1 / bin_width) * bin_width - 1) > 1e-9:
+        raise ConfigError(f"{where}: report.bin_width must divide 1 evenly (0.05, 0.1, 0.2, 0.25...), got {bin_width}")
+    return Report(
+        bin_width=bin_width,
+        top_artist_min_tracks=int(_number(where, "report.top_artist_min_tracks",
+                                          table.get("top_artist_min_tracks", d.top_artist_min_tracks), 0, 10_000,
+                                          integer=True)),
+        strong_correlation=_number(where, "report.strong_correlation",
+                                   table.get("strong_correlation", d.strong_correlation), 0.0, 1.0),
+    )
+
+
+def _parse_model(where: str, table: Any) -> Model:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [model] must be a table")
+    _no_unknown_keys(where, "[model]", table, _MODEL_KEYS)
+    d = Model()
+    features = table.get("features", list(d.features))
+    usable = [c for c in FEATURE_COLUMNS]
+    if (not isinstance(features, list) or not features or len(set(features)) != len(features)
+            or not all(f in usable for f in features)):
+        raise ConfigError(f"{where}: model.features must be a non-empty list of distinct names from "
+                          f"{', '.join(usable)}, got {features!r}")
+    name = table.get("playlist_name", d.playlist_name)
+    if not isinstance(name, str) or not name.strip() or len(name) > 100:
+        raise ConfigError(f"{where}: model.playlist_name must be a non-empty name of at most 100 characters")
+    return Model(
+        features=tuple(features),
+        top_n=int(_number(where, "model.top_n", table.get("top_n", d.top_n), 1, 10_000, integer=True)),
+        max_per_artist=int(_number(where, "model.max_per_artist", table.get("max_per_artist", d.max_per_artist),
+                                   1, 10_000, integer=True)),
+        playlist_name=name.strip(),
+        threshold=_number(where, "model.threshold", table.get("threshold", d.threshold), 0.0, 1.0),
+        seed=int(_number(where, "model.seed", table.get("seed", d.seed), 0, 2**31 - 1, integer=True)),
+        folds=int(_number(where, "model.folds", table.get("folds", d.folds), 2, 20, integer=True)),
+    )
+
+
+def _number(where: str, key: str, value: Any, low: float, high: float, integer: bool = False) -> float:
+    kinds = (int,) if integer else (int, float)
+    if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
+        kind = "a whole number" if integer else "a number"
+        raise ConfigError(f"{where}: {key} must be {kind} between {low} and {high}, got {value!r}")
+    return float(value)
 
 
 def _parse_source(where: str, role: str, index: int, ref: str) -> Source:

@@ -76,3 +76,37 @@ def test_config_path_from_env_then_variable(tmp_path):
 def test_example_config_in_the_repo_is_valid(repo):
     config = load_config(repo / "weekly-discovery.example.toml", env={})
     assert {s.role for s in config.sources} == {"liked", "disliked", "reference", "candidates"}
+
+
+def test_report_and_model_sections(tmp_path):
+    path = write(tmp_path, """
+[sources]
+liked = ["saved_tracks"]
+[report]
+bin_width = 0.2
+top_artist_min_tracks = 5
+[model]
+features = ["energy", "valence"]
+top_n = 20
+playlist_name = "My Mix"
+""")
+    config = load_config(path, env={})
+    assert config.report.bin_width == 0.2 and config.report.top_artist_min_tracks == 5
+    assert config.report.strong_correlation == 0.5
+    assert config.model.features == ("energy", "valence") and config.model.top_n == 20
+    assert config.model.playlist_name == "My Mix" and config.model.max_per_artist == 2
+
+
+@pytest.mark.parametrize(
+    "section, expected",
+    [
+        ("[report]\nbin_width = 0.3\n", "report.bin_width must divide 1 evenly"),
+        ("[report]\nstrong_correlation = 2\n", "report.strong_correlation must be a number between 0.0 and 1.0"),
+        ('[model]\nfeatures = ["energy", "colour"]\n', "model.features must be a non-empty list"),
+        ("[model]\ntop_n = 0\n", "model.top_n must be a whole number between 1"),
+        ("[model]\ntopn = 3\n", "unknown key 'topn' in [model]"),
+    ],
+)
+def test_bad_report_and_model_settings(tmp_path, section, expected):
+    with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
+        load_config(write(tmp_path, '[sources]\nliked = ["saved_tracks"]\n' + section), env={})

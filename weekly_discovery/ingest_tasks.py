@@ -56,12 +56,12 @@ def landed_lines(lake: Lake, ds: str, metrics: dict[str, Any]) -> list[str]:
     """Human-readable lines: counts per source and the paths of each layer's partition."""
     lines = []
     for key, m in sorted(metrics["sources"].items()):
-        quarantined = sum(m.get("quarantined", {}).values())
-        lines.append(f"{m['role']:<10} {m.get('name') or key}: {m['tracks']} tracks "
-                     f"({m['items']} items, {quarantined} quarantined, {m.get('mode', '?')})")
+        reasons = ", ".join(f"{r}={n}" for r, n in sorted(m["quarantined"].items()) if n)
+        lines.append(f"{m['role']:<10} {m.get('name') or key}: {m['tracks']} tracks from {m['items']} items "
+                     f"({m['mode']}; quarantined {m['quarantined_total']}{': ' + reasons if reasons else ''})")
     totals = metrics["totals"]
-    lines.append(f"total: {totals['tracks']} tracks from {len(metrics['sources'])} sources, "
-                 f"{totals.get('quarantined', 0)} quarantined")
+    lines.append(f"total: {totals['tracks']} tracks ({totals['unique_tracks']} distinct per role) from "
+                 f"{totals['sources']} sources, {totals['quarantined_total']} items quarantined")
     for layer, name in (("bronze", "items"), ("silver", "tracks"), ("quarantine", "items")):
         lines.append(f"{layer}/{name}: {lake.partition(layer, name, ds)}")
     return lines

@@ -1,0 +1,166 @@
+"""Normalize one date's raw Spotify pages into bronze items, silver tracks and quarantine.
+
+Run it with the venv's spark-submit (SPARK_HOME = the venv's site-packages/pyspark,
+PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
+
+    spark-submit --master local[2] jobs/normalize.py --lake /srv/weekly-discovery/lake --ds 2026-11-23
+
+``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE``. For date D it reads the manifests of
+every source extracted for D (``raw/spotify/source=*/ds=D/_manifest.json``) and the pages
+they list, and writes, each partition staged and then renamed into place:
+
+- ``bronze/items/ds=D``      NDJSON, one line per raw item with its source context;
+- ``quarantine/items/ds=D``  NDJSON, rejected items and unreadable pages with a reason;
+- ``silver/tracks/ds=D``     Parquet, one row per (source, track), with ``_metrics.json``.
+
+Silver is written last, so its presence means the step completed. A rerun of D gives
+the same rows and replaces D's partitions only. Exit status 2 means the raw input is
+missing or unusable (the log says which, and what to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds, read_json
+from weekly_discovery.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
+from weekly_discovery.spark import get_spark, write_partition
+from weekly_discovery.transforms import normalize as nz
+
+log = logging.getLogger("weekly_discovery.jobs.normalize")
+
+LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
+_PAGE_COLUMN = PAGE_LIST_SCHEMA.fieldNames().index("page")
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV),
+                        help=f"lake root folder (default: ${LAKE_ENV})")
+    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    args = parser.parse_args(argv)
+    if not args.lake:
+        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    return args
+
+
+@dataclass(frozen=True)
+class RawInput:
+    """What the manifests of a date list, checked in the driver before Spark starts."""
+
+    manifests: list[dict]
+    page_rows: list[tuple]  # schemas.PAGE_LIST_SCHEMA rows
+    paths: list[str]  # absolute page file paths, each once
+
+
+def load_raw_input(lake: Lake, ds: str) -> RawInput:
+    """Read and check the manifests of ``ds`` and the pages they list."""
+    manifests = load_manifests(lake, ds)
+    page_rows = nz.page_list_rows(ds, manifests)
+    return RawInput(manifests, page_rows, page_files(lake, page_rows))
+
+
+def load_manifests(lake: Lake, ds: str) -> list[dict]:
+    """The manifests of every source extracted for ``ds``; fails if there are none."""
+    paths = lake.raw_manifests(ds)
+    if not paths:
+        raise nz.RawInputError(
+            f"no raw manifests for ds={ds} under {lake.root}/raw/spotify: "
+            f"run the extract step (the ingest DAG) for {ds} first"
+        )
+    manifests = []
+    for path in paths:
+        try:
+            manifests.append(read_json(path))
+        except ValueError as exc:
+            raise nz.RawInputError(f"{path} is not valid JSON ({exc}); re-run the extract step for {ds}") from exc
+    return manifests
+
+
+def page_files(lake: Lake, page_rows: Sequence[tuple]) -> list[str]:
+    """Absolute paths of the listed pages, each once; fails naming the missing ones."""
+    paths = sorted({str(lake.absolute(row[_PAGE_COLUMN])) for row in page_rows})
+    missing = [p for p in paths if not os.path.isfile(p)]
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise nz.RawInputError(
+            f"{len(missing)} page file(s) listed in the manifests do not exist: {shown}; "
+            "re-run the extract step for this date (with a full extract if older pages were deleted)"
+        )
+    return paths
+
+
+def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
+    """One row per page file: ``file_path`` (a URI) and its whole ``text``."""
+    if not paths:
+        return spark.createDataFrame([], RAW_TEXT_SCHEMA)
+    return spark.read.text(list(paths), wholetext=True).select(
+        F.col("_metadata.file_path").alias("file_path"),
+        F.col("value").alias("text"),
+    )
+
+
+def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> dict:
+    """Normalize ``ds`` and write its three partitions; return the metrics."""
+    page_list = spark.createDataFrame(raw.page_rows, PAGE_LIST_SCHEMA)
+    pages = nz.parse_pages(page_list, read_pages(spark, raw.paths)).cache()
+    classified = nz.classify_items(nz.extract_items(pages)).cache()
+    silver = nz.to_silver(classified)
+
+    outputs = {
+        "bronze": lake.partition("bronze", "items", ds),
+        "quarantine": lake.partition("quarantine", "items", ds),
+        "silver": lake.partition("silver", "tracks", ds),
+    }
+    counts = [(r["source_key"], r["outcome"], r["count"]) for r in nz.outcome_counts(classified, pages).collect()]
+    unique = {r["role"]: r["unique_tracks"] for r in nz.unique_tracks_by_role(silver).collect()}
+    metrics = nz.build_metrics(
+        ds, raw.manifests, counts, unique, {name: lake.relative(path) for name, path in outputs.items()}
+    )
+
+    write_partition(nz.to_bronze(classified), lake, outputs["bronze"], "json")
+    write_partition(nz.to_quarantine(classified, pages), lake, outputs["quarantine"], "json")
+    write_partition(silver, lake, outputs["silver"], "parquet", extra_json={METRICS: metrics})
+    classified.unpersist()
+    pages.unpersist()
+
+    for line in nz.summary_lines(metrics):
+        log.info(line)
+    for name, path in outputs.items():
+        log.info("normalize ds=%s wrote %s: %s", ds, name, path)
+    return metrics
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        lake = Lake(args.lake)
+        ds = check_ds(args.ds)
+        raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
+    except (LakeError, nz.RawInputError) as exc:
+        log.error("normalize ds=%s failed: %s", args.ds, exc)
+        return 2
+
+    spark = get_spark(f"weekly-discovery-normalize-{ds}")
+    try:
+        normalize_date(spark, lake, ds, raw)
+    finally:
+        spark.stop()
+    log.info("normalize ds=%s done in %.1f s", ds, time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

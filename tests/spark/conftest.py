@@ -1,0 +1,30 @@
+"""One SparkSession for every Spark test: starting a JVM costs ~10 s, so it is shared."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from weekly_discovery.spark import get_spark
+
+TEST_CONF = {
+    "spark.master": "local[2]",
+    "spark.ui.enabled": False,
+    "spark.sql.shuffle.partitions": 2,
+    "spark.default.parallelism": 2,
+}
+
+
+# PySpark turns timestamps into naive datetimes in the Python process's local zone; pin it
+# so expected values written in UTC hold on any machine (sessions use UTC, see get_spark).
+os.environ["TZ"] = "UTC"
+time.tzset()
+
+
+@pytest.fixture(scope="session")
+def spark():
+    session = get_spark("weekly-discovery-tests", TEST_CONF)
+    yield session
+    session.stop()

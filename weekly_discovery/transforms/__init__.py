@@ -1,0 +1,1 @@
+"""Pure DataFrame -> DataFrame transforms of the Spark jobs (no reading, no writing)."""

@@ -10,7 +10,8 @@ PYTEST_ARGS ?=
 # Spark from the pip package: spark-submit must find this venv's pyspark and python, whatever
 # `python3` is first on PATH (see docs/stack.md).
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-export SPARK_HOME = $(wildcard $(CURDIR)/$(VENV)/lib/python3*/site-packages/pyspark)
+# ($(shell ...) rather than $(wildcard ...): make caches folder listings, and .venv may be created mid-run)
+export SPARK_HOME = $(shell ls -d $(CURDIR)/$(VENV)/lib/python3*/site-packages/pyspark 2>/dev/null)
 export PYSPARK_PYTHON := $(CURDIR)/$(PY)
 export PYSPARK_DRIVER_PYTHON := $(CURDIR)/$(PY)
 export SPARK_LOCAL_IP := 127.0.0.1

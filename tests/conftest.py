@@ -22,10 +22,14 @@ VENV_BIN = Path(sys.executable).parent
 # point it at this interpreter's pyspark explicitly (see docs/stack.md).
 import pyspark  # noqa: E402
 
-os.environ.setdefault("SPARK_HOME", str(Path(pyspark.__file__).parent))
-os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
-os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+for _name, _value in {
+    "SPARK_HOME": str(Path(pyspark.__file__).parent),
+    "PYSPARK_PYTHON": sys.executable,
+    "PYSPARK_DRIVER_PYTHON": sys.executable,
+    "SPARK_LOCAL_IP": "127.0.0.1",
+}.items():
+    if not os.environ.get(_name):  # unset or empty
+        os.environ[_name] = _value
 os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 # Airflow reads AIRFLOW_HOME when first imported: give the test session a throwaway one.

@@ -1,0 +1,191 @@
+"""End to end: the real ``spark-submit jobs/report.py`` on a tiny tracks_enriched partition written here.
+
+The partition has every column enrichment writes (silver tracks + features + feature_source/status),
+the lake root contains a space, and the job runs from an unrelated working directory. report.json is
+read back with the json module; expected values are counted by hand or computed with numpy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from weekly_discovery.lake import Lake
+
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+
+REPO = Path(__file__).resolve().parents[2]
+JOB = REPO / "jobs" / "report.py"
+SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+DS = "2026-11-23"
+REF = "playlist-" + "R" * 22
+DIS = "playlist-" + "D" * 22
+FEATURES = ["danceability", "energy", "speechiness", "instrumentalness", "acousticness", "liveness", "valence",
+            "loudness", "tempo"]
+INT_FEATURES = ["key", "mode", "time_signature"]
+
+
+def tid(n: int) -> str:
+    return f"t{n:021d}"
+
+
+def track(n, role, source, source_name, artist, status="ok", **f):
+    base = {"danceability": 0.5, "energy": 0.5, "speechiness": 0.05, "instrumentalness": 0.0, "acousticness": 0.3,
+            "liveness": 0.1, "valence": 0.5, "loudness": -7.0, "tempo": 120.0, "key": 5, "mode": 1,
+            "time_signature": 4, **f}
+    ok = status == "ok"
+    return {
+        "track_id": tid(n), "track_uri": f"spotify:track:{tid(n)}", "name": f"Song {n}",
+        "artist_ids": [artist[0]], "artist_names": [artist[1]], "primary_artist_id": artist[0],
+        "primary_artist_name": artist[1], "album_id": "A" * 22, "album_name": "Album", "album_release_date": "2020",
+        "duration_ms": 200_000, "explicit": False, "added_at": dt.datetime(2026, 11, 1, tzinfo=dt.timezone.utc),
+        "role": role, "source_key": source, "source_id": None if source == "saved_tracks" else source[9:],
+        "source_name": source_name, "snapshot_id": None, "position": n,
+        **{k: (base[k] if ok else None) for k in FEATURES + INT_FEATURES},
+        "feature_source": "reccobeats" if ok else None, "feature_status": status,
+    }
+
+
+ARTIST_A = ("a" * 22, "<img src=x onerror=alert(1)>")
+ARTIST_B = ("b" * 22, "Björk")
+
+
+def build_rows() -> tuple[list[dict], np.ndarray]:
+    rows = []
+    # liked: danceability by hand -> bins 0 (0.0), 1 (0.1, an edge), 3 (0.3, an edge), 9 (0.95, 1.0)
+    liked_dance = [0.0, 0.1, 0.3, 0.95, 1.0]
+    energies = [0.9, 0.2, 0.5, 0.7, 0.4]
+    loud = [-4.0, -14.0, -9.0, -6.0, -11.0]
+    for i, (d, e, l) in enumerate(zip(liked_dance, energies, loud)):
+        rows.append(track(i, "liked", "saved_tracks", "Liked Songs", ARTIST_A if i < 4 else ARTIST_B,
+                          danceability=d, energy=e, loudness=l, tempo=100.0 + 7 * i, key=i, mode=i % 2))
+    rows.append({**rows[0], "source_key": "playlist-" + "L" * 22, "source_name": "Also liked"})  # same track again
+    rows.append(track(10, "liked", "saved_tracks", "Liked Songs", ARTIST_B, status="missing"))
+    rows.append(track(11, "disliked", DIS, "Nope", ARTIST_A, danceability=0.2, energy=0.1, loudness=-20.0,
+                      tempo=90.0, key=7, mode=0))
+    for j, d in enumerate([0.61, 0.65, 0.7, 0.72]):
+        rows.append(track(20 + j, "reference", REF, "Top <Hits>", ARTIST_B, danceability=d))
+    rows.append(track(30, "candidates", "playlist-" + "C" * 22, "Cands", ARTIST_B, status="pending"))
+    # the correlation input, by hand: distinct liked + disliked tracks with features, in the job's order
+    corr_features = ["danceability", "energy", "loudness", "tempo", "key", "mode"]
+    used = [r for r in rows if r["role"] in ("liked", "disliked") and r["feature_status"] == "ok"]
+    seen, data = set(), []
+    for r in used:
+        if r["track_id"] not in seen:
+            seen.add(r["track_id"])
+            data.append([float(r[f]) for f in corr_features])
+    return rows, np.array(data)
+
+
+def write_partition(lake: Lake, rows: list[dict]) -> None:
+    folder = lake.partition("silver", "tracks_enriched", DS)
+    folder.mkdir(parents=True)
+    fields = [("track_id", pa.string()), ("track_uri", pa.string()), ("name", pa.string()),
+              ("artist_ids", pa.list_(pa.string())), ("artist_names", pa.list_(pa.string())),
+              ("primary_artist_id", pa.string()), ("primary_artist_name", pa.string()), ("album_id", pa.string()),
+              ("album_name", pa.string()), ("album_release_date", pa.string()), ("duration_ms", pa.int64()),
+              ("explicit", pa.bool_()), ("added_at", pa.timestamp("us", tz="UTC")), ("role", pa.string()),
+              ("source_key", pa.string()), ("source_id", pa.string()), ("source_name", pa.string()),
+              ("snapshot_id", pa.string()), ("position", pa.int32()),
+              *[(f, pa.float64()) for f in FEATURES], *[(f, pa.int32()) for f in INT_FEATURES],
+              ("feature_source", pa.string()), ("feature_status", pa.string())]
+    schema = pa.schema(fields)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
+    (folder / "_metrics.json").write_text(json.dumps({
+        "ds": DS, "providers_in_order": ["reccobeats"], "min_coverage": 0.0,
+        "gates": {"checked": 12, "passed": 11, "quarantined": 1, "quarantined_by_field": {"tempo": 1},
+                  "unknown_kept": {}},
+        "providers": {"reccobeats": {"ran": True, "status": "ok", "requests": 1, "asked": 12, "answered": 12}}}))
+
+
+def run_job(lake_root: Path, ds: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+    return subprocess.run(
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(JOB),
+         "--lake", str(lake_root), "--ds", ds, *extra],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=240,
+    )
+
+
+@pytest.fixture(scope="module")
+def job_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("job") / "my lake"
+    lake = Lake(str(root))
+    rows, corr_data = build_rows()
+    write_partition(lake, rows)
+    result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--top-artist-min-tracks", "1",
+                     "--strong-correlation", "0.8", "--features", "danceability,energy,loudness,tempo,key,mode")
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    report = json.loads((lake.partition("reports", "library", DS) / "report.json").read_text())
+    return lake, report, result.stdout + result.stderr, corr_data
+
+
+def test_feature_ranges(job_run):
+    _, report, _, _ = job_run
+    d = report["distributions"]
+    assert [(g["key"], g["label"], g["tracks"], g["with_features"]) for g in d["groups"]] == [
+        ("liked", "Your liked songs", 6, 5), (REF, "Top <Hits>", 4, 4)]
+    assert d["by_feature"]["danceability"]["liked"]["counts"] == [1, 1, 0, 1, 0, 0, 0, 0, 0, 2]
+    # 0.61, 0.65 in 0.6-0.7; 0.7 sits on an edge: in 0.7-0.8 with 0.72
+    assert d["by_feature"]["danceability"][REF]["counts"] == [0, 0, 0, 0, 0, 0, 2, 2, 0, 0]
+    for feature in d["features"]:
+        for group in ("liked", REF):
+            assert sum(d["by_feature"][feature][group]["shares"]) == pytest.approx(1.0)
+    assert d["readings"]["danceability"]["line"].endswith("\u201cTop <Hits>\u201d is concentrated in 0.6-0.8 (100%).")
+
+
+def test_top_artists_and_correlation(job_run):
+    _, report, _, corr_data = job_run
+    assert report["top_artists"]["artists"] == [
+        {"artist_id": "a" * 22, "name": "<img src=x onerror=alert(1)>", "tracks": 4},
+        {"artist_id": "b" * 22, "name": "Björk", "tracks": 2},  # liked tracks 4 and 10 (10 has no features)
+    ]
+    corr = report["correlation"]
+    assert corr["rows"] == 6 and corr["features"] == ["danceability", "energy", "loudness", "tempo", "key", "mode"]
+    assert np.allclose(np.array(corr["matrix"]), np.corrcoef(corr_data, rowvar=False), atol=1e-9)
+    expected = np.corrcoef(corr_data, rowvar=False)
+    strong = {(corr["features"][i], corr["features"][j]) for i in range(6) for j in range(i + 1, 6)
+              if abs(expected[i, j]) >= 0.8}
+    assert ("energy", "loudness") in strong
+    assert {(p["a"], p["b"]) for p in corr["strong_pairs"]} == strong
+    assert [abs(p["r"]) for p in corr["strong_pairs"]] == sorted((abs(p["r"]) for p in corr["strong_pairs"]),
+                                                                 reverse=True)
+
+
+def test_coverage_and_log(job_run):
+    lake, report, log, _ = job_run
+    roles = report["coverage"]["roles"]
+    assert roles["liked"]["by_status"] == {"missing": 1, "ok": 5}
+    assert roles["candidates"]["by_status"] == {"pending": 1}
+    assert report["coverage"]["enrichment"]["gates"]["quarantined_by_field"] == {"tempo": 1}
+    assert report["input"] == {"table": f"silver/tracks_enriched/ds={DS}", "rows": 13}
+    assert f"library report ds={DS}: 12 distinct tracks" in log
+    assert "strongest correlations over 6 tracks: energy and loudness: 0.9" in log
+    assert f"wrote {lake.partition('reports', 'library', DS) / 'report.json'}" in log
+    assert list(Path(lake.root, "_staging").iterdir()) == []
+
+
+def load_job_module():
+    spec = importlib.util.spec_from_file_location("report_job", JOB)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_missing_input_fails_before_spark_starts(tmp_path, caplog):
+    job = load_job_module()
+    assert job.main(["--lake", str(tmp_path), "--ds", DS]) == 2
+    assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
+    with pytest.raises(SystemExit):
+        job.parse_args(["--lake", str(tmp_path), "--ds", DS, "--bin-width", "0.3"])

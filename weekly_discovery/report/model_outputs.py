@@ -1,0 +1,163 @@
+"""Read the weekly model's outputs for a date, when they exist (issue 5 writes them; the report only reads).
+
+- ``models/like_model/version=<ds>/model_card.json``: baseline coefficients per feature and intercept,
+  the champion's metrics (roc_auc, pr_auc, accuracy, confusion) and feature importances;
+- ``models/like_model/champion.json``: which version is the champion;
+- ``gold/recommendations/ds=<ds>/``: Parquet rows (rank, track_id, uri, name, artists, probability,
+  source playlist) and ``_metrics.json`` with ``playlists: [{source_key, name, recommended, total}]``.
+
+The shapes are read leniently (a missing key shows as "-" on the page) and normalised by
+:func:`normalise`, so the page does not break when a field is added or renamed; a date without a
+model card is "not run yet". Plain Python and pyarrow: no Spark.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from weekly_discovery.lake import METRICS, Lake, check_ds, read_json
+
+log = logging.getLogger(__name__)
+
+MODEL_TABLE = ("models", "like_model")
+MODEL_CARD = "model_card.json"
+CHAMPION = "champion.json"
+MAX_RECOMMENDATIONS = 200
+
+
+def model_version_dir(lake: Lake, ds: str) -> Path:
+    return lake.table(*MODEL_TABLE) / f"version={check_ds(ds)}"
+
+
+def load_model_outputs(lake: Lake, ds: str) -> dict[str, Any] | None:
+    """The model's outputs for ``ds`` (normalised), or None when the weekly model has not run for it."""
+    card_path = model_version_dir(lake, ds) / MODEL_CARD
+    if not card_path.is_file():
+        return None
+    card = read_json(card_path)
+    champion_path = lake.table(*MODEL_TABLE) / CHAMPION
+    champion = _read_optional(champion_path)
+    recs_dir = lake.partition("gold", "recommendations", ds)
+    rec_metrics = _read_optional(recs_dir / METRICS)
+    recommendations = _read_recommendations(recs_dir)
+    return normalise(ds, card, champion, recommendations, rec_metrics)
+
+
+def _read_optional(path: Path) -> Any:
+    try:
+        return read_json(path)
+    except FileNotFoundError:
+        return None
+    except ValueError as exc:
+        log.warning("%s is not valid JSON (%s): left out of the report", path, exc)
+        return None
+
+
+def _read_recommendations(folder: Path) -> list[dict[str, Any]] | None:
+    files = sorted(folder.glob("*.parquet"))
+    if not files:
+        return None
+    import pyarrow.parquet as pq
+
+    rows: list[dict[str, Any]] = []
+    for file in files:
+        rows.extend(pq.read_table(file).to_pylist())
+        if len(rows) >= MAX_RECOMMENDATIONS * 4:
+            break
+    rows.sort(key=lambda r: (_num(r.get("rank")) if _num(r.get("rank")) is not None else 1e18))
+    return rows[:MAX_RECOMMENDATIONS]
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _pairs(value: Any, key_names: tuple[str, ...], value_names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """``{"a": 1}`` or ``[{"feature": "a", "coefficient": 1}]`` or ``[["a", 1]]`` -> ``[("a", 1)]``."""
+    if isinstance(value, Mapping):
+        return [(str(k), v) for k, v in value.items()]
+    out = []
+    for item in value or []:
+        if isinstance(item, Mapping):
+            k = next((item[n] for n in key_names if n in item), None)
+            v = next((item[n] for n in value_names if n in item), None)
+            if k is not None:
+                out.append((str(k), v))
+        elif isinstance(item, (list, tuple)) and len(item) == 2:
+            out.append((str(item[0]), item[1]))
+    return out
+
+
+def _first(mapping: Mapping[str, Any] | None, *names: str) -> Any:
+    for name in names:
+        if mapping and name in mapping and mapping[name] is not None:
+            return mapping[name]
+    return None
+
+
+def normalise(ds: str, card: Mapping[str, Any], champion: Mapping[str, Any] | None,
+              recommendations: list[Mapping[str, Any]] | None,
+              rec_metrics: Mapping[str, Any] | None) -> dict[str, Any]:
+    """One predictable shape for the page, whatever the exact field names of the model's files.
+
+    The card (weekly_discovery.model.week) holds ``baseline: {name, params, coefficients: {feature: c},
+    intercept, metrics}`` and ``champion: {name, params, label, metrics: {roc_auc, roc_auc_sd, pr_auc,
+    accuracy, confusion, folds}, importances: {feature: v}`` (trees) or ``coefficients``/``intercept``
+    (linear models)}``, plus ``promotion: {promoted, reason, incumbent}``.
+    """
+    baseline = _first(card, "baseline")
+    baseline = baseline if isinstance(baseline, Mapping) else {}
+    champ = _first(card, "champion")
+    champ = champ if isinstance(champ, Mapping) else {}
+    coefficients = _first(baseline, "coefficients") or _first(card, "coefficients", "baseline_coefficients")
+    intercept = _first(baseline, "intercept")
+    if intercept is None:
+        intercept = _first(card, "intercept", "baseline_intercept")
+    metrics = _first(champ, "metrics") or _first(card, "metrics") or {}
+    importances = _first(champ, "importances", "feature_importances") or _first(card, "importances") or []
+    promotion = _first(card, "promotion")
+    playlists = []
+    for p in (_first(rec_metrics, "playlists") or []):
+        if isinstance(p, Mapping):
+            playlists.append({"source_key": p.get("source_key"), "name": p.get("name") or p.get("source_key"),
+                              "recommended": p.get("recommended"), "total": p.get("total")})
+    recs = []
+    for r in recommendations or []:
+        artists = r.get("artists", r.get("artist_names"))
+        if isinstance(artists, (list, tuple)):
+            artists = ", ".join(str(a) for a in artists if a is not None)
+        recs.append({
+            "rank": r.get("rank"),
+            "track_id": r.get("track_id"),
+            "name": r.get("name"),
+            "artists": artists or r.get("primary_artist_name"),
+            "probability": _num(r.get("probability")),
+            "playlist": r.get("source_name") or r.get("playlist") or r.get("source_playlist") or r.get("source_key"),
+        })
+    return {
+        "ds": ds,
+        "version": _first(card, "version", "ds") or ds,
+        "champion_version": _first(champion, "version", "ds"),
+        "champion_name": _first(champ, "label", "name"),
+        "promotion": (_first(promotion, "reason") if isinstance(promotion, Mapping) else None),
+        "scored_by": _first(rec_metrics, "model_version"),
+        "baseline_name": _first(baseline, "name"),
+        "coefficients": [(k, _num(v)) for k, v in _pairs(coefficients, ("feature", "name"),
+                                                         ("coefficient", "coef", "value"))],
+        "intercept": _num(intercept),
+        "metrics": dict(metrics) if isinstance(metrics, Mapping) else {},
+        "importances": [(k, _num(v)) for k, v in _pairs(importances, ("feature", "name"),
+                                                        ("importance", "value", "score"))],
+        "champion_coefficients": [(k, _num(v)) for k, v in _pairs(_first(champ, "coefficients"), ("feature",),
+                                                                  ("coefficient",))],
+        "champion_scale": _first(champ, "coefficient_scale"),
+        "playlists": playlists,
+        "recommendations": recs,
+        "recommendations_present": recommendations is not None,
+    }

@@ -1,0 +1,131 @@
+"""Where reports live, which lake a web request reads, and the ``latest`` pointer.
+
+Layout (built on :mod:`weekly_discovery.lake`)::
+
+    reports/library/ds=<YYYY-MM-DD>/report.json   the numbers (jobs/report.py)
+    reports/library/ds=<YYYY-MM-DD>/index.html    the page (render.py)
+    reports/library/latest.json                   {"ds": "<newest date with an index.html>"}
+
+The web plugin only ever turns a date into a path through :func:`report_file`, which accepts a
+``YYYY-MM-DD`` date and a fixed file name, and checks that the resolved path stays inside the
+reports table (so neither ``..`` nor a symlink can lead elsewhere).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from weekly_discovery.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
+from weekly_discovery.lake import Lake, LakeError, check_ds, list_partitions, read_json
+
+REPORT_JSON = "report.json"
+INDEX_HTML = "index.html"
+LATEST = "latest.json"
+SERVED_FILES = (INDEX_HTML, REPORT_JSON)
+
+
+def reports_table(lake: Lake) -> Path:
+    return lake.table("reports", "library")
+
+
+def report_dir(lake: Lake, ds: str) -> Path:
+    return lake.partition("reports", "library", ds)
+
+
+def report_file(lake: Lake, ds: str, name: str = INDEX_HTML) -> Path:
+    """The path of a report's file, for a date given by a user (a URL). Raises LakeError if unsafe."""
+    if name not in SERVED_FILES:
+        raise LakeError(f"not a report file: {name!r}")
+    try:
+        ds = check_ds(ds)  # the pattern, then a real calendar date (2026-13-45 is a ValueError)
+    except ValueError as exc:
+        raise LakeError(str(exc)) from None
+    table = reports_table(lake).resolve()
+    path = (report_dir(lake, ds) / name).resolve()
+    if not path.is_relative_to(table) or path.parent.parent != table:
+        raise LakeError(f"report path for {ds!r} points outside {table}")
+    return path
+
+
+def list_reports(lake: Lake) -> list[str]:
+    """Dates with a rendered report (``index.html``), newest first."""
+    table = reports_table(lake)
+    return [ds for ds in reversed(list_partitions(table)) if (report_dir(lake, ds) / INDEX_HTML).is_file()]
+
+
+def read_latest(lake: Lake) -> str | None:
+    """The ``latest`` pointer's date, if the pointer exists and its report is there."""
+    path = reports_table(lake) / LATEST
+    try:
+        ds = check_ds(str(read_json(path).get("ds")))
+    except (FileNotFoundError, ValueError, AttributeError):
+        return None
+    return ds if (report_dir(lake, ds) / INDEX_HTML).is_file() else None
+
+
+def update_latest(lake: Lake) -> str | None:
+    """Point ``latest.json`` at the newest rendered report; written atomically (temp file + rename)."""
+    dates = list_reports(lake)
+    if not dates:
+        return None
+    write_atomically(reports_table(lake) / LATEST, (json.dumps({"ds": dates[0]}) + "\n").encode())
+    return dates[0]
+
+
+def write_atomically(path: Path, data: bytes) -> Path:
+    """Write ``path`` so readers see the old file or the new one, never half of it.
+
+    The temporary name is unique, so two renders at once (the report DAG and the weekly DAG) never
+    write into the same temporary file; the last rename wins.
+    """
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def resolve_lake(
+    env: Mapping[str, str] | None = None,
+    variable_getter: Callable[[str], str | None] | None = None,
+) -> Lake:
+    """The lake the pipeline writes to, by the pipeline's own rules, for code outside a task (the web plugin).
+
+    ``$WEEKLY_DISCOVERY_LAKE`` wins; else the config file from ``$WEEKLY_DISCOVERY_CONFIG`` (or the
+    Airflow Variable ``weekly_discovery_config`` when ``variable_getter`` is given) and its ``[lake] root``.
+    Raises :class:`ConfigError` saying what to set.
+    """
+    env = os.environ if env is None else env
+    if env.get(LAKE_ENV):
+        return Lake(env[LAKE_ENV])
+    path = env.get(CONFIG_ENV) or (variable_getter(CONFIG_VARIABLE) if variable_getter else None)
+    if not path:
+        raise ConfigError(f"no lake configured for the reports: set {LAKE_ENV} or {CONFIG_ENV} (or the Airflow "
+                          f"Variable {CONFIG_VARIABLE}) in the api-server's environment")
+    return load_config(path, env=env).lake
+
+
+def describe(report: Mapping[str, Any]) -> str:
+    """A one-line description of a report for the list page."""
+    library = report.get("coverage", {}).get("library", {})
+    return f"{library.get('tracks', '?')} tracks, {library.get('with_features', '?')} with features"
+
+
+UI_PREFIX = "/weekly-discovery"
+"""Where the Airflow plugin mounts its FastAPI app on the api-server."""
+
+
+def ui_route(ds: str) -> str:
+    """The path of a report's page on the api-server (under ``[api] base_url``)."""
+    return f"{UI_PREFIX}/reports/{check_ds(ds)}/"

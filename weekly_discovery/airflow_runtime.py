@@ -11,7 +11,7 @@ import logging
 from typing import Any, Iterator
 
 from weekly_discovery.config import Config, ConfigError, load_config, resolve_config_path
-from weekly_discovery.lake import check_ds
+from weekly_discovery.lake import LakeError, check_ds
 from weekly_discovery.spotify.credentials import CredentialsError, SpotifyCredentials
 from weekly_discovery.spotify.errors import SpotifyAccessError, SpotifyUnavailable
 
@@ -61,6 +61,6 @@ def fail_fast_on_user_errors() -> Iterator[None]:
         yield
     except SpotifyUnavailable:
         raise  # transient: let Airflow retry the task
-    except (ConfigError, CredentialsError, SpotifyAccessError, SourcesUnreadable) as exc:
+    except (ConfigError, CredentialsError, LakeError, SpotifyAccessError, SourcesUnreadable) as exc:
         log.error("%s", exc)
         raise AirflowFailException(str(exc)) from None

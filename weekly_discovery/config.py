@@ -225,8 +225,8 @@ def _parse_enrichment(where: str, path: Path, table: Any) -> Enrichment:
     _no_unknown_keys(where, "[enrichment]", table, _ENRICHMENT_KEYS)
     defaults = Enrichment()
     providers = table.get("providers", list(defaults.providers))
-    if (not isinstance(providers, list) or not providers or len(set(providers)) != len(providers)
-            or not all(p in PROVIDERS for p in providers)):
+    if (not isinstance(providers, list) or not providers or not all(isinstance(p, str) for p in providers)
+            or len(set(providers)) != len(providers) or not all(p in PROVIDERS for p in providers)):
         raise ConfigError(
             f"{where}: enrichment.providers must be a non-empty list of distinct names from "
             f"{', '.join(PROVIDERS)} (in the order to ask them), got {providers!r}"

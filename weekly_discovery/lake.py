@@ -10,6 +10,12 @@ Layout under the lake root::
     bronze/items/ds=<YYYY-MM-DD>/part-*.json                           NDJSON, one item a line
     silver/tracks/ds=<YYYY-MM-DD>/part-*.parquet                       typed tracks, one row per (source, track)
     quarantine/items/ds=<YYYY-MM-DD>/part-*.json                       rejected items with a reason
+    raw/features/provider=<api>/ds=<YYYY-MM-DD>/batch-00000.json       verbatim audio-feature responses
+    raw/features/provider=<api>/ds=<YYYY-MM-DD>/batch-00000.request.json  the ids asked in that batch
+    raw/features/provider=file/ds=<YYYY-MM-DD>/part-*.parquet          ids looked up in a feature file
+    silver/audio_features/ds=<YYYY-MM-DD>/part-*.parquet               feature cache: full snapshot per date
+    silver/tracks_enriched/ds=<YYYY-MM-DD>/part-*.parquet              tracks + features, with _metrics.json
+    quarantine/features/ds=<YYYY-MM-DD>/part-*.parquet                 features that failed a quality gate
     _staging/<uuid>/                                                   partitions being written
 
 A partition is written into ``_staging`` and renamed into place when complete, so a
@@ -38,6 +44,7 @@ from weekly_discovery.spotify_ids import SPOTIFY_ID_RE
 SAVED_TRACKS = "saved_tracks"
 _SOURCE_KEY_RE = re.compile(rf"^(?:{SAVED_TRACKS}|playlist-[0-9A-Za-z]{{22}})$")
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MANIFEST = "_manifest.json"
 METRICS = "_metrics.json"
 STALE_STAGING_SECONDS = 24 * 3600
@@ -62,6 +69,13 @@ def check_ds(ds: str) -> str:
         raise LakeError(f"partition date must look like 2026-11-23, got {ds!r}")
     dt.date.fromisoformat(ds)
     return ds
+
+
+def check_provider(name: str) -> str:
+    """Validate an audio-feature provider name (``spotify``, ``reccobeats``, ``file``, ...)."""
+    if not isinstance(name, str) or not _PROVIDER_RE.fullmatch(name):
+        raise LakeError(f"invalid feature provider name {name!r}")
+    return name
 
 
 def check_source_key(key: str) -> str:
@@ -145,6 +159,14 @@ class Lake:
         if not str(path).startswith(self.root + os.sep):
             raise LakeError(f"{relative!r} points outside the lake")
         return path
+
+    # ---- raw audio features ----------------------------------------------------------
+    def raw_features_dir(self, provider: str) -> Path:
+        return Path(self.root, "raw", "features", f"provider={check_provider(provider)}")
+
+    def raw_features_partition(self, provider: str, ds: str) -> Path:
+        """One date's raw answers of one feature provider (API batches, or file look-up hits)."""
+        return self.raw_features_dir(provider) / f"ds={check_ds(ds)}"
 
     # ---- tables ----------------------------------------------------------------------
     def table(self, layer: str, name: str) -> Path:

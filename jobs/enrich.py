@@ -1,0 +1,212 @@
+"""Build date D's feature cache snapshot and the enriched tracks table, with quality gates and coverage.
+
+Run it with the venv's spark-submit (SPARK_HOME = the venv's site-packages/pyspark,
+PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
+
+    spark-submit --master local[2] jobs/enrich.py \\
+        --lake /srv/weekly-discovery/lake --ds 2026-11-23 --config ~/weekly-discovery.toml
+
+Reads the newest ``silver/audio_features`` snapshot before D, D's raw feature batches
+(``raw/features/provider=<api>/ds=D``, as the fetch task's manifests list them) and D's file
+look-up (``raw/features/provider=file/ds=D``), resolves each asked id by provider order, applies the
+quality gates (:mod:`weekly_discovery.features.quality`) and writes, each partition atomically:
+
+- ``silver/audio_features/ds=D``    the full cache snapshot (previous + what D fetched);
+- ``quarantine/features/ds=D``      answers that failed a gate, with the failing fields;
+- ``silver/tracks_enriched/ds=D``   silver tracks + features + ``feature_status``, with ``_metrics.json``.
+
+tracks_enriched is written last, so its presence means the step completed. Then, if a role's coverage
+is below ``enrichment.min_coverage``, the job exits 1 with a message naming the role and what to add.
+Exit status 2: an input is missing (the log says which step to run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+
+from weekly_discovery.config import ConfigError, Enrichment, load_config
+from weekly_discovery.features.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
+from weekly_discovery.lake import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
+
+log = logging.getLogger("weekly_discovery.jobs.enrich")
+
+LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
+EXIT_INPUT, EXIT_COVERAGE = 2, 1
+
+
+class CoverageTooLow(RuntimeError):
+    """A role's coverage is below ``enrichment.min_coverage`` (raised after everything is written)."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
+    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser.add_argument("--config", default=os.environ.get("WEEKLY_DISCOVERY_CONFIG"),
+                        help="the TOML config (default: $WEEKLY_DISCOVERY_CONFIG)")
+    args = parser.parse_args(argv)
+    if not args.lake:
+        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    if not args.config:
+        parser.error("no config: pass --config or set WEEKLY_DISCOVERY_CONFIG")
+    return args
+
+
+def api_batches(lake: Lake, ds: str, name: str) -> tuple[list[str], list[str], dict | None]:
+    """(body paths, request paths, manifest) of one API provider's partition of ``ds``."""
+    folder = lake.raw_features_partition(name, ds)
+    manifest_path = folder / MANIFEST
+    if not manifest_path.is_file():
+        return [], [], None
+    manifest = read_json(manifest_path)
+    bodies, requests = [], []
+    for batch in manifest["batches"]:
+        body, request = folder / batch["body"], folder / batch["request"]
+        if not (body.is_file() and request.is_file()):
+            raise FeatureInputError(f"{manifest_path} lists {batch['body']} but it is missing: rerun the fetch task")
+        bodies.append(str(body))
+        requests.append(str(request))
+    return bodies, requests, manifest
+
+
+def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
+    """All answers and asks of ``ds`` across the chain, and the provider manifests."""
+    from pyspark.sql import functions as F
+
+    from weekly_discovery.features.providers import FILE_PROVIDER, provider_module
+    from weekly_discovery.transforms import enrich as tx
+
+    answers = spark.createDataFrame([], tx.ANSWER_SCHEMA)
+    asks = spark.createDataFrame([], tx.ASK_SCHEMA)
+    manifests: dict[str, dict] = {}
+    for rank, name in enumerate(enrichment.providers):
+        if name == FILE_PROVIDER:
+            folder = lake.raw_features_partition(FILE_PROVIDER, ds)
+            if not (folder / MANIFEST).is_file():
+                raise FeatureInputError(
+                    f"enrichment.providers lists \"file\" but {folder} does not exist: run the lookup_file task "
+                    f"(jobs/lookup_features_file.py) for {ds} first"
+                )
+            manifests[name] = read_json(folder / MANIFEST)
+            lookup = spark.read.schema(tx.FILE_LOOKUP_SCHEMA).parquet(str(folder))
+            fetched_at = manifests[name]["file_modified_at"]
+            answers = answers.unionByName(tx.file_answers(lookup, fetched_at, rank))
+            asks = asks.unionByName(tx.file_asks(lookup, fetched_at))
+            continue
+        bodies, requests, manifest = api_batches(lake, ds, name)
+        if manifest is not None:
+            manifests[name] = manifest
+        if not bodies:
+            continue
+        module = provider_module(name)
+        asked = tx.request_rows(
+            spark.read.schema(tx.REQUEST_SCHEMA).option("multiLine", "true").json(requests).withColumn(
+                "batch", F.regexp_extract(F.col("_metadata.file_name"), r"^batch-(\d+)\.request\.json$", 1).cast("int")))
+        texts = spark.read.text(bodies, wholetext=True).select(
+            F.regexp_extract(F.col("_metadata.file_name"), r"^batch-(\d+)\.json$", 1).cast("int").alias("batch"),
+            "value",
+        )
+        answers = answers.unionByName(tx.api_answers(texts, asked, module.BODY, name, rank))
+        asks = asks.unionByName(tx.api_asks(asked, name))
+    return answers, asks, manifests
+
+
+def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
+    """Write D's snapshot, quarantine and tracks_enriched partitions; return the metrics."""
+    from weekly_discovery.features.coverage import build_metrics, coverage_lines
+    from weekly_discovery.spark import write_partition
+    from weekly_discovery.transforms import enrich as tx
+
+    silver_path = lake.partition("silver", "tracks", ds)
+    if not silver_path.is_dir():
+        raise FeatureInputError(f"no silver tracks for ds={ds} ({silver_path}): run the ingest DAG for {ds} first")
+    silver = spark.read.parquet(str(silver_path))
+    previous_ds = previous_snapshot_ds(lake, ds)
+    previous = (spark.read.schema(tx.CACHE_SCHEMA).parquet(str(lake.partition(*SNAPSHOT, previous_ds)))
+                if previous_ds else spark.createDataFrame([], tx.CACHE_SCHEMA))
+    answers, asks, manifests = load_answers(spark, lake, ds, enrichment)
+
+    gated = tx.apply_gates(tx.resolve(answers, asks)).cache()
+    new_rows = tx.cache_rows(gated, ds, enrichment.providers).cache()
+    snapshot = tx.merge_snapshot(previous, new_rows).cache()
+    enriched = tx.enrich_tracks(silver, snapshot).cache()
+
+    outputs = {
+        "audio_features": lake.partition(*SNAPSHOT, ds),
+        "quarantine": lake.partition(*QUARANTINE, ds),
+        "tracks_enriched": lake.partition(*ENRICHED, ds),
+    }
+    rows = tx.metric_rows(enriched, gated, snapshot, new_rows).collect()  # a few dozen rows
+    metrics = build_metrics(
+        ds,
+        enrichment.providers,
+        [(r["a"], r["b"], r["c"], r["n"]) for r in rows if r["metric"] == "coverage"],
+        [(r["a"], r["b"], r["n"]) for r in rows if r["metric"] == "gate"],
+        {r["a"]: r["n"] for r in rows if r["metric"] == "snapshot"},
+        {r["a"]: r["n"] for r in rows if r["metric"] == "new"},
+        manifests,
+        previous_ds=previous_ds,
+        min_coverage=enrichment.min_coverage,
+        outputs={name: lake.relative(path) for name, path in outputs.items()},
+    )
+    write_partition(snapshot, lake, outputs["audio_features"], "parquet")
+    write_partition(tx.quarantine_rows(gated, ds), lake, outputs["quarantine"], "parquet")
+    write_partition(enriched, lake, outputs["tracks_enriched"], "parquet", extra_json={METRICS: metrics})
+    for frame in (enriched, snapshot, new_rows, gated):
+        frame.unpersist()
+    for line in coverage_lines(metrics):
+        log.info("enrich ds=%s %s", ds, line)
+    for name, path in outputs.items():
+        log.info("enrich ds=%s wrote %s: %s", ds, name, path)
+    return metrics
+
+
+def check_coverage(metrics: dict, enrichment: Enrichment) -> None:
+    from weekly_discovery.features.coverage import coverage_failures
+
+    failures = coverage_failures(metrics, enrichment.min_coverage, enrichment.providers)
+    if failures:
+        raise CoverageTooLow("\n".join(failures))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        lake = Lake(args.lake)
+        ds = check_ds(args.ds)
+        enrichment = load_config(args.config).enrichment
+        if not lake.partition("silver", "tracks", ds).is_dir():
+            raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
+    except (LakeError, ConfigError, FeatureInputError) as exc:
+        log.error("enrich ds=%s failed: %s", args.ds, exc)
+        return EXIT_INPUT
+
+    from weekly_discovery.spark import get_spark
+
+    spark = get_spark(f"weekly-discovery-enrich-{ds}")
+    try:
+        metrics = enrich_date(spark, lake, ds, enrichment)
+        check_coverage(metrics, enrichment)
+    except FeatureInputError as exc:
+        log.error("enrich ds=%s failed: %s", ds, exc)
+        return EXIT_INPUT
+    except CoverageTooLow as exc:
+        for line in str(exc).splitlines():
+            log.error("enrich ds=%s failed the coverage check: %s", ds, line)
+        return EXIT_COVERAGE
+    finally:
+        spark.stop()
+    log.info("enrich ds=%s done in %.1f s", ds, time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Look the library's wanted track ids up in a downloaded audio-feature file (CSV or Parquet).
+
+Run it with the venv's spark-submit (SPARK_HOME = the venv's site-packages/pyspark,
+PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
+
+    spark-submit --master local[2] jobs/lookup_features_file.py \\
+        --lake /srv/weekly-discovery/lake --ds 2026-11-23 --config ~/weekly-discovery.toml
+
+The file is ``[enrichment.file]`` of the config (e.g. Kaggle's "Spotify 1.2M+ songs"
+``tracks_features.csv``, 1.2M rows): Spark streams it once against the wanted ids (the library ids the
+feature cache cannot answer, :func:`weekly_discovery.features.cache.wanted_ids`), so it is never loaded
+into Python memory. A CSV is read in PERMISSIVE mode with an explicit all-text schema and a
+corrupt-record column; values are then cast and checked, so a malformed row is counted, not fatal.
+
+Writes ``raw/features/provider=file/ds=D`` (Parquet, atomically): one row per wanted id with status
+``hit``, ``absent`` or ``malformed``, plus ``_manifest.json`` with the counts. Exit status 2: the
+config, the file or the silver tracks are missing or unusable (the log says what to do).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from weekly_discovery.config import ConfigError, FeatureFile, load_config
+from weekly_discovery.features.cache import FeatureInputError, wanted_ids
+from weekly_discovery.lake import MANIFEST, Lake, LakeError, check_ds
+
+log = logging.getLogger("weekly_discovery.jobs.lookup_features_file")
+
+LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
+CORRUPT = "_corrupt_record"
+MALFORMED_SAMPLE = 20
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
+    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser.add_argument("--config", default=os.environ.get("WEEKLY_DISCOVERY_CONFIG"),
+                        help="the TOML config (default: $WEEKLY_DISCOVERY_CONFIG)")
+    args = parser.parse_args(argv)
+    if not args.lake:
+        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    if not args.config:
+        parser.error("no config: pass --config or set WEEKLY_DISCOVERY_CONFIG")
+    return args
+
+
+def file_modified_at(path: str) -> str:
+    """The file's (or Parquet folder's newest file's) modification time, ISO UTC.
+
+    Used as ``fetched_at`` of the file's answers: the same file gives the same value on a rerun.
+    """
+    p = Path(path)
+    stamps = [f.stat().st_mtime for f in p.rglob("*") if f.is_file()] if p.is_dir() else [p.stat().st_mtime]
+    when = dt.datetime.fromtimestamp(max(stamps, default=0), dt.timezone.utc)
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def read_feature_file(spark, feature_file: FeatureFile):
+    """The file as a DataFrame, and the columns mapping restricted to the columns it has.
+
+    A CSV's header gives the column names; every column is read as text (values are checked later).
+    """
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    if feature_file.format == "csv":
+        options = {"header": "true", "escape": '"', "multiLine": "false"}
+        header = spark.read.options(**options).csv(feature_file.path).columns
+        schema = StructType([StructField(name, StringType()) for name in header] + [StructField(CORRUPT, StringType())])
+        df = (spark.read.options(**options).schema(schema)
+              .option("mode", "PERMISSIVE").option("columnNameOfCorruptRecord", CORRUPT)
+              .csv(feature_file.path))
+        corrupt = CORRUPT
+    else:
+        df = spark.read.parquet(feature_file.path)
+        header = df.columns
+        corrupt = None
+    columns = {ours: theirs for ours, theirs in feature_file.columns.items() if theirs in header}
+    if "id" not in columns:
+        raise FeatureInputError(
+            f"{feature_file.path}: no column {feature_file.columns['id']!r} holding the Spotify track id; "
+            f"the file has {', '.join(header[:30])}. Set enrichment.file.columns.id to the right column."
+        )
+    absent = sorted(set(feature_file.columns) - set(columns))
+    if len(columns) == 1:
+        raise FeatureInputError(
+            f"{feature_file.path}: none of the feature columns ({', '.join(absent)}) exist in the file; "
+            "map them with [enrichment.file.columns]"
+        )
+    if absent:
+        log.warning("feature file %s has no column for %s: those features stay null for its tracks "
+                    "(map them in [enrichment.file.columns] if the file names them differently)",
+                    feature_file.path, ", ".join(f"{a} ({feature_file.columns[a]!r})" for a in absent))
+    return df, columns, corrupt
+
+
+def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
+    """Write the look-up partition for ``ds``; return its manifest."""
+    from pyspark.sql import functions as F
+
+    from weekly_discovery.spark import write_partition
+    from weekly_discovery.transforms import enrich as tx
+
+    config = load_config(config_path, env={**os.environ, LAKE_ENV: lake.root})
+    enrichment = config.enrichment
+    feature_file = enrichment.file
+    if feature_file is None:
+        raise ConfigError(f"config {config.path}: no [enrichment.file] table: nothing to look up")
+    if not Path(feature_file.path).exists():
+        raise FeatureInputError(
+            f"enrichment.file.path {feature_file.path} does not exist: download the snapshot (e.g. Kaggle's "
+            "'Spotify 1.2M+ songs' tracks_features.csv) there, or remove \"file\" from enrichment.providers"
+        )
+    wanted = wanted_ids(lake, ds, enrichment)
+    log.info("file look-up ds=%s: %d wanted ids (of %d library tracks; %d known, %d backing off) in %s",
+             ds, len(wanted.ids), wanted.library, wanted.known, wanted.backing_off, feature_file.path)
+    wanted_df = spark.createDataFrame([(i,) for i in wanted.ids], "track_id string")
+    if wanted.ids:
+        df, columns, corrupt = read_feature_file(spark, feature_file)
+        result = tx.file_lookup(df, wanted_df, columns, corrupt_column=corrupt).cache()
+        absent_columns = sorted(set(feature_file.columns) - set(columns))
+    else:  # nothing to look up: an empty partition still records that the look-up ran
+        result = spark.createDataFrame([], tx.FILE_LOOKUP_SCHEMA)
+        absent_columns = []
+    counts = {row["status"]: (row["n"], row["rows"]) for row in
+              result.groupBy("status").agg(F.count("*").alias("n"), F.sum("malformed_rows").alias("rows")).collect()}
+    malformed = [
+        {"track_id": r["track_id"], "detail": r["detail"]}
+        for r in result.where(F.col("status") == tx.FILE_MALFORMED).orderBy("track_id").limit(MALFORMED_SAMPLE).collect()
+    ]
+    manifest = {
+        "provider": "file",
+        "ds": ds,
+        "path": feature_file.path,
+        "format": feature_file.format,
+        "columns": dict(feature_file.columns),
+        "columns_absent": absent_columns,
+        "file_modified_at": file_modified_at(feature_file.path),
+        "looked_up": len(wanted.ids),
+        "hits": counts.get(tx.FILE_HIT, (0, 0))[0],
+        "absent": counts.get(tx.FILE_ABSENT, (0, 0))[0],
+        "malformed": counts.get(tx.FILE_MALFORMED, (0, 0))[0],  # wanted ids whose every row is malformed
+        "malformed_rows": sum(rows or 0 for _, rows in counts.values()),  # malformed rows of wanted ids
+        "malformed_sample": malformed,
+        "requests": 0,
+        "wanted": wanted.summary(),
+    }
+    write_partition(result, lake, lake.raw_features_partition("file", ds), "parquet",
+                    extra_json={MANIFEST: manifest})
+    log.info("file look-up ds=%s: %d of %d wanted ids found, %d absent, %d malformed (%d malformed rows counted, "
+             "not used)%s", ds, manifest["hits"], len(wanted.ids), manifest["absent"], manifest["malformed"],
+             manifest["malformed_rows"],
+             "; e.g. " + "; ".join(f"{m['track_id']}: {m['detail']}" for m in malformed[:3]) if malformed else "")
+    return manifest
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    args = parse_args(argv)
+    started = time.monotonic()
+    try:
+        lake = Lake(args.lake)
+        ds = check_ds(args.ds)
+    except LakeError as exc:
+        log.error("file look-up ds=%s failed: %s", args.ds, exc)
+        return 2
+
+    from weekly_discovery.spark import get_spark
+
+    # The corrupt-record column is only filled reliably when the CSV parser reads every column.
+    spark = get_spark(f"weekly-discovery-lookup-features-file-{ds}",
+                      {"spark.sql.csv.parser.columnPruning.enabled": "false"})
+    try:
+        lookup(spark, lake, ds, args.config)
+    except (ConfigError, FeatureInputError) as exc:
+        log.error("file look-up ds=%s failed: %s", ds, exc)
+        return 2
+    finally:
+        spark.stop()
+    log.info("file look-up ds=%s done in %.1f s", ds, time.monotonic() - started)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

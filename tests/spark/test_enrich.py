@@ -1,0 +1,358 @@
+"""The enrichment transforms on tiny hand-written rows, with hand-written expected values.
+
+Covers the quality gates (out-of-range, unknown-kept, non-numeric), ReccoBeats' href mapping and
+Spotify's null entries as Spark reads the stored bodies, provider precedence, the file look-up on a
+tiny CSV with broken rows and a column mapping, the cache merge and tracks_enriched statuses, and
+the whole enrich date in-process (rerun gives the same content).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from pyspark.sql import Row
+from pyspark.sql import functions as F
+
+from tests.features.lakekit import cache_row, read_parquet, silver_row, tid, write_file_lookup, write_silver
+from weekly_discovery.config import FEATURE_COLUMNS, Enrichment, FeatureFile
+from weekly_discovery.features import reccobeats_provider, spotify_provider
+from weekly_discovery.lake import Lake
+from weekly_discovery.transforms import enrich as tx
+
+pytestmark = pytest.mark.spark
+
+REPO = Path(__file__).resolve().parents[2]
+DS = "2026-11-23"
+T0 = dt.datetime(2026, 11, 23, 6, 0)
+T1 = dt.datetime(2026, 11, 23, 6, 5)
+
+
+def load_job(name: str):
+    spec = importlib.util.spec_from_file_location(f"job_{name}", REPO / "jobs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+GOOD = dict(danceability="0.5", energy="0.8", speechiness="0.05", instrumentalness="0", acousticness="1",
+            liveness="0.1", valence="0.3", loudness="-5.2", tempo="120.5", key="-1", mode="1",
+            time_signature="4.0", duration_ms="200000")
+
+
+def answer(name: str, status: str = "ok", **changes) -> dict:
+    values = {} if status == "missing" else {**GOOD, **changes}
+    return {"track_id": tid(name), "status": status, "source": None if status == "missing" else "reccobeats",
+            "fetched_at": T0, **{f: values.get(f) for f in FEATURE_COLUMNS}}
+
+
+GATE_CASES = [
+    answer("good"),
+    answer("loud5", loudness="4.9"),  # real exports go up to about +5 dB
+    answer("ts0", time_signature="0", tempo="0.0"),  # "not detected": kept as null, counted
+    answer("ts1", time_signature="1"),
+    answer("rbeats", time_signature=None, duration_ms=None),  # ReccoBeats sends neither
+    answer("dance", danceability="1.7"),
+    answer("text", energy="abc"),
+    answer("multi", loudness="-80", key="12", mode="2"),
+    answer("halfkey", key="5.5"),
+    answer("negtempo", tempo="-1"),
+    answer("ts8", time_signature="8"),
+    answer("zerodur", duration_ms="0"),
+    answer("nan", valence="NaN"),
+    answer("inf", tempo="Infinity"),
+    answer("gone", status="missing"),
+]
+
+
+@pytest.fixture(scope="module")
+def gated(spark):
+    resolved = spark.createDataFrame(
+        [Row(**r) for r in GATE_CASES],
+        "track_id string, status string, source string, fetched_at timestamp, "
+        + ", ".join(f"{f} string" for f in FEATURE_COLUMNS),
+    )
+    return tx.apply_gates(resolved).cache()
+
+
+def test_gates_keep_valid_values_typed(gated):
+    rows = {r["track_id"]: r.asDict() for r in gated.collect()}
+    good = rows[tid("good")]
+    assert {f: good[f] for f in FEATURE_COLUMNS} == {
+        "danceability": 0.5, "energy": 0.8, "speechiness": 0.05, "instrumentalness": 0.0, "acousticness": 1.0,
+        "liveness": 0.1, "valence": 0.3, "loudness": -5.2, "tempo": 120.5, "key": -1, "mode": 1,
+        "time_signature": 4, "duration_ms": 200000}
+    assert (good["failed_fields"], good["unknown_fields"]) == ([], [])
+    assert rows[tid("loud5")]["loudness"] == 4.9 and rows[tid("loud5")]["failed_fields"] == []
+    ts0 = rows[tid("ts0")]
+    assert (ts0["time_signature"], ts0["tempo"], ts0["unknown_fields"], ts0["failed_fields"]) == (
+        None, None, ["tempo", "time_signature"], [])
+    assert (rows[tid("ts1")]["time_signature"], rows[tid("ts1")]["unknown_fields"]) == (None, ["time_signature"])
+    rbeats = rows[tid("rbeats")]
+    assert (rbeats["time_signature"], rbeats["duration_ms"], rbeats["unknown_fields"], rbeats["failed_fields"]) == (
+        None, None, [], [])
+
+
+def test_gates_name_every_failing_field_and_value(gated):
+    rows = {r["track_id"]: (r["failed_fields"], r["failures"]) for r in gated.collect()}
+    assert rows[tid("dance")] == (["danceability"], ["danceability=1.7 (expected 0..1)"])
+    assert rows[tid("text")] == (["energy"], ["energy=abc (not a number)"])
+    assert rows[tid("multi")] == (["loudness", "key", "mode"], [
+        "loudness=-80 (expected -70..10)", "key=12 (expected -1..11)", "mode=2 (expected 0..1)"])
+    assert rows[tid("halfkey")] == (["key"], ["key=5.5 (not a whole number)"])
+    assert rows[tid("negtempo")] == (["tempo"], ["tempo=-1 (expected >= 0)"])
+    assert rows[tid("ts8")] == (["time_signature"], ["time_signature=8 (expected 3..7)"])
+    assert rows[tid("zerodur")] == (["duration_ms"], ["duration_ms=0 (expected >= 1)"])
+    assert rows[tid("nan")] == (["valence"], ["valence=NaN (not a number)"])
+    assert rows[tid("inf")] == (["tempo"], ["tempo=Infinity (not a number)"])
+    assert rows[tid("gone")] == ([], [])
+
+
+def test_cache_and_quarantine_rows(gated):
+    cache = {r["track_id"]: r for r in tx.cache_rows(gated, DS, ("spotify", "reccobeats")).collect()}
+    assert {name: cache[tid(name)]["status"] for name in ("good", "loud5", "ts0", "ts1", "rbeats", "gone")} == {
+        "good": "ok", "loud5": "ok", "ts0": "ok", "ts1": "ok", "rbeats": "ok", "gone": "missing"}
+    quarantined = sorted(t for t, r in cache.items() if r["status"] == "quarantined")
+    assert quarantined == sorted(tid(n) for n in ("dance", "text", "multi", "halfkey", "negtempo", "ts8", "zerodur",
+                                                  "nan", "inf"))
+    multi = cache[tid("multi")]
+    assert multi["detail"] == "loudness=-80 (expected -70..10); key=12 (expected -1..11); mode=2 (expected 0..1)"
+    assert all(multi[f] is None for f in FEATURE_COLUMNS)  # never passed on
+    assert (multi["source"], multi["fetched_ds"], multi["providers_asked"]) == ("reccobeats", DS, "spotify,reccobeats")
+    assert cache[tid("gone")]["source"] is None and cache[tid("good")]["danceability"] == 0.5
+
+    quarantine = {r["track_id"]: r for r in tx.quarantine_rows(gated, DS).collect()}
+    assert sorted(quarantine) == quarantined
+    assert quarantine[tid("text")]["energy"] == "abc"  # the value as sent
+    assert quarantine[tid("multi")]["failed_fields"] == ["loudness", "key", "mode"]
+
+
+def test_gate_counts(gated):
+    counts = {(r["kind"], r["field"]): r["tracks"] for r in tx.gate_counts(gated).collect()}
+    assert counts == {
+        ("checked", "*"): 14, ("quarantined", "*"): 9,
+        ("quarantined", "danceability"): 1, ("quarantined", "energy"): 1, ("quarantined", "loudness"): 1,
+        ("quarantined", "key"): 2, ("quarantined", "mode"): 1, ("quarantined", "tempo"): 2,
+        ("quarantined", "time_signature"): 1, ("quarantined", "duration_ms"): 1, ("quarantined", "valence"): 1,
+        ("unknown_kept", "tempo"): 1, ("unknown_kept", "time_signature"): 2,
+    }
+
+
+A, B, C, D = tid("A"), tid("B"), tid("C"), tid("D")
+
+
+def asked_df(spark, rows):
+    return spark.createDataFrame(rows, "batch int, track_id string, fetched_at timestamp")
+
+
+def test_reccobeats_bodies_map_back_through_href(spark):
+    body0 = json.dumps({"content": [
+        {"id": "uuid-a", "href": f"https://open.spotify.com/track/{A}", "danceability": 0.25, "energy": "loud",
+         "key": 7, "tempo": 1e-05},
+        {"id": "uuid-x", "href": f"https://open.spotify.com/track/{D}", "danceability": 0.9},  # D not in batch 0
+        {"id": "uuid-bad", "href": "https://example.com/x", "danceability": 0.9},
+    ]})
+    body1 = json.dumps({"content": [{"id": "uuid-d", "href": f"https://open.spotify.com/intl-de/track/{D}?si=z",
+                                     "valence": 0.5}]})
+    bodies = spark.createDataFrame([(0, body0), (1, body1)], "batch int, value string")
+    asked = asked_df(spark, [(0, A, T0), (0, B, T0), (1, D, T1)])
+    rows = {r["track_id"]: r.asDict() for r in
+            tx.api_answers(bodies, asked, reccobeats_provider.BODY, "reccobeats", 1).collect()}
+    assert sorted(rows) == [A, D]
+    assert (rows[A]["danceability"], rows[A]["energy"], rows[A]["key"], rows[A]["time_signature"]) == (
+        "0.25", "loud", "7", None)
+    assert float(rows[A]["tempo"]) == 1e-05
+    assert (rows[A]["provider"], rows[A]["rank"], rows[A]["batch"], rows[A]["fetched_at"]) == ("reccobeats", 1, 0, T0)
+    assert (rows[D]["valence"], rows[D]["batch"], rows[D]["fetched_at"]) == ("0.5", 1, T1)
+
+
+def test_spotify_bodies_skip_null_entries(spark):
+    body = json.dumps({"audio_features": [{"id": A, "danceability": 0.5, "time_signature": 4, "duration_ms": 1000},
+                                          None, {"id": C, "danceability": 0.1}]})
+    bodies = spark.createDataFrame([(0, body)], "batch int, value string")
+    asked = asked_df(spark, [(0, A, T0), (0, B, T0), (0, C, T0)])
+    rows = {r["track_id"]: r for r in tx.api_answers(bodies, asked, spotify_provider.BODY, "spotify", 0).collect()}
+    assert sorted(rows) == [A, C]
+    assert (rows[A]["time_signature"], rows[A]["duration_ms"]) == ("4", "1000")
+
+
+def test_the_first_provider_in_order_wins_and_asked_but_absent_is_missing(spark):
+    answers = spark.createDataFrame([
+        ("reccobeats", 1, 0, A, T0, "0.2"),
+        ("file", 0, 0, A, T1, "0.9"),  # the file is first in the order: it wins for A
+        ("reccobeats", 1, 3, B, T1, "0.3"),
+        ("reccobeats", 1, 1, B, T0, "0.4"),  # the same provider twice: the earliest batch wins
+    ], "provider string, rank int, batch int, track_id string, fetched_at timestamp, danceability string")
+    for name in FEATURE_COLUMNS[1:]:
+        answers = answers.withColumn(name, F.lit(None).cast("string"))
+    asks = spark.createDataFrame([("file", A, T1), ("reccobeats", A, T0), ("reccobeats", B, T0),
+                                  ("reccobeats", C, T0), ("file", C, T1)],
+                                 "provider string, track_id string, fetched_at timestamp")
+    rows = {r["track_id"]: (r["status"], r["source"], r["fetched_at"], r["danceability"])
+            for r in tx.resolve(answers, asks).collect()}
+    assert rows == {A: ("ok", "file", T1, "0.9"), B: ("ok", "reccobeats", T0, "0.4"), C: ("missing", None, T1, None)}
+
+
+def silver_df(spark, rows):
+    from weekly_discovery.schemas import TRACKS_SCHEMA
+
+    return spark.createDataFrame([tuple(r[n] for n in TRACKS_SCHEMA.fieldNames()) for r in rows], TRACKS_SCHEMA)
+
+
+def write_csv(path: Path, text: str) -> str:
+    path.write_text(text)
+    return str(path)
+
+
+def test_file_lookup_on_a_tiny_csv_with_broken_rows_and_a_column_mapping(spark, tmp_path):
+    lookup_job = load_job("lookup_features_file")
+    header = "track_id,title,dance,energy,speechiness,instrumentalness,acousticness,liveness,valence,loudness," \
+             "tempo,key,mode,duration_ms"  # no time_signature column
+    csv = write_csv(tmp_path / "features.csv", "\n".join([
+        header,
+        f'spotify:track:{A},"Song, with ""quotes""",0.5,0.6,0.03,0,0.2,0.1,0.4,-6.5,121.0,5,1,200000',  # a URI
+        f"{B},Broken,0.5,lots,0.03,0,0.2,0.1,0.4,-6.5,121.0,5,1,200000",  # non-numeric energy
+        f"{C},Short,0.5,0.6",  # too few fields
+        f"{D},Twice bad,x,0.6,0.03,0,0.2,0.1,0.4,-6.5,121.0,5,1,200000",  # D twice: the good row wins
+        f"{D},Twice good,0.7,0.6,0.03,0,0.2,0.1,0.4,-6.5,99.0,2,0,180000",
+        f"{tid('Z')},Not wanted,0.5,0.6,0.03,0,0.2,0.1,0.4,-6.5,121.0,5,1,200000",
+    ]) + "\n")
+    columns = {"id": "track_id", "danceability": "dance", **{f: f for f in FEATURE_COLUMNS if f != "danceability"}}
+    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    try:
+        df, mapping, corrupt = lookup_job.read_feature_file(spark, FeatureFile(csv, "csv", columns))
+        assert "time_signature" not in mapping and corrupt == "_corrupt_record"
+        wanted = spark.createDataFrame([(t,) for t in (A, B, C, D, tid("E"))], "track_id string")
+        rows = {r["track_id"]: r.asDict() for r in tx.file_lookup(df, wanted, mapping, corrupt_column=corrupt).collect()}
+    finally:
+        spark.conf.unset("spark.sql.csv.parser.columnPruning.enabled")
+    assert {t: r["status"] for t, r in rows.items()} == {
+        A: "hit", B: "malformed", C: "malformed", D: "hit", tid("E"): "absent"}
+    assert {f: rows[A][f] for f in FEATURE_COLUMNS} == {
+        "danceability": 0.5, "energy": 0.6, "speechiness": 0.03, "instrumentalness": 0.0, "acousticness": 0.2,
+        "liveness": 0.1, "valence": 0.4, "loudness": -6.5, "tempo": 121.0, "key": 5.0, "mode": 1.0,
+        "time_signature": None, "duration_ms": 200000.0}
+    assert rows[B]["detail"] == "energy=lots" and rows[B]["danceability"] is None
+    assert rows[C]["detail"] == "row does not parse (wrong number of fields?)"
+    assert (rows[D]["danceability"], rows[D]["tempo"], rows[D]["detail"]) == (0.7, 99.0, None)
+    assert {t: r["malformed_rows"] for t, r in rows.items()} == {A: 0, B: 1, C: 1, D: 1, tid("E"): 0}
+
+
+def test_file_lookup_on_parquet(spark, tmp_path):
+    path = str(tmp_path / "features.parquet")
+    spark.createDataFrame([(A, 0.5, 4), (B, 0.1, 3)], "id string, danceability double, time_signature int") \
+        .write.parquet(path)
+    df, mapping, corrupt = load_job("lookup_features_file").read_feature_file(
+        spark, FeatureFile(path, "parquet", {"id": "id", **{f: f for f in FEATURE_COLUMNS}}))
+    wanted = spark.createDataFrame([(A,), (C,)], "track_id string")
+    rows = {r["track_id"]: r for r in tx.file_lookup(df, wanted, mapping, corrupt_column=corrupt).collect()}
+    assert (rows[A]["status"], rows[A]["danceability"], rows[A]["time_signature"]) == ("hit", 0.5, 4.0)
+    assert rows[C]["status"] == "absent"
+
+
+def test_file_look_up_with_nothing_wanted_writes_an_empty_partition(spark, tmp_path):
+    from tests.features.lakekit import write_config, write_snapshot
+    from weekly_discovery.features.cache import file_lookup
+
+    lake = Lake(str(tmp_path / "lake"))
+    write_silver(lake, DS, [silver_row(A)])
+    write_snapshot(lake, "2026-11-16", [cache_row(A, "ok", "2026-11-16", source="file")])
+    (tmp_path / "f.csv").write_text("id,danceability\n")
+    config = write_config(tmp_path, tmp_path / "lake", 'providers = ["file"]\n[enrichment.file]\npath = "f.csv"\n')
+    manifest = load_job("lookup_features_file").lookup(spark, lake, DS, str(config.path))
+    assert (manifest["looked_up"], manifest["hits"], manifest["wanted"]["known"]) == (0, 0, 1)
+    assert file_lookup(lake, DS) == (set(), set())
+
+
+def test_snapshot_merge_and_enriched_statuses(spark):
+    previous = spark.createDataFrame([
+        Row(**cache_row(A, "ok", "2026-11-16", source="spotify", danceability=0.1, duration_ms=111)),
+        Row(**cache_row(B, "missing", "2026-11-16")),
+        Row(**cache_row(C, "ok", "2026-11-16", source="spotify", danceability=0.3)),
+    ], tx.CACHE_SCHEMA)
+    new = spark.createDataFrame([
+        Row(**cache_row(B, "ok", DS, source="reccobeats", danceability=0.2, duration_ms=222)),
+        Row(**cache_row(D, "quarantined", DS, source="reccobeats")),
+    ], tx.CACHE_SCHEMA)
+    snapshot = tx.merge_snapshot(previous, new)
+    assert [(r["track_id"], r["status"], r["source"], r["fetched_ds"]) for r in snapshot.collect()] == [
+        (A, "ok", "spotify", "2026-11-16"), (B, "ok", "reccobeats", DS), (C, "ok", "spotify", "2026-11-16"),
+        (D, "quarantined", None, DS)]
+
+    silver = silver_df(spark, [silver_row(A, "liked", 0), silver_row(B, "liked", 1, duration_ms=None),
+                               silver_row(D, "disliked", 0), silver_row(tid("E"), "disliked", 1),
+                               silver_row(A, "candidates", 0)])
+    enriched = tx.enrich_tracks(silver, snapshot)
+    assert enriched.columns == list(silver.columns) + tx.ENRICHED_EXTRA
+    rows = [(r["role"], r["track_id"], r["feature_status"], r["feature_source"], r["danceability"], r["duration_ms"])
+            for r in enriched.collect()]
+    assert rows == [  # sorted by (source_key, position) like silver
+        ("candidates", A, "ok", "spotify", 0.1, 200000),
+        ("disliked", D, "quarantined", None, None, 200000),
+        ("disliked", tid("E"), "pending", None, None, 200000),
+        ("liked", A, "ok", "spotify", 0.1, 200000),  # the track's own duration wins
+        ("liked", B, "ok", "reccobeats", 0.2, 222),  # none of its own: the provider's
+    ]
+
+
+def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path):
+    """Raw batches written by hand as the fetch step would; D's partitions written; a rerun matches."""
+    job = load_job("enrich")
+    lake = Lake(str(tmp_path / "lake"))
+    write_silver(lake, DS, [silver_row(A, "liked", 0), silver_row(B, "liked", 1), silver_row(C, "disliked", 0),
+                            silver_row(D, "candidates", 0), silver_row(tid("E"), "candidates", 1)])
+    previous = "2026-11-16"
+    path = lake.partition("silver", "audio_features", previous)
+    spark.createDataFrame([Row(**cache_row(tid("E"), "missing", previous, providers_asked="file,reccobeats"))],
+                          tx.CACHE_SCHEMA).write.parquet(str(path))
+    write_file_lookup(lake, DS, [{"track_id": A, "status": "hit", "danceability": 0.9, "tempo": 0.0},
+                                 {"track_id": B, "status": "absent"}, {"track_id": C, "status": "malformed"},
+                                 {"track_id": D, "status": "absent"}],
+                      {"provider": "file", "ds": DS, "file_modified_at": "2026-01-01T00:00:00Z", "looked_up": 4,
+                       "hits": 1, "absent": 2, "malformed": 1})
+    folder = lake.raw_features_partition("reccobeats", DS)
+    folder.mkdir(parents=True)
+    (folder / "batch-00000.json").write_text(json.dumps({"content": [
+        {"id": "u1", "href": f"https://open.spotify.com/track/{B}", **{k: v for k, v in GOOD.items()
+                                                                         if k not in ("time_signature", "duration_ms")}},
+        {"id": "u2", "href": f"https://open.spotify.com/track/{C}", **GOOD, "danceability": 3},
+    ]}))
+    (folder / "batch-00000.request.json").write_text(json.dumps(
+        {"ids": [B, C, D], "fetched_at": "2026-11-23T06:00:00.000Z", "requests": 1}))
+    (folder / "_manifest.json").write_text(json.dumps(
+        {"provider": "reccobeats", "status": "ok", "requests": 1, "asked": 3, "answered": 2, "new_batches": 1,
+         "reused_batches": 0, "note": "", "batches": [{"body": "batch-00000.json",
+                                                        "request": "batch-00000.request.json"}]}))
+    enrichment = Enrichment(providers=("file", "reccobeats"), min_coverage=0.5)
+
+    metrics = job.enrich_date(spark, lake, DS, enrichment)
+    snapshot = read_parquet(lake.partition("silver", "audio_features", DS))
+    assert [(r["track_id"], r["status"], r["source"], r["fetched_ds"]) for r in snapshot] == [
+        (A, "ok", "file", DS), (B, "ok", "reccobeats", DS), (C, "quarantined", "reccobeats", DS),
+        (D, "missing", None, DS),
+        (tid("E"), "missing", None, previous)]  # E: backing off, carried over from the previous snapshot
+    assert snapshot[0]["fetched_at"] == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the file's mtime
+    assert snapshot[0]["tempo"] is None and snapshot[0]["danceability"] == 0.9
+    assert snapshot[1]["fetched_at"] == dt.datetime(2026, 11, 23, 6, tzinfo=dt.timezone.utc)
+    assert snapshot[2]["detail"] == "danceability=3 (expected 0..1)"
+    assert metrics["roles"]["liked"]["by_source"] == {"file": 1, "reccobeats": 1}
+    assert metrics["roles"]["candidates"]["by_status"] == {"missing": 2}
+    assert metrics["gates"] == {"checked": 3, "passed": 2, "quarantined": 1, "quarantined_by_field": {"danceability": 1},
+                                "unknown_kept": {"tempo": 1}}
+    assert metrics["providers"]["file"]["malformed"] == 1
+    enriched = read_parquet(lake.partition("silver", "tracks_enriched", DS))
+    assert [(r["track_id"], r["feature_status"]) for r in enriched] == [
+        (D, "missing"), (tid("E"), "missing"), (C, "quarantined"), (A, "ok"), (B, "ok")]
+    quarantine = read_parquet(lake.partition("quarantine", "features", DS))
+    assert [(r["track_id"], r["danceability"]) for r in quarantine] == [(C, "3")]
+
+    with pytest.raises(job.CoverageTooLow, match="(?s)role 'disliked' is 0.0% .*role 'candidates' is 0.0%"):
+        job.check_coverage(metrics, enrichment)
+
+    again = job.enrich_date(spark, lake, DS, enrichment)
+    assert again == metrics
+    assert read_parquet(lake.partition("silver", "audio_features", DS)) == snapshot
+    assert read_parquet(lake.partition("silver", "tracks_enriched", DS)) == enriched

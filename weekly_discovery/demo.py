@@ -16,8 +16,11 @@ import sys
 import time
 from pathlib import Path
 
+from weekly_discovery.features.coverage import coverage_lines
 from weekly_discovery.ingest_tasks import landed_lines
-from weekly_discovery.lake import METRICS, Lake
+from weekly_discovery.lake import METRICS, Lake, read_json
+from weekly_discovery.report.analysis import summary_lines
+from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
 from weekly_discovery.standin import StandIn, generate_demo_library
 from weekly_discovery.standin.library import write_demo_config
 
@@ -69,6 +72,12 @@ def airflow(args: list[str], env: dict[str, str], log_name: str) -> None:
     print(f"  airflow {' '.join(args)}  ({took:.0f}s, log: {log_path.relative_to(REPO)})")
 
 
+def section(title: str, lines: list[str]) -> None:
+    print(f"\n{title}:")
+    for line in lines:
+        print(f"  {line}")
+
+
 def main() -> int:
     started = time.monotonic()
     DEMO.mkdir(exist_ok=True)
@@ -81,13 +90,24 @@ def main() -> int:
               f"({len(library.saved)} liked songs, {len(library.playlists)} playlists)")
         print(f"config: {config_path.relative_to(REPO)}   partition date: {ds}")
         airflow(["db", "migrate"], env, "db-migrate")
-        airflow(["dags", "test", "spotify_ingest", ds], env, "spotify_ingest")
         lake = Lake(str(DEMO / "lake"))
-        metrics = json.loads((lake.partition("silver", "tracks", ds) / METRICS).read_text())
-        print("\nWhat landed where:")
-        for line in landed_lines(lake, ds, metrics):
-            print(f"  {line}")
-        print(f"\nSpotify API requests: {standin.count()} in this run")
+
+        airflow(["dags", "test", "spotify_ingest", ds], env, "spotify_ingest")
+        section("What landed where", landed_lines(lake, ds, read_json(lake.partition("silver", "tracks", ds) / METRICS)))
+        ingest_requests = standin.count("/v1/")
+
+        airflow(["dags", "test", "spotify_enrich", ds], env, "spotify_enrich")
+        enriched = read_json(lake.partition("silver", "tracks_enriched", ds) / METRICS)
+        section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
+
+        airflow(["dags", "test", "library_report", ds], env, "library_report")
+        report_html = report_dir(lake, ds) / "index.html"
+        section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
+                                                ui_route(ds)))
+
+        print(f"\nSpotify API requests: {ingest_requests} for ingest, "
+              f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
+              f"{standin.count('/reccobeats')} to ReccoBeats")
     print(f"\nDemo finished in {time.monotonic() - started:.0f}s. Lake: {lake.root}")
     return 0
 

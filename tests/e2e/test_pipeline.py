@@ -1,0 +1,92 @@
+"""The whole chain through real Airflow, as `make demo` runs it: ingest -> enrich -> report (-> weekly),
+with Spotify's audio features forbidden (the situation of every app registered today)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.e2e.conftest import dags_test, pipeline_env
+from weekly_discovery.lake import Lake
+from weekly_discovery.standin import StandIn, generate_demo_library, write_demo_config
+
+pytestmark = pytest.mark.e2e
+DS = "2026-11-23"
+CHAIN = ("spotify_ingest", "spotify_enrich", "library_report")
+
+
+@pytest.fixture(scope="module")
+def chain(airflow_db, tmp_path_factory):
+    """Run every DAG of the chain once for DS against one stand-in; keep outputs and logs."""
+    tmp = tmp_path_factory.mktemp("pipeline")
+    library = generate_demo_library(seed=7)
+    with StandIn(library, audio_features="forbidden") as standin:
+        config_path = write_demo_config(library, tmp / "weekly-discovery.toml")
+        with config_path.open("a") as fh:
+            fh.write(f'\n[lake]\nroot = "lake"\n\n[enrichment]\nproviders = ["spotify", "reccobeats"]\n'
+                     f'reccobeats_url = "{standin.reccobeats_url}"\n')
+        env = pipeline_env(airflow_db, standin, config_path)
+        runs = {}
+        for dag_id in CHAIN:
+            runs[dag_id] = dags_test(env, dag_id, DS)
+            assert runs[dag_id].returncode == 0, f"{dag_id} failed:\n{runs[dag_id].output[-6000:]}"
+        requests_after_first_pass = {
+            "audio_features": standin.count("GET /v1/audio-features"), "reccobeats": standin.count("/reccobeats")}
+        lake = Lake(str(tmp / "lake"))
+        enriched_before = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).sort_by(
+            [("source_key", "ascending"), ("track_id", "ascending")])
+        standin.reset_counts()
+        rerun = dags_test(env, "spotify_enrich", DS)
+        assert rerun.returncode == 0, rerun.output[-6000:]
+        yield {
+            "library": library, "lake": lake, "runs": runs, "rerun": rerun, "tmp": tmp,
+            "first": requests_after_first_pass, "rerun_feature_requests":
+                standin.count("GET /v1/audio-features") + standin.count("/reccobeats"),
+            "enriched_before": enriched_before,
+            # every access token the stand-in handed out during the runs (its private registry)
+            "secrets": (standin.client_secret, standin.refresh_token, *standin._access_tokens),
+        }
+
+
+def test_enrichment_falls_back_to_reccobeats_in_batches_of_40(chain):
+    library, lake = chain["library"], chain["lake"]
+    table = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).to_pylist()
+    ok = [r for r in table if r["feature_status"] == "ok"]
+    assert ok and {r["feature_source"] for r in ok} == {"reccobeats"}
+    # expected values come from the library, not from the pipeline
+    for row in ok[:50]:
+        truth = library.reccobeats_features_for(row["track_id"])
+        assert row["danceability"] == pytest.approx(truth["danceability"])
+        assert row["tempo"] == pytest.approx(truth["tempo"])
+    distinct = {r["track_id"] for r in table}
+    known = {t for t in distinct if library.reccobeats_features_for(t) is not None}
+    assert {r["track_id"] for r in ok} == known
+    assert chain["first"]["audio_features"] == 1  # the 403 turned Spotify off after one call
+    assert chain["first"]["reccobeats"] == -(-len(distinct) // 40)
+
+
+def test_rerun_of_enrichment_asks_nothing_and_changes_nothing(chain):
+    assert chain["rerun_feature_requests"] == 0
+    after = pq.read_table(chain["lake"].partition("silver", "tracks_enriched", DS)).sort_by(
+        [("source_key", "ascending"), ("track_id", "ascending")])
+    assert after.equals(chain["enriched_before"])
+
+
+def test_report_is_written_and_logged(chain):
+    lake = chain["lake"]
+    report = lake.table("reports", "library") / f"ds={DS}"
+    assert (report / "index.html").is_file() and (report / "report.json").is_file()
+    assert f"/weekly-discovery/reports/{DS}/" in chain["runs"]["library_report"].output
+
+
+def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
+    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output]
+    for secret in chain["secrets"]:
+        for text in outputs:
+            assert secret not in text
+        for path in Path(chain["tmp"]).rglob("*"):
+            if path.is_file() and path.name != "weekly-discovery.toml":
+                assert secret.encode() not in path.read_bytes(), f"{secret!r} found in {path}"

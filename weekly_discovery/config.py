@@ -25,7 +25,8 @@ SAVED_TRACKS_REF = "saved_tracks"
 
 _TOP_KEYS = {"sources", "lake", "spotify", "enrichment", "report", "model"}
 _REPORT_KEYS = {"bin_width", "top_artist_min_tracks", "strong_correlation"}
-_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds"}
+_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds", "grid"}
+MODEL_GRIDS = ("default", "quick")
 #: The 2016 post's eleven model features.
 POST_FEATURES = (
     "danceability", "energy", "speechiness", "instrumentalness", "acousticness", "liveness", "mode",
@@ -104,6 +105,7 @@ class Model:
     threshold: float = 0.5  # a candidate is "recommended" at or above this probability
     seed: int = 42
     folds: int = 5
+    grid: str = "default"  # "quick": one small configuration per model family (small libraries, demos)
 
 
 @dataclass(frozen=True)
@@ -300,6 +302,9 @@ def _parse_model(where: str, table: Any) -> Model:
             or not all(f in usable for f in features)):
         raise ConfigError(f"{where}: model.features must be a non-empty list of distinct names from "
                           f"{', '.join(usable)}, got {features!r}")
+    grid = table.get("grid", d.grid)
+    if grid not in MODEL_GRIDS:
+        raise ConfigError(f"{where}: model.grid must be one of {', '.join(MODEL_GRIDS)}, got {grid!r}")
     name = table.get("playlist_name", d.playlist_name)
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise ConfigError(f"{where}: model.playlist_name must be a non-empty name of at most 100 characters")
@@ -312,6 +317,7 @@ def _parse_model(where: str, table: Any) -> Model:
         threshold=_number(where, "model.threshold", table.get("threshold", d.threshold), 0.0, 1.0),
         seed=int(_number(where, "model.seed", table.get("seed", d.seed), 0, 2**31 - 1, integer=True)),
         folds=int(_number(where, "model.folds", table.get("folds", d.folds), 2, 20, integer=True)),
+        grid=grid,
     )
 
 

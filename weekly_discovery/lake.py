@@ -67,7 +67,10 @@ def check_ds(ds: str) -> str:
     """Validate a partition date (``YYYY-MM-DD``) and return it."""
     if not isinstance(ds, str) or not _DS_RE.fullmatch(ds):
         raise LakeError(f"partition date must look like 2026-11-23, got {ds!r}")
-    dt.date.fromisoformat(ds)
+    try:
+        dt.date.fromisoformat(ds)
+    except ValueError:
+        raise LakeError(f"partition date {ds!r} is not a real calendar date") from None
     return ds
 
 

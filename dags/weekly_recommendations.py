@@ -1,0 +1,78 @@
+"""
+### Weekly recommendations: retrain, score the candidate playlists, update your playlist
+
+Runs when the enrich DAG publishes `weekly_discovery.tracks_enriched` (weekly, after the ingest), or by
+hand. For that week's partition:
+
+1. **prepare**: config, partition date (the `ds` param, else the triggering event, else the run date)
+   and the run's settings (`[model]` in the config, with this run's params).
+2. **train** (Spark, `jobs/train.py`): the labelled set (liked = 1, disliked = 0), the 2016 post's
+   logistic regression and the challengers (class-weighted logistic regression, random forests, boosted
+   trees) cross-validated on folds grouped by artist; the best becomes champion only if it is at least
+   as good as the current one on the same folds. Model, card and metrics in `models/like_model/`.
+3. **score** (Spark, `jobs/score.py`): every candidate track gets a probability; "N of M songs
+   recommended" per playlist; the top N new tracks (at most K per artist) in `gold/recommendations`.
+4. **publish**: replaces the tracks of your private playlist ("Weekly Discovery") with them, logs the
+   list and the playlist's address, and publishes `weekly_discovery.recommendations`.
+
+Params: `top_n` (how many tracks), `playlist_name`, `dry_run` (log what would change, write nothing to
+Spotify), `ds` (partition date YYYY-MM-DD of a manual run). See docs/model.md.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from airflow.sdk import Param, dag, task
+
+from weekly_discovery.assets import ENRICHED_TRACKS, RECOMMENDATIONS
+from weekly_discovery.dag_support import DAG_POLICY, TAGS, spark_job, xcom
+
+JOBS = Path(__file__).resolve().parents[1] / "jobs"
+RUN = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
+
+
+@dag(
+    schedule=[ENRICHED_TRACKS],
+    doc_md=__doc__,
+    tags=[*TAGS, "model"],
+    params={
+        "top_n": Param(None, type=["null", "integer"], minimum=1, maximum=10000,
+                       description="How many tracks to recommend (default: model.top_n in the config)"),
+        "playlist_name": Param(None, type=["null", "string"], maxLength=100,
+                               description="The playlist to fill (default: model.playlist_name, 'Weekly Discovery')"),
+        "dry_run": Param(False, type="boolean", description="Log what would change; write nothing to Spotify"),
+        "ds": Param(None, type=["null", "string"], description="Partition date YYYY-MM-DD (manual runs)"),
+    },
+    **DAG_POLICY,
+)
+def weekly_recommendations():
+    @task
+    def prepare(**context):
+        from weekly_discovery import weekly_tasks
+
+        return weekly_tasks.prepare(context)
+
+    train = spark_job(
+        "train", JOBS / "train.py",
+        [*RUN, "--features", xcom("prepare", "features"), "--folds", xcom("prepare", "folds"),
+         "--seed", xcom("prepare", "seed"), "--threshold", xcom("prepare", "threshold"),
+         "--grid", xcom("prepare", "grid")],
+    )
+    score = spark_job(
+        "score", JOBS / "score.py",
+        [*RUN, "--top-n", xcom("prepare", "top_n"), "--max-per-artist", xcom("prepare", "max_per_artist"),
+         "--threshold", xcom("prepare", "threshold")],
+    )
+
+    @task(outlets=[RECOMMENDATIONS])
+    def publish(run, outlet_events=None):
+        from weekly_discovery import weekly_tasks
+
+        return weekly_tasks.publish(run, outlet_events[RECOMMENDATIONS])
+
+    run = prepare()
+    run >> train >> score >> publish(run)
+
+
+weekly_recommendations()

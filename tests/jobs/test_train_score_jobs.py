@@ -1,0 +1,150 @@
+"""End to end: the real ``spark-submit jobs/train.py`` then ``jobs/score.py`` on a tiny enriched lake.
+
+Two spark-submits in all (each costs 15-20 s). The lake root contains a space and the jobs run from
+an unrelated working directory. Outputs are read back with pyarrow and json. The model's exact
+probabilities are not known in advance, so the recommendation checks are the rules themselves,
+checked on the rows written: known tracks absent, one row per track, at most two per artist,
+ordered by probability, only tracks at or above the threshold.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.dataset as pads
+import pytest
+
+from tests.model.kit import SOURCES, row, sid, taste_rows, write_enriched
+from weekly_discovery.lake import Lake
+
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+
+REPO = Path(__file__).resolve().parents[2]
+SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
+DS = "2026-11-23"
+FEATURES = "energy,acousticness,loudness,tempo"
+LIKED_SOUND = {"energy": 0.2, "acousticness": 0.85, "loudness": -11.0}
+DISLIKED_SOUND = {"energy": 0.95, "acousticness": 0.05, "loudness": -3.0}
+
+
+def candidate_rows() -> list[dict]:
+    return [
+        row("c1", "candidates", artist="ar20", position=0, **LIKED_SOUND),
+        row("c2", "candidates", artist="ar20", position=1, **LIKED_SOUND, danceability=0.3),
+        row("c3", "candidates", artist="ar20", position=2, **LIKED_SOUND, danceability=0.7),  # ar20's third
+        row("c4", "candidates", artist="ar21", position=3, **LIKED_SOUND),
+        row("c4", "candidates", artist="ar21", source="candidates2", position=0, **LIKED_SOUND),  # twice
+        row("c5", "candidates", artist="ar22", position=4, **DISLIKED_SOUND),
+        row("t000", "candidates", artist="ar00", position=5, **LIKED_SOUND),  # already liked
+        row("c6", "candidates", artist="ar23", source="candidates2", position=1, status="missing"),
+    ]
+
+
+def run_job(job: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+    return subprocess.run(
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         str(REPO / "jobs" / job), *args],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=600,
+    )
+
+
+def output(result: subprocess.CompletedProcess) -> str:
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jobs") / "my lake"
+    lake = Lake(str(root))
+    extra_liked = row("t999", "liked", artist="ar05", position=99, tempo=None)  # tempo not detected: dropped
+    write_enriched(lake, DS, [*taste_rows(), extra_liked, *candidate_rows()])
+    cwd = tmp_path_factory.mktemp("cwd")
+    common = ["--lake", str(root), "--ds", DS]
+    train = run_job("train.py", [*common, "--features", FEATURES, "--folds", "3", "--seed", "42", "--grid", "quick"], cwd)
+    assert train.returncode == 0, output(train)[-4000:]
+    score = run_job("score.py", [*common, "--top-n", "10", "--max-per-artist", "2", "--threshold", "0.5"], cwd)
+    assert score.returncode == 0, output(score)[-4000:]
+    return lake, output(train), output(score)
+
+
+def test_train_writes_the_version_the_card_and_the_champion(runs):
+    lake, log, _ = runs
+    version = lake.table("models", "like_model") / f"version={DS}"
+    assert (version / "model" / "metadata").is_dir() and (version / "baseline" / "metadata").is_dir()
+    card = json.loads((version / "model_card.json").read_text())
+    features = FEATURES.split(",")
+
+    assert card["version"] == card["ds"] == DS and card["features"] == features
+    assert card["training"]["rows"] == 40
+    assert (card["training"]["positives"], card["training"]["negatives"]) == (24, 16)
+    assert card["training"]["dropped"]["null_feature"] == 1
+    assert card["training"]["dropped"]["null_feature_by_column"]["tempo"] == 1
+    assert set(card["baseline"]["coefficients"]) == set(features) and "intercept" in card["baseline"]
+    assert card["baseline"]["params"] == {"elasticNetParam": 1.0, "regParam": 0.0, "maxIter": 500}
+    assert [c["name"] for c in card["candidates"]] == ["post_lr", "weighted_lr", "random_forest", "gbt"]
+    for candidate in card["candidates"]:
+        cv = candidate["cv"]
+        assert {"roc_auc", "pr_auc", "accuracy", "confusion"} <= set(cv)
+        assert sum(map(sum, cv["confusion"])) == 40
+    best = max(card["candidates"], key=lambda c: c["cv"]["roc_auc"])
+    assert card["champion"]["metrics"]["roc_auc"] == best["cv"]["roc_auc"]
+    assert "importances" in card["champion"] or "coefficients" in card["champion"]
+    assert card["promotion"]["promoted"] is True
+
+    pointer = json.loads((lake.table("models", "like_model") / "champion.json").read_text())
+    assert pointer["version"] == DS and pointer["name"] == card["champion"]["name"]
+    # the log prints the post's coefficients feature by feature, and the drops
+    for name in features + ["intercept"]:
+        assert any(line.split()[-2:-1] == [name] or f" {name} " in line for line in log.splitlines())
+    assert "1 with a null model feature" in log
+
+
+def test_score_writes_every_candidate_and_the_n_of_m_metrics(runs):
+    lake, _, log = runs
+    scores = pads.dataset(str(lake.partition("gold", "scores", DS)), format="parquet",
+                          ignore_prefixes=["_", "."]).to_table().to_pylist()
+    assert len(scores) == 8  # every candidate row
+    missing = [r for r in scores if r["track_id"] == sid("c6")]
+    assert missing[0]["probability"] is None and missing[0]["score_status"] == "features_missing"
+
+    metrics = json.loads((lake.partition("gold", "recommendations", DS) / "_metrics.json").read_text())
+    assert metrics["model_version"] == DS
+    totals = {p["source_key"]: (p["total"], p["scored"]) for p in metrics["playlists"]}
+    assert totals == {SOURCES["candidates"][0]: (6, 6), SOURCES["candidates2"][0]: (2, 1)}
+    for p in metrics["playlists"]:
+        assert f"{p['name']}: {p['recommended']} of {p['total']} songs recommended" in log
+
+
+def test_recommendations_follow_the_rules(runs):
+    lake, _, log = runs
+    recs = pads.dataset(str(lake.partition("gold", "recommendations", DS)), format="parquet",
+                        ignore_prefixes=["_", "."]).to_table().to_pylist()
+    recs.sort(key=lambda r: r["rank"])
+    ids = [r["track_id"] for r in recs]
+    metrics = json.loads((lake.partition("gold", "recommendations", DS) / "_metrics.json").read_text())
+
+    assert [r["rank"] for r in recs] == list(range(1, len(recs) + 1)) and metrics["recommended"] == len(recs)
+    assert len(ids) == len(set(ids))
+    assert sid("t000") not in ids and sid("c5") not in ids and sid("c6") not in ids
+    assert sum(1 for r in recs if r["primary_artist_id"] == sid("ar20")) == 2
+    assert sid("c4") in ids and {sid("c1"), sid("c2"), sid("c3")} & set(ids)
+    assert all(r["probability"] >= 0.5 for r in recs)
+    probabilities = [r["probability"] for r in recs]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert recs[0]["uri"] == f"spotify:track:{recs[0]['track_id']}"
+    assert f"  1. {recs[0]['name']} - " in log
+
+
+def test_scoring_without_a_champion_fails_before_spark(tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("score_job", REPO / "jobs" / "score.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    write_enriched(Lake(str(tmp_path)), DS, candidate_rows())
+    assert module.main(["--lake", str(tmp_path), "--ds", DS]) == 2

@@ -1,0 +1,204 @@
+"""The model package on the shared SparkSession: folds, metrics, labelled set, baseline, champion.
+
+Expected values come from the rules written out by hand, from scikit-learn (independent fits and
+metrics) or from plain-Python re-implementations, never from the code under test.
+"""
+
+from __future__ import annotations
+
+import random
+import warnings
+
+import numpy as np
+import pytest
+
+from tests.model.kit import row, sid, table, taste_rows
+from weekly_discovery.lake import Lake, read_json
+from weekly_discovery.model import candidates as cand
+from weekly_discovery.model import store
+from weekly_discovery.model.dataset import DatasetError, labelled_set
+from weekly_discovery.model.folds import assign_folds, python_folds
+from weekly_discovery.model.metrics import fold_metrics
+from weekly_discovery.model.train import TrainingError, check_trainable, cross_validate, prepare
+from weekly_discovery.model.week import TrainSettings, train_week
+
+pytestmark = pytest.mark.spark
+
+D1, D2 = "2026-11-16", "2026-11-23"
+GOOD = ("energy", "acousticness", "loudness")
+
+
+# ---- folds ------------------------------------------------------------------------------------
+
+
+def test_grouped_folds_never_split_an_artist_and_follow_the_python_rule(spark):
+    rng = random.Random(5)
+    artists = [f"artist-{i}" for i in range(23)]
+    rows = [(f"t{i}", rng.choice(artists)) for i in range(120)]  # uneven: some artists have many songs
+    df = spark.createDataFrame(rows, "track_id string, artist string")
+    folds = {(r["track_id"], r["artist"]): r["fold"] for r in assign_folds(df, 4, 7, "artist").collect()}
+
+    assert len(folds) == 120  # every row kept once
+    per_artist: dict[str, set[int]] = {}
+    for (_, artist), fold in folds.items():
+        per_artist.setdefault(artist, set()).add(fold)
+    assert all(len(f) == 1 for f in per_artist.values()), "an artist's songs ended up in two folds"
+    expected = python_folds({a for _, a in rows}, 4, 7)
+    assert {a: f.pop() for a, f in per_artist.items()} == expected
+    artists_per_fold = [sum(1 for f in expected.values() if f == k) for k in range(4)]
+    assert max(artists_per_fold) - min(artists_per_fold) <= 1
+
+
+# ---- metrics ----------------------------------------------------------------------------------
+
+
+def test_fold_metrics_equal_scikit_learn_with_ties_and_a_single_class_fold(spark):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    rng = np.random.default_rng(11)
+    rows = []
+    for fold, n in ((0, 40), (1, 35), (2, 50)):
+        labels = rng.integers(0, 2, n)
+        scores = np.round(np.clip(labels * 0.25 + rng.uniform(0, 0.75, n), 0, 1), 1)  # rounding makes ties
+        rows += [(fold, float(y), float(s)) for y, s in zip(labels, scores)]
+    rows += [(3, 1.0, 0.7), (3, 1.0, 0.4)]  # a held-out fold with liked songs only
+    df = spark.createDataFrame(rows, "fold int, label double, score double")
+
+    got = {m["fold"]: m for m in fold_metrics(df, threshold=0.5)}
+    for fold in (0, 1, 2):
+        y = np.array([r[1] for r in rows if r[0] == fold])
+        s = np.array([r[2] for r in rows if r[0] == fold])
+        assert got[fold]["roc_auc"] == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+        assert got[fold]["pr_auc"] == pytest.approx(average_precision_score(y, s), abs=1e-12)
+        predicted = s >= 0.5
+        assert (got[fold]["tn"], got[fold]["fp"], got[fold]["fn"], got[fold]["tp"]) == (
+            int(((y == 0) & ~predicted).sum()), int(((y == 0) & predicted).sum()),
+            int(((y == 1) & ~predicted).sum()), int(((y == 1) & predicted).sum()))
+    assert got[3]["roc_auc"] is None and got[3]["pr_auc"] == pytest.approx(1.0)
+    assert (got[3]["tp"], got[3]["fn"]) == (1, 1)  # 0.7 >= 0.5, 0.4 < 0.5
+
+
+# ---- labelled set -----------------------------------------------------------------------------
+
+
+def test_labelled_set_drops_conflicts_unusable_and_null_features_and_merges_duplicates(spark):
+    rows = [
+        row("A", "liked", source="liked", position=0), row("A", "liked", source="liked2", position=3),
+        row("B", "liked", position=1), row("B", "disliked", position=0),           # conflict
+        row("C", "disliked", position=1, status="missing"),
+        row("D", "liked", position=2, tempo=None),                                  # tempo not detected
+        row("E", "disliked", position=2),
+        row("F", "candidates", position=0),                                          # not labelled
+        row("G", "liked", position=4, status="pending"),
+        row("H", "liked", position=5, time_signature=None),                          # not a model feature here
+        row("I", "disliked", position=3, status="quarantined"),
+    ]
+    labelled = labelled_set(spark.createDataFrame(table(rows)), ("energy", "tempo", "loudness"))
+
+    got = {r["track_id"]: r["label"] for r in labelled.df.collect()}
+    assert got == {sid("A"): 1.0, sid("E"): 0.0, sid("H"): 1.0}
+    assert labelled.counts == {
+        "input_rows": 10, "distinct_tracks": 8, "duplicate_rows": 2, "rows": 3, "positives": 2, "negatives": 1,
+        "dropped": {"conflict": 1, "features_missing": 1, "features_pending": 1, "features_quarantined": 1,
+                    "null_feature": 1, "null_feature_by_column": {"energy": 0, "tempo": 1, "loudness": 0}},
+    }
+    assert any("1 with a null model feature" in line for line in labelled.summary_lines())
+
+
+def test_labelled_set_names_a_missing_feature_column(spark):
+    df = spark.createDataFrame(table([row("A", "liked")])).drop("tempo")
+    with pytest.raises(DatasetError, match="tempo"):
+        labelled_set(df, ("energy", "tempo"))
+
+
+# ---- the post's model -------------------------------------------------------------------------
+
+
+def test_baseline_coefficients_equal_an_independent_unregularized_fit(spark):
+    """Spark's LR with regParam 0 (elasticNetParam 1 then has no effect) is the maximum-likelihood fit."""
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(2016)
+    n = 300
+    x = np.column_stack([rng.uniform(0, 1, n), rng.normal(-8, 3, n), rng.normal(120, 25, n)])  # raw scales
+    logit = -1.0 + 2.0 * x[:, 0] + 0.3 * (x[:, 1] + 8) - 0.02 * (x[:, 2] - 120)
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit))).astype(float)
+    features = ("energy", "loudness", "tempo")
+    df = spark.createDataFrame([(float(a), float(b), float(c), float(l)) for (a, b, c), l in zip(x, y)],
+                               "energy double, loudness double, tempo double, label double")
+
+    described = cand.describe(cand.baseline(), cand.fit(cand.baseline(), df, features, 1), features)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # penalty=None is being renamed to C=inf
+        reference = LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(x, y)
+    assert [described["coefficients"][f] for f in features] == pytest.approx(list(reference.coef_[0]), abs=1e-3)
+    assert described["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-3)
+
+
+# ---- reproducibility --------------------------------------------------------------------------
+
+
+def test_seeded_training_is_reproducible(spark):
+    """Two runs from scratch (labelled set, folds, fits) give identical CV figures and scores."""
+    def run():
+        labelled = labelled_set(spark.createDataFrame(table(taste_rows())), GOOD)
+        data = prepare(labelled.df, 2, 42)
+        forest = cand.Candidate("random_forest", {"numTrees": 8, "maxDepth": 4, "featureSubsetStrategy": "sqrt"})
+        boosted = cand.Candidate("gbt", {"maxIter": 3, "maxDepth": 2, "stepSize": 0.3})
+        cv = cross_validate(forest, data, GOOD, 2, 42)
+        scores = {name: [r["score"] for r in cand.predict(cand.fit(c, data, GOOD, 42), data).orderBy("track_id").collect()]
+                  for name, c in (("forest", forest), ("boosted", boosted))}
+        data.unpersist()
+        return cv, scores
+
+    first, second = run(), run()
+    assert first == second
+    assert len(set(first[1]["forest"])) > 2 and len(set(first[1]["boosted"])) > 2  # real scores, not constants
+
+
+def test_too_small_a_set_fails_with_the_fix(spark):
+    labelled = labelled_set(spark.createDataFrame(table(taste_rows(n_liked=6, n_disliked=1, n_artists=3))), GOOD)
+    data = prepare(labelled.df, 3, 42)
+    with pytest.raises(TrainingError, match="1 disliked"):
+        check_trainable(data, 3)
+
+
+# ---- a week's training and the champion -------------------------------------------------------
+
+
+def test_train_week_stores_versions_and_keeps_the_better_champion(spark, tmp_path):
+    lake = Lake(str(tmp_path / "lake"))
+    enriched = spark.createDataFrame(table(taste_rows()))
+    post_only = (cand.baseline(),)
+
+    # week 1: the first model is champion
+    card1 = train_week(enriched, lake, D1, TrainSettings(features=GOOD, folds=2, seed=42, grid=post_only))
+    version1 = store.version_dir(lake, D1)
+    assert (version1 / "model" / "metadata").is_dir() and (version1 / "baseline" / "metadata").is_dir()
+    assert read_json(version1 / "model_card.json") == card1
+    assert card1["promotion"]["promoted"] is True and card1["promotion"]["incumbent"] is None
+    assert set(card1["baseline"]["coefficients"]) == set(GOOD)
+    assert card1["training"]["rows"] == 40 and card1["training"]["positives"] == 24
+    assert card1["candidates"][0]["cv"]["roc_auc"] > 0.8
+    assert [tn + fp + fn + tp for (tn, fp), (fn, tp) in [card1["champion"]["metrics"]["confusion"]]] == [40]
+    assert read_json(store.pointer_path(lake))["version"] == D1
+
+    # week 2 with an uninformative feature set: the week-1 configuration, re-evaluated on week 2's
+    # folds, is better, so the champion stays and the card says why
+    card2 = train_week(enriched, lake, D2, TrainSettings(features=("key",), folds=2, seed=42, grid=post_only))
+    assert card2["promotion"]["promoted"] is False
+    assert "champion stays" in card2["promotion"]["reason"]
+    assert card2["promotion"]["incumbent"]["version"] == D1
+    assert card2["promotion"]["incumbent"]["cv"]["roc_auc"] > card2["champion"]["metrics"]["roc_auc"]
+    pointer = read_json(store.pointer_path(lake))
+    assert pointer["version"] == D1 and store.version_dir(lake, D2).is_dir()
+    assert [(e["ds"], e["champion"], e["promoted"]) for e in pointer["history"]] == [(D1, D1, True), (D2, D1, False)]
+    assert store.champion_for_scoring(lake, D2).version == D1
+
+    # a rerun of week 2 with the good features faces the same incumbent (week 1, not itself): a tie
+    # on identical folds promotes the fresher model
+    card2b = train_week(enriched, lake, D2, TrainSettings(features=GOOD, folds=2, seed=42, grid=post_only))
+    assert card2b["promotion"]["promoted"] is True and card2b["promotion"]["incumbent"]["version"] == D1
+    pointer = read_json(store.pointer_path(lake))
+    assert pointer["version"] == D2 and [e["champion"] for e in pointer["history"]] == [D1, D2]
+    assert store.champion_for_scoring(lake, D1).version == D1

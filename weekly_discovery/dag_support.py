@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+from weekly_discovery.spark_submit import PackagedSparkSubmitOperator
 
 START_DATE = pendulum.datetime(2026, 1, 5, tz="UTC")
 WEEKLY_MONDAY_6AM = "0 6 * * 1"
@@ -38,9 +39,14 @@ def xcom(task_id: str, key: str) -> str:
     return "{{ ti.xcom_pull(task_ids='%s')['%s'] }}" % (task_id, key)
 
 
-def spark_job(task_id: str, application: Path, args: list[str], **kwargs: Any) -> SparkSubmitOperator:
-    """A spark-submit task on the ``spark_default`` connection (local mode or a cluster: the connection decides)."""
-    return SparkSubmitOperator(
+def spark_job(task_id: str, application: Path, args: list[str], **kwargs: Any) -> PackagedSparkSubmitOperator:
+    """A spark-submit task on the ``spark_default`` connection (local mode or a cluster: the connection decides).
+
+    The ``weekly_discovery`` package goes with the job as a zip in ``--py-files``, built when the task
+    runs (:mod:`weekly_discovery.spark_submit`), so executors and cluster-mode drivers need no copy of
+    the project installed. ``application`` is an absolute path; nothing depends on the working directory.
+    """
+    return PackagedSparkSubmitOperator(
         task_id=task_id,
         application=str(application),
         application_args=args,

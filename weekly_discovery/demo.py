@@ -53,6 +53,9 @@ def write_config(library, standin: StandIn, path: Path) -> Path:
             "# The stand-in forbids Spotify's /audio-features, as Spotify does for new apps: ReccoBeats takes over.\n"
             "providers = [\"spotify\", \"reccobeats\"]\n"
             f"reccobeats_url = \"{standin.reccobeats_url}\"\n"
+            "\n[model]\n"
+            "# The demo trains one small configuration per model family; drop this line for the full weekly grid.\n"
+            "grid = \"quick\"\n"
         )
     return path
 
@@ -70,6 +73,24 @@ def airflow(args: list[str], env: dict[str, str], log_name: str) -> None:
         print("\n".join(tail), file=sys.stderr)
         raise SystemExit(f"`airflow {' '.join(args)}` failed after {took:.0f}s; full log: {log_path}")
     print(f"  airflow {' '.join(args)}  ({took:.0f}s, log: {log_path.relative_to(REPO)})")
+
+
+def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
+    """The post's "N of M" lines, the picks, and the playlist as the stand-in now holds it."""
+    from weekly_discovery.publish import read_recommendations
+    from weekly_discovery.transforms.score import summary_lines as score_lines
+
+    rows, metrics = read_recommendations(lake, ds)
+    card = read_json(lake.table("models", "like_model") / f"version={ds}" / "model_card.json")
+    champion = card["champion"]
+    lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
+             f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}"]
+    lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
+    published = read_json(lake.partition("gold", "published", ds) / "_publish.json")
+    playlist = standin.library.playlists[published["playlist_id"]]
+    lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(playlist.track_ids())} tracks "
+                 f"(snapshot {published['snapshot_id']})")
+    return lines
 
 
 def section(title: str, lines: list[str]) -> None:
@@ -104,6 +125,10 @@ def main() -> int:
         report_html = report_dir(lake, ds) / "index.html"
         section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
                                                 ui_route(ds)))
+
+        airflow(["dags", "test", "weekly_recommendations", ds], env, "weekly_recommendations")
+        section("This week's recommendations", weekly_lines(lake, ds, standin))
+        print(f"\n  the report now has its model section: {report_html}")
 
         print(f"\nSpotify API requests: {ingest_requests} for ingest, "
               f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "

@@ -80,10 +80,23 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
         log.info("playlist %r: %s (%d tracks, snapshot %s)", result.playlist_name, result.playlist_url,
                  result.tracks, result.snapshot_id)
         log.info("publish record: %s", lake.partition("gold", "published", run["ds"]))
+    _refresh_report(lake, run["ds"])
     if outlet_event is not None:
         outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}
     return result.to_dict()
+
+
+def _refresh_report(lake: Lake, ds: str) -> None:
+    """Re-render the week's library report so its model section shows this run (if the report exists)."""
+    from weekly_discovery.report.paths import ui_route
+    from weekly_discovery.report.render import render_report
+
+    html = render_report(lake, ds, missing_ok=True)
+    if html is None:
+        log.info("no library report for %s yet: its model section will appear when library_report runs", ds)
+    else:
+        log.info("report with this week's model: %s (UI: %s)", html, ui_route(ds))
 
 
 @contextlib.contextmanager

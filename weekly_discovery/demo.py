@@ -130,9 +130,9 @@ def main() -> int:
         section("This week's recommendations", weekly_lines(lake, ds, standin))
         print(f"\n  the report now has its model section: {report_html}")
 
-        print(f"\nSpotify API requests: {ingest_requests} for ingest, "
+        print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "
               f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
-              f"{standin.count('/reccobeats')} to ReccoBeats")
+              f"{standin.count('/reccobeats')} to ReccoBeats (a rerun of the same date reuses stored answers)")
     print(f"\nDemo finished in {time.monotonic() - started:.0f}s. Lake: {lake.root}")
     return 0
 

@@ -18,11 +18,12 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup demo test spotify-auth clean help
+.PHONY: setup demo test bench spotify-auth clean help
 
 help:
 	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
 	@echo "make test          run the test suite"
+	@echo "make bench         measure requests, Spark jobs vs pandas, overheads; writes docs/benchmarks.md (long)"
 	@echo "make spotify-auth  authorize your Spotify account once and print the connection to store"
 	@echo "make clean         remove the demo's Airflow home and lake"
 
@@ -46,6 +47,10 @@ test: setup
 	@scripts/install-test-deps.sh
 	@scripts/check-java.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	@scripts/check-java.sh
+	$(PY) -m benchmarks.run $(BENCH_ARGS)
 
 spotify-auth: setup
 	$(PY) -m weekly_discovery.spotify.authorize

@@ -15,7 +15,7 @@ from weekly_discovery.standin import StandIn, generate_demo_library, write_demo_
 
 pytestmark = pytest.mark.e2e
 DS = "2026-11-23"
-CHAIN = ("spotify_ingest", "spotify_enrich", "library_report")
+CHAIN = ("spotify_ingest", "spotify_enrich", "library_report", "weekly_recommendations")
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def chain(airflow_db, tmp_path_factory):
         config_path = write_demo_config(library, tmp / "weekly-discovery.toml")
         with config_path.open("a") as fh:
             fh.write(f'\n[lake]\nroot = "lake"\n\n[enrichment]\nproviders = ["spotify", "reccobeats"]\n'
-                     f'reccobeats_url = "{standin.reccobeats_url}"\n')
+                     f'reccobeats_url = "{standin.reccobeats_url}"\n\n[model]\ngrid = "quick"\n')
         env = pipeline_env(airflow_db, standin, config_path)
         runs = {}
         for dag_id in CHAIN:
@@ -38,17 +38,43 @@ def chain(airflow_db, tmp_path_factory):
         lake = Lake(str(tmp / "lake"))
         enriched_before = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).sort_by(
             [("source_key", "ascending"), ("track_id", "ascending")])
+        first_playlist = _published_playlist(standin, tmp)
         standin.reset_counts()
         rerun = dags_test(env, "spotify_enrich", DS)
         assert rerun.returncode == 0, rerun.output[-6000:]
+        rerun_weekly = dags_test(env, "weekly_recommendations", DS)
+        assert rerun_weekly.returncode == 0, rerun_weekly.output[-6000:]
+        playlists_created = standin.count("POST /v1/me/playlists")
         yield {
             "library": library, "lake": lake, "runs": runs, "rerun": rerun, "tmp": tmp,
             "first": requests_after_first_pass, "rerun_feature_requests":
                 standin.count("GET /v1/audio-features") + standin.count("/reccobeats"),
             "enriched_before": enriched_before,
+            "first_playlist": first_playlist, "rerun_playlist": _published_playlist(standin, tmp),
+            "playlists_created_on_rerun": playlists_created, "rerun_weekly": rerun_weekly,
             # every access token the stand-in handed out during the runs (its private registry)
             "secrets": (standin.client_secret, standin.refresh_token, *standin._access_tokens),
         }
+
+
+def _published_playlist(standin, tmp):
+    published = json.loads(next(Path(tmp, "lake", "gold", "published").glob("ds=*/_publish.json")).read_text())
+    return published["playlist_id"], standin.library.playlists[published["playlist_id"]].track_ids()
+
+
+def test_weekly_playlist_holds_the_recommendations_and_a_rerun_keeps_it(chain):
+    lake = chain["lake"]
+    recommended = sorted(pq.read_table(lake.partition("gold", "recommendations", DS)).to_pylist(),
+                         key=lambda r: r["rank"])
+    playlist_id, tracks = chain["first_playlist"]
+    assert recommended and tracks == [r["track_id"] for r in recommended]
+    assert len(set(tracks)) == len(tracks)
+    library = chain["library"]
+    known = library.role_track_ids("liked") | library.role_track_ids("disliked")
+    assert not set(tracks) & known  # never recommends what you already rated
+    assert chain["rerun_playlist"] == (playlist_id, tracks)  # same playlist, same tracks, no duplicates
+    assert chain["playlists_created_on_rerun"] == 0
+    assert "songs recommended" in chain["runs"]["weekly_recommendations"].output
 
 
 def test_enrichment_falls_back_to_reccobeats_in_batches_of_40(chain):
@@ -83,7 +109,7 @@ def test_report_is_written_and_logged(chain):
 
 
 def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
-    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output]
+    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output, chain["rerun_weekly"].output]
     for secret in chain["secrets"]:
         for text in outputs:
             assert secret not in text

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import signal
 import statistics
 import subprocess
@@ -251,12 +250,3 @@ spark = get_spark("weekly-discovery-benchmark-startup")
 assert spark.range(1).count() == 1
 spark.stop()
 '''
-
-
-def job_log_seconds(log: str, pattern: str = r" done in ([0-9.]+) s") -> float | None:
-    """The job's own "done in X s" figure (driver time after argument parsing), if it logged one."""
-    try:
-        match = re.findall(pattern, Path(log).read_text(errors="replace"))
-    except OSError:
-        return None
-    return float(match[-1]) if match else None

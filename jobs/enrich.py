@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 from weekly_discovery.config import ConfigError, Enrichment, load_config
 from weekly_discovery.features.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
 
 log = logging.getLogger("weekly_discovery.jobs.enrich")
@@ -175,8 +176,7 @@ def check_coverage(metrics: dict, enrichment: Enrichment) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from weekly_discovery.config import ConfigError, FeatureFile, load_config
 from weekly_discovery.features.cache import FeatureInputError, wanted_ids
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import MANIFEST, Lake, LakeError, check_ds
 
 log = logging.getLogger("weekly_discovery.jobs.lookup_features_file")
@@ -163,8 +164,7 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

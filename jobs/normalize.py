@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds, read_json
 from weekly_discovery.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
 from weekly_discovery.spark import get_spark, write_partition
@@ -141,8 +142,7 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Sequence
 
 from weekly_discovery.config import FEATURE_COLUMNS, LAKE_ENV, POST_FEATURES, Report
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, PartitionWriter, check_ds, read_json
 from weekly_discovery.report.analysis import bin_count, summary_lines
 from weekly_discovery.report.compute import ReportSettings, build_report
@@ -92,8 +93,7 @@ def run_report(spark, lake: Lake, ds: str, settings: ReportSettings) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

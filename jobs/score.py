@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.config import Model
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds
 from weekly_discovery.model import store
 from weekly_discovery.spark import get_spark, write_partition
@@ -91,8 +92,7 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, args: ar
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

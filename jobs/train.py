@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 
 from weekly_discovery.config import FEATURE_COLUMNS, Model
+from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import Lake, LakeError, check_ds
 from weekly_discovery.model.candidates import GRIDS
 from weekly_discovery.model.dataset import DatasetError
@@ -61,8 +62,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
+    setup_job_logging()
     args = parse_args(argv)
     started = time.monotonic()
     try:

@@ -124,7 +124,7 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     from weekly_discovery.transforms import enrich as tx
 
     silver_path = lake.partition("silver", "tracks", ds)
-    if not silver_path.is_dir():
+    if not lake.exists(silver_path):
         raise FeatureInputError(f"no silver tracks for ds={ds} ({silver_path}): run the ingest DAG for {ds} first")
     silver = spark.read.parquet(str(silver_path))
     previous_ds = previous_snapshot_ds(lake, ds)
@@ -183,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lake = Lake(args.lake)
         ds = check_ds(args.ds)
         enrichment = load_config(args.config).enrichment
-        if not lake.partition("silver", "tracks", ds).is_dir():
+        if not lake.exists(lake.partition("silver", "tracks", ds)):
             raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
     except (LakeError, ConfigError, FeatureInputError) as exc:
         log.error("enrich ds=%s failed: %s", args.ds, exc)

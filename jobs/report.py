@@ -69,7 +69,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def input_partition(lake: Lake, ds: str):
     partition = lake.partition("silver", "tracks_enriched", ds)
-    if not any(partition.glob("*.parquet")):
+    if not (lake.exists(partition) and any(partition.glob("*.parquet"))):
         raise InputMissing(f"no enriched tracks at {partition}: run the enrich step (the spotify_enrich DAG) "
                            f"for {ds} first")
     return partition

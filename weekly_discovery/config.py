@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from weekly_discovery import lake as lake_layout
+from weekly_discovery import lakefs
 from weekly_discovery.spotify_ids import InvalidSpotifyId, parse_spotify_id
 
 CONFIG_ENV = "WEEKLY_DISCOVERY_CONFIG"
@@ -200,6 +201,11 @@ def _validate(path: Path, data: dict[str, Any], env: Mapping[str, str]) -> Confi
         raise ConfigError(f"{where}: lake.root must be a folder path (string)")
     if "://" not in lake_root and not Path(lake_root).expanduser().is_absolute():
         lake_root = str(path.parent / lake_root)  # relative to the config file, not the cwd
+    if lakefs.is_object_uri(lake_root):
+        try:
+            lake_root = lakefs.normalize_uri(lake_root)  # s3:// -> s3a://, the form Spark expects
+        except lakefs.StorageError as exc:
+            raise ConfigError(f"{where}: lake.root: {exc}") from None
 
     spotify_table = data.get("spotify", {})
     if not isinstance(spotify_table, dict):

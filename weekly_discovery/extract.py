@@ -19,13 +19,13 @@ import datetime as dt
 import json
 import logging
 import math
-import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from weekly_discovery.config import Config, Source
 from weekly_discovery.lake import MANIFEST, Lake, PartitionWriter
+from weekly_discovery.lakefs import remove_partition
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.errors import Forbidden, NotFound
 
@@ -221,7 +221,7 @@ def _remove_unconfigured(lake: Lake, config: Config, ds: str) -> list[str]:
     for manifest_path in lake.raw_manifests(ds):
         key = manifest_path.parent.parent.name.removeprefix("source=")
         if key not in wanted:
-            shutil.rmtree(manifest_path.parent)
+            remove_partition(manifest_path.parent)
             removed.append(key)
             log.info("removed ds=%s partition of %s: no longer in the config", ds, key)
     return removed

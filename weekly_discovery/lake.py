@@ -22,6 +22,13 @@ A partition is written into ``_staging`` and renamed into place when complete, s
 reader never sees half a partition and a rerun of the same date replaces only its
 own partition. Names that start with ``_`` are ignored by Spark's partition discovery.
 
+The root is a folder (or ``file://``) or an object-store URI (``s3://``, ``s3a://``, ``gs://``,
+``abfs(s)://``, see :mod:`weekly_discovery.lakefs`). On object storage paths are
+:class:`~weekly_discovery.lakefs.ObjectPath` and ``str()`` gives the URI Spark expects; a partition is
+committed by copying it out of ``_staging`` and writing ``_COMMITTED.json`` last
+(:func:`weekly_discovery.lakefs.commit_prefix`), and it exists for readers from then on
+(:meth:`Lake.exists`).
+
 Only validated keys (see :func:`source_key`) and ISO dates ever become path parts:
 nothing from the user's config is used raw in a path.
 """
@@ -39,6 +46,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from weekly_discovery import lakefs
+from weekly_discovery.lakefs import ObjectPath
 from weekly_discovery.spotify_ids import SPOTIFY_ID_RE
 
 SAVED_TRACKS = "saved_tracks"
@@ -107,31 +116,51 @@ def check_raw_page(relative: str) -> str:
 
 @dataclass(frozen=True)
 class Lake:
-    """Paths of every layer, table and partition under one root folder."""
+    """Paths of every layer, table and partition under one root folder or object-store prefix."""
 
     root: str
 
     def __post_init__(self) -> None:
         root = self.root
+        if lakefs.is_object_uri(root):
+            try:
+                uri = lakefs.normalize_uri(root)
+            except lakefs.StorageError as exc:
+                raise LakeError(str(exc)) from None
+            store, key = lakefs.open_store(uri)
+            object.__setattr__(self, "root", uri)
+            object.__setattr__(self, "_base", ObjectPath(store, key))
+            return
         if root.startswith("file://"):
             root = root[len("file://"):]
-        if "://" in root:
-            raise LakeError(
-                f"lake root {self.root!r}: only local folders are supported by this version; "
-                "set WEEKLY_DISCOVERY_LAKE to a folder path"
-            )
         object.__setattr__(self, "root", str(Path(root).expanduser().resolve()))
+        object.__setattr__(self, "_base", Path(self.root))
+
+    @property
+    def on_object_storage(self) -> bool:
+        return isinstance(self._base, ObjectPath)
+
+    def path(self, *parts: str) -> Path | ObjectPath:
+        """A path under the root (parts are joined as given: callers pass validated names)."""
+        base = self._base
+        for part in parts:
+            base = base / part
+        return base
+
+    def exists(self, partition: Path | ObjectPath) -> bool:
+        """Whether a committed partition is there (a folder locally; its commit marker on object storage)."""
+        return lakefs.is_committed(partition)
 
     # ---- raw layer -------------------------------------------------------------------
     def raw_source_dir(self, key: str) -> Path:
-        return Path(self.root, "raw", "spotify", f"source={check_source_key(key)}")
+        return self.path("raw", "spotify", f"source={check_source_key(key)}")
 
     def raw_partition(self, key: str, ds: str) -> Path:
         return self.raw_source_dir(key) / f"ds={check_ds(ds)}"
 
     def raw_manifests(self, ds: str) -> list[Path]:
         """Manifests of every source extracted for ``ds``, sorted by source key."""
-        base = Path(self.root, "raw", "spotify")
+        base = self.path("raw", "spotify")
         if not base.is_dir():
             return []
         found = [p / f"ds={check_ds(ds)}" / MANIFEST for p in sorted(base.glob("source=*"))]
@@ -153,11 +182,23 @@ class Lake:
                 return read_json(self.raw_partition(key, ds) / MANIFEST)
         return None
 
-    def relative(self, path: Path | str) -> str:
+    def relative(self, path: Path | ObjectPath | str) -> str:
         """A lake path relative to the root (how manifests refer to pages)."""
+        if self.on_object_storage:
+            uri_root = self._base.store.uri_root
+            if isinstance(path, str):
+                if not path.startswith(uri_root + "/"):
+                    raise ValueError(f"{path!r} is not under {self.root}")
+                path = ObjectPath(self._base.store, path[len(uri_root):])
+            return str(path.relative_to(self._base))
         return str(Path(path).relative_to(self.root))
 
-    def absolute(self, relative: str) -> Path:
+    def absolute(self, relative: str) -> Path | ObjectPath:
+        if self.on_object_storage:
+            try:
+                return self._base / lakefs._clean_key(relative)
+            except lakefs.StorageError:
+                raise LakeError(f"{relative!r} points outside the lake") from None
         path = Path(self.root, relative).resolve()
         if not str(path).startswith(self.root + os.sep):
             raise LakeError(f"{relative!r} points outside the lake")
@@ -165,7 +206,7 @@ class Lake:
 
     # ---- raw audio features ----------------------------------------------------------
     def raw_features_dir(self, provider: str) -> Path:
-        return Path(self.root, "raw", "features", f"provider={check_provider(provider)}")
+        return self.path("raw", "features", f"provider={check_provider(provider)}")
 
     def raw_features_partition(self, provider: str, ds: str) -> Path:
         """One date's raw answers of one feature provider (API batches, or file look-up hits)."""
@@ -177,14 +218,21 @@ class Lake:
             raise LakeError(f"unknown layer {layer!r}")
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise LakeError(f"invalid table name {name!r}")
-        return Path(self.root, layer, name)
+        return self.path(layer, name)
 
     def partition(self, layer: str, name: str, ds: str) -> Path:
         return self.table(layer, name) / f"ds={check_ds(ds)}"
 
     # ---- atomic partition writes -----------------------------------------------------
     def staging_dir(self) -> Path:
-        """A fresh folder on the lake's filesystem, so the final rename is atomic."""
+        """A fresh folder on the lake's filesystem, so the final rename is atomic.
+
+        On object storage a fresh prefix (nothing is created until something is written into it).
+        """
+        if self.on_object_storage:
+            base = self.path("_staging")
+            _remove_stale_objects(base)
+            return base / uuid.uuid4().hex
         base = Path(self.root, "_staging")
         base.mkdir(parents=True, exist_ok=True)
         _remove_stale(base)
@@ -199,7 +247,12 @@ def commit_directory(staged: Path, final: Path) -> None:
     The new data appears with one rename; an older partition of the same date is
     first moved aside (into the staging area) and deleted afterwards, so a reader
     sees the old partition, or none for an instant, or the new one, never a mix.
+
+    On object storage: :func:`weekly_discovery.lakefs.commit_prefix` (copy, then a commit marker).
     """
+    if isinstance(final, ObjectPath):
+        lakefs.commit_prefix(staged, final)
+        return
     final.parent.mkdir(parents=True, exist_ok=True)
     old = None
     if final.exists():
@@ -231,6 +284,9 @@ class PartitionWriter:
         if "/" in name or name.startswith(".."):
             raise LakeError(f"invalid file name {name!r}")
         path = self.staged / name
+        if isinstance(path, ObjectPath):
+            path.write_bytes(data)
+            return path
         with open(path, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -254,16 +310,18 @@ class PartitionWriter:
         if exc_type is None:
             commit_directory(self.staged, self.final)
         else:
-            shutil.rmtree(self.staged, ignore_errors=True)
+            lakefs.rmtree(self.staged)
 
 
-def read_json(path: Path | str) -> Any:
-    with open(path, "rb") as fh:
-        return json.load(fh)
+def read_json(path: Path | ObjectPath | str) -> Any:
+    return lakefs.read_json(path)
 
 
-def list_partitions(table: Path) -> list[str]:
+def list_partitions(table: Path | ObjectPath) -> list[str]:
     """Dates of the committed partitions of a table, oldest first."""
+    if isinstance(table, ObjectPath):
+        dates = [p.name[3:] for p in table.glob("ds=*") if lakefs.is_committed(p)]
+        return sorted(d for d in dates if _DS_RE.fullmatch(d))
     if not table.is_dir():
         return []
     dates = [p.name[3:] for p in table.glob("ds=*") if p.is_dir()]
@@ -279,6 +337,19 @@ def _remove_stale(staging: Path) -> None:
                 shutil.rmtree(entry, ignore_errors=True)
         except FileNotFoundError:
             pass
+
+
+def _remove_stale_objects(staging: ObjectPath) -> None:
+    """Delete staging prefixes of crashed writers: those whose newest object is older than a day."""
+    newest: dict[str, float] = {}
+    for path, info in staging.walk_files():
+        top = str(path.relative_to(staging)).split("/", 1)[0]
+        mtime = info.mtime.timestamp() if info.mtime is not None else time.time()
+        newest[top] = max(newest.get(top, 0.0), mtime)
+    cutoff = time.time() - STALE_STAGING_SECONDS
+    for top, mtime in newest.items():
+        if mtime < cutoff:
+            lakefs.rmtree(staging / top)
 
 
 def _safe_iter(path: Path) -> Iterator[Path]:

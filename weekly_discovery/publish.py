@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from weekly_discovery.lake import METRICS, Lake, PartitionWriter, check_ds, read_json
-from weekly_discovery.spark import write_json_file
+from weekly_discovery.lakefs import arrow_source, write_json as write_json_file
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, NotFound, ReauthorizationRequired
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ def read_recommendations(lake: Lake, ds: str) -> tuple[list[dict[str, Any]], dic
         raise PublishInputError(
             f"no recommendations for ds={ds} at {path}: run the score step (jobs/score.py) for {ds} first"
         )
-    rows = pq.read_table(path).to_pylist()
+    source, filesystem = arrow_source(path)
+    rows = pq.read_table(source, filesystem=filesystem).to_pylist()
     rows.sort(key=lambda r: r["rank"])
     return rows, read_json(path / METRICS)
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from weekly_discovery.config import FEATURE_COLUMNS, Enrichment
 from weekly_discovery.lake import Lake, check_ds, list_partitions
+from weekly_discovery.lakefs import arrow_source
 
 SNAPSHOT = ("silver", "audio_features")
 ENRICHED = ("silver", "tracks_enriched")
@@ -66,7 +67,7 @@ def silver_track_ids(lake: Lake, ds: str) -> list[str]:
     import pyarrow.compute as pc
 
     path = lake.partition("silver", "tracks", ds)
-    if not path.is_dir():
+    if not lake.exists(path):
         raise FeatureInputError(
             f"no silver tracks for ds={ds} ({path}): run the ingest DAG (spotify_ingest) for {ds} first"
         )
@@ -125,7 +126,7 @@ def wanted_ids(lake: Lake, ds: str, enrichment: Enrichment) -> Wanted:
 def file_lookup(lake: Lake, ds: str) -> tuple[set[str], set[str]]:
     """(ids looked up, ids found usable) in the file provider's partition of ``ds``."""
     path = lake.raw_features_partition("file", ds)
-    if not path.is_dir():
+    if not lake.exists(path):
         raise FeatureInputError(
             f"enrichment.providers lists \"file\" but the file look-up for ds={ds} has not run ({path}): "
             "run the lookup_file task (jobs/lookup_features_file.py) first"
@@ -144,7 +145,8 @@ def _read(path: Path, columns: list[str]):
     import pyarrow.dataset as ds_
 
     # Only part files: Spark's _SUCCESS and our _metrics.json / _manifest.json start with "_".
-    dataset = ds_.dataset(str(path), format="parquet", ignore_prefixes=["_", "."])
+    source, filesystem = arrow_source(path)
+    dataset = ds_.dataset(source, filesystem=filesystem, format="parquet", ignore_prefixes=["_", "."])
     if not dataset.files:  # an empty partition (nothing was wanted that day)
         return pa.table({name: pa.array([], pa.string()) for name in columns})
     return dataset.to_table(columns=columns)

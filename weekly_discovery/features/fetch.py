@@ -28,7 +28,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
 import re
 import time
 from dataclasses import asdict, dataclass, field
@@ -47,6 +46,7 @@ from weekly_discovery.features.providers import (
     provider_module,
 )
 from weekly_discovery.lake import MANIFEST, Lake, read_json
+from weekly_discovery.lakefs import ObjectPath, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -320,14 +320,9 @@ def _write_manifest(folder: Path, provider: str, ds: str, chain: list[str], batc
     atomic_write(folder / MANIFEST, _json_bytes(manifest))
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it appears complete or not at all (temporary file + os.replace)."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+def atomic_write(path: Path | ObjectPath, data: bytes) -> None:
+    """Write ``path`` so that it appears complete or not at all (temporary file + os.replace; one PUT)."""
+    write_atomic(path, data)
 
 
 def _json_bytes(obj: Any) -> bytes:

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.lake import Lake, check_ds, commit_directory, read_json
 from weekly_discovery.model.candidates import Candidate
-from weekly_discovery.spark import write_json_file
+from weekly_discovery.lakefs import rmtree, write_json as write_json_file
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -142,7 +141,7 @@ def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel"], card:
         write_json_file(staged / CARD, card)
         commit_directory(staged, final)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        rmtree(staged)
         raise
     return final
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from weekly_discovery.lake import METRICS, Lake, check_ds, read_json
+from weekly_discovery.lakefs import arrow_source
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,8 @@ def _read_recommendations(folder: Path) -> list[dict[str, Any]] | None:
 
     rows: list[dict[str, Any]] = []
     for file in files:
-        rows.extend(pq.read_table(file).to_pylist())
+        source, filesystem = arrow_source(file)
+        rows.extend(pq.read_table(source, filesystem=filesystem).to_pylist())
         if len(rows) >= MAX_RECOMMENDATIONS * 4:
             break
     rows.sort(key=lambda r: (_num(r.get("rank")) if _num(r.get("rank")) is not None else 1e18))

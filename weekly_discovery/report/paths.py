@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from weekly_discovery.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
 from weekly_discovery.lake import Lake, LakeError, check_ds, list_partitions, read_json
+from weekly_discovery.lakefs import write_atomic
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"
@@ -83,17 +83,7 @@ def write_atomically(path: Path, data: bytes) -> Path:
     The temporary name is unique, so two renders at once (the report DAG and the weekly DAG) never
     write into the same temporary file; the last rename wins.
     """
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, data, unique_tmp=True)
 
 
 def resolve_lake(

@@ -104,9 +104,52 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
     """
 
     def execute(self, context: Any) -> Any:
+        self.add_lake_storage()
         archive = package_zip()
         os.utime(archive)  # in use: keep it out of the stale clean-up
         self.py_files = ",".join(p for p in (str(archive), self.py_files) if p)
         self._hook = None  # the hook copies py_files when it is created
         self.log.info("shipping %s with --py-files", archive)
         return super().execute(context)
+
+    def add_lake_storage(self, connection_getter: Any = None) -> None:
+        """Add what the job needs to reach the lake: the Spark connection's ``extra.conf`` (e.g.
+        ``spark.jars.packages`` for the Hadoop S3/GCS connector) and, for an object-store lake, the
+        settings derived from the lake's connection or environment (:func:`weekly_discovery.lakefs.spark_storage`).
+
+        Run at execute time, after templating: the lake root is the rendered ``--lake`` argument.
+        """
+        from weekly_discovery import lakefs
+
+        from airflow.sdk.exceptions import AirflowNotFoundException
+
+        getter = connection_getter or _airflow_connection
+        try:
+            extra = getter(self._conn_id).extra_dejson or {}
+        except AirflowNotFoundException:  # the hook falls back to its defaults too
+            extra = {}
+        user_conf = extra.get("conf") or {}
+        if not isinstance(user_conf, dict):
+            raise ValueError(f"connection {self._conn_id}: extra.conf must be an object of Spark settings")
+        storage = lakefs.spark_storage(lake_root_arg(self.application_args) or "", connection_getter=getter)
+        self.conf = {**(self.conf or {}), **storage.conf, **{k: str(v) for k, v in user_conf.items()}}
+        if storage.env:
+            self.env_vars = {**(self.env_vars or {}), **storage.env}
+        self._hook = None  # the hook copies conf and env_vars when it is created
+        if storage.conf or user_conf:
+            self.log.info("lake storage settings: %s", ", ".join(sorted({*storage.conf, *user_conf})))
+
+
+def lake_root_arg(args: Any) -> str | None:
+    """The value after ``--lake`` in a job's (rendered) arguments."""
+    args = list(args or [])
+    for flag, value in zip(args, args[1:]):
+        if flag == "--lake":
+            return str(value)
+    return None
+
+
+def _airflow_connection(conn_id: str) -> Any:
+    from airflow.sdk import BaseHook
+
+    return BaseHook.get_connection(conn_id)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import functools
 import json
 import os
 import shutil
@@ -159,7 +160,7 @@ def open_store(uri: str, env: Mapping[str, str] | None = None,
         if settings.region:
             options["region"] = settings.region
         elif not settings.endpoint:
-            options["region"] = pafs.resolve_s3_region(parts.netloc)
+            options["region"] = _bucket_region(parts.netloc)
         return Store(pafs.S3FileSystem(**options), f"s3a://{parts.netloc}", parts.netloc), key
     if parts.scheme == "gs":
         return Store(pafs.GcsFileSystem(), f"gs://{parts.netloc}", parts.netloc), key
@@ -167,6 +168,14 @@ def open_store(uri: str, env: Mapping[str, str] | None = None,
     filesystem, _ = pafs.FileSystem.from_uri(f"{parts.scheme}://{parts.netloc}/")
     container = parts.netloc.split("@", 1)[0]
     return Store(filesystem, f"{parts.scheme}://{parts.netloc}", container), key
+
+
+@functools.lru_cache(maxsize=16)
+def _bucket_region(bucket: str) -> str:
+    """An AWS bucket's region (one request, once per process), when neither AWS_REGION nor the connection says."""
+    from pyarrow import fs as pafs
+
+    return pafs.resolve_s3_region(bucket)
 
 
 # ---- object paths ------------------------------------------------------------------------------

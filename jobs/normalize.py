@@ -41,6 +41,10 @@ log = logging.getLogger("weekly_discovery.jobs.normalize")
 
 LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
 _PAGE_COLUMN = PAGE_LIST_SCHEMA.fieldNames().index("page")
+# A cached batch is built in the heap, outside Spark's memory accounting, with every column of its rows:
+# Spark's 10,000 rows of items (raw JSON + parsed track, several KB each) made batches of ~50 MB per task,
+# too many for the default 1 GB heap beside the cache itself at 1M tracks. 1,000 rows a batch keep it small.
+CACHE_CONF = {"spark.sql.inMemoryColumnarStorage.batchSize": 1000}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -113,8 +117,11 @@ def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
 def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> dict:
     """Normalize ``ds`` and write its three partitions; return the metrics."""
     page_list = spark.createDataFrame(raw.page_rows, PAGE_LIST_SCHEMA)
-    pages = nz.parse_pages(page_list, read_pages(spark, raw.paths)).cache()
+    pages = nz.parse_pages(page_list, read_pages(spark, raw.paths))
+    # Cached: the items (one row each) and the pages without their texts. The full page rows are the whole
+    # raw input (~2 GB at 1M tracks): a cached batch of them ran out of the default 1 GB driver heap.
     classified = nz.classify_items(nz.extract_items(pages)).cache()
+    pages = nz.without_readable_texts(pages).cache()
     silver = nz.to_silver(classified)
 
     outputs = {
@@ -153,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("normalize ds=%s failed: %s", args.ds, exc)
         return 2
 
-    spark = get_spark(f"weekly-discovery-normalize-{ds}")
+    spark = get_spark(f"weekly-discovery-normalize-{ds}", CACHE_CONF)
     try:
         normalize_date(spark, lake, ds, raw)
     finally:

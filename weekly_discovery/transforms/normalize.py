@@ -146,6 +146,16 @@ def parse_pages(page_list: DataFrame, raw_pages: DataFrame) -> DataFrame:
     )
 
 
+def without_readable_texts(pages: DataFrame) -> DataFrame:
+    """``pages`` without ``items``, and with ``text`` kept for unreadable pages only.
+
+    That is all :func:`to_quarantine` and :func:`outcome_counts` read of the pages; it is a few
+    bytes per readable page, where the full rows carry the whole raw input (at 1M tracks ~2 GB of
+    text and as much again of items, which do not fit in a cache built in a 1 GB heap).
+    """
+    return pages.withColumn("text", F.when(F.col("problem").isNotNull(), F.col("text"))).drop("items")
+
+
 # ---- items --------------------------------------------------------------------------------
 def extract_items(pages: DataFrame) -> DataFrame:
     """One row per item of every readable page, parsed with ``schemas.RAW_ITEM_SCHEMA``.

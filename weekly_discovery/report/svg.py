@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from collections.abc import Sequence
 
 FONT = "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif\""
@@ -17,9 +18,14 @@ _SEQUENTIAL = ("#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6",
                "#08306b")
 
 
+# C0 controls other than tab, newline and carriage return, and DEL: invalid in XML (SVG) and a parse
+# error in HTML text, yet possible in a track name from the API; they are dropped.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def esc(value: object) -> str:
-    """Text or attribute value, HTML/SVG-escaped (quotes too)."""
-    return html.escape(str(value), quote=True)
+    """Text or attribute value, HTML/SVG-escaped (quotes too), control characters dropped."""
+    return html.escape(_CONTROL.sub("", str(value)), quote=True)
 
 
 def group_color(index: int) -> str:

@@ -1,0 +1,136 @@
+"""Enrichment (the ReccoBeats fallback) and publishing under a faulty API give the clean run's results.
+
+Two runs from the same silver tracks: one against a clean stand-in, one against a stand-in where
+20% of requests fail (429 with Retry-After, 503) and access tokens expire after one second, so
+the publish run (which honours Retry-After for real) keeps refreshing its token; one request is
+answered 401 (token rejected) as well. Spotify's
+audio features are forbidden (as for every app registered today), so enrichment falls back to
+ReccoBeats. Compared: every raw feature batch, the feature cache, feature quarantine, enriched
+tracks and their metrics, the publish records, and the playlist's items in the stand-in's state.
+
+Left out of the comparison, and only these: wall-clock times (``fetched_at``, ``written_at``,
+``created_at``, ``published_at``), request counts, which must differ under faults, and the
+playlist's ``snapshot_id`` (an opaque version tag; the stand-in hashes the items' added-at times
+into it). Instead the playlist's revision (how many writes were applied) must be equal.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, table_rows
+from weekly_discovery.features.fetch import fetch_features
+from weekly_discovery.features.providers import ProviderContext
+from weekly_discovery.lake import Lake
+from weekly_discovery.publish import publish
+from weekly_discovery.spotify.client import RetryPolicy
+from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library
+
+pytestmark = pytest.mark.spark
+
+DS = "2026-11-23"
+SEED = 9
+PLAYLIST = "Weekly Discovery"
+RUN_SPECIFIC = {"fetched_at", "written_at", "created_at", "published_at", "snapshot_id"}
+COUNTS = {"requests", "new_batches"}  # request counts (a publish record's "requests" lists writes: kept)
+ENRICH_TABLES = [("silver", "audio_features"), ("quarantine", "features"), ("silver", "tracks_enriched")]
+POLICY = RetryPolicy(max_attempts=12, base_delay_s=0.05, max_delay_s=0.5)
+
+
+def scrub(value: Any) -> Any:
+    """``value`` without the run-specific keys, at any depth."""
+    if isinstance(value, dict):
+        return {k: scrub(v) for k, v in value.items()
+                if k not in RUN_SPECIFIC and not (k in COUNTS and isinstance(v, int))}
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def recommendations(library, count: int = 230) -> list[str]:
+    """Hand-picked 'recommendations': catalogue tracks the user has not rated, in id order."""
+    rated = library.role_track_ids("liked") | library.role_track_ids("disliked")
+    return [t for t in sorted(library.tracks) if t not in rated][:count]
+
+
+def write_recommendations(lake: Lake, track_ids: list[str]) -> None:
+    """The score step's output, written by hand: publishing is what is under test."""
+    folder = lake.partition("gold", "recommendations", DS)
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"rank": list(range(1, len(track_ids) + 1)), "track_id": track_ids,
+                             "uri": [f"spotify:track:{t}" for t in track_ids]}), folder / "part-00000.parquet")
+    (folder / "_metrics.json").write_text(json.dumps({"model_version": "hand-written-1"}))
+
+
+def enrich_and_publish(spark, standin: StandIn, lake: Lake, config, sleep) -> None:
+    context = ProviderContext(config.enrichment, spotify_api=lambda: make_api(standin, policy=POLICY),
+                              sleep=lambda seconds: None)  # ReccoBeats' Retry-After: recorded by the stand-in only
+    fetch_features(lake, DS, config.enrichment, context)
+    load_job("enrich").enrich_date(spark, lake, DS, config.enrichment)
+    publish(make_api(standin, policy=POLICY, sleep=sleep), lake, DS, PLAYLIST)
+
+
+def lake_result(lake: Lake) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for path in sorted(Path(lake.root, "raw", "features").rglob("*.json")):
+        out[str(path.relative_to(lake.root))] = scrub(json.loads(path.read_text()))
+    for layer, name in ENRICH_TABLES:
+        folder = lake.partition(layer, name, DS)
+        out[f"{layer}/{name}"] = [scrub(r) for r in table_rows(folder)]
+        if (folder / "_metrics.json").is_file():
+            out[f"{layer}/{name}/_metrics.json"] = scrub(json.loads((folder / "_metrics.json").read_text()))
+    published = Path(lake.root, "gold", "published")
+    out["published"] = {str(p.relative_to(published)): scrub(json.loads(p.read_text()))
+                        for p in sorted(published.rglob("*.json"))}
+    return out
+
+
+def playlist_state(library) -> list[tuple[str, list[str]]]:
+    return [(p.id, p.revision, p.track_ids()) for p in library.playlists.values() if p.name == PLAYLIST]
+
+
+def test_faults_and_expiring_tokens_give_the_clean_lake_and_playlist(spark, tmp_path):
+    clean_library = generate_demo_library(seed=SEED, n_tracks=600)
+    wanted = recommendations(clean_library)
+    with StandIn(clean_library, audio_features="forbidden") as clean:
+        extra = f'\n[enrichment]\nproviders = ["spotify", "reccobeats"]\nreccobeats_url = "{clean.reccobeats_url}"\n'
+        config = make_config(clean, tmp_path / "clean", extra)
+        ingest(spark, clean, config, DS)
+        faulty_lake = copy_lake(config.lake, tmp_path / "faulty" / "lake")
+        write_recommendations(config.lake, wanted)
+        enrich_and_publish(spark, clean, config.lake, config, sleep=lambda seconds: None)
+        assert clean.count("/reccobeats") > 1 and clean.count("GET /v1/audio-features", status=403) == 1
+        port = clean.port
+    expected_lake = lake_result(config.lake)
+    assert expected_lake["silver/tracks_enriched"] and expected_lake["silver/audio_features"]
+    [(playlist_id, revision, items)] = playlist_state(clean_library)
+    assert items == wanted and revision == 3  # one replace and two adds of at most 100 tracks
+
+    faulty_library = generate_demo_library(seed=SEED, n_tracks=600)
+    # 20% random failures, plus a scripted 503 and 429 on each path so that both always occur
+    script = {"/reccobeats": [503, 429], "PUT /v1/playlists/{playlist_id}/items": [503],
+              "POST /v1/playlists/{playlist_id}/items": [429], "POST /v1/me/playlists": [401]}
+    faults = FaultConfig(seed=4, fail_rate=0.2, fail_statuses=(429, 503), retry_after=1, token_ttl=1, script=script)
+    with StandIn(faulty_library, audio_features="forbidden", faults=faults, port=port) as faulty:  # same URLs
+        faulty_config = make_config(faulty, tmp_path / "faulty", extra)
+        write_recommendations(faulty_lake, wanted)
+        enrich_and_publish(spark, faulty, faulty_lake, faulty_config, sleep=time.sleep)
+        log = faulty.request_log
+    # the faults really happened, on both paths
+    reccobeats = [r.status for r in log if r.route.startswith("/reccobeats")]
+    publishing = [r.status for r in log if r.route.startswith("/v1/") and "audio-features" not in r.route]
+    assert {429, 503} <= set(reccobeats) and {429, 503} <= set(publishing)
+    assert 401 in publishing  # the scripted rejection of the token while creating the playlist
+    # every 1 s token ran out: the client refreshed before using an expired one, many times over
+    assert sum(1 for r in log if r.route == "/api/token" and r.status == 200) >= 5
+
+    assert lake_result(faulty_lake) == expected_lake
+    # one playlist, same id, same items, no write applied twice
+    assert playlist_state(faulty_library) == [(playlist_id, 3, wanted)]

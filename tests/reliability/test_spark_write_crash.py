@@ -1,0 +1,148 @@
+"""SIGKILL of a real ``spark-submit jobs/normalize.py`` while it writes its silver partition.
+
+The kill is triggered by what the job does, not by a timer: the test polls the lake until the
+quarantine partition has been (re)committed by this run and Spark has started writing part files
+into a fresh folder under ``_staging`` (the silver write, which comes last), then kills the whole process group (the
+spark-submit script, its JVM and the Python driver/workers).
+
+Proved here, on the first write of a date and on a rerun that would replace it:
+- a reader (pyarrow on the folder, Spark's reader over the table) sees the date's silver
+  partition absent or complete (the previous one), never partial;
+- a rerun gives exactly the rows and metrics of an uninterrupted run;
+- the dead writer's debris stays under ``_staging`` and never shows up in a table.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.reliability.conftest import (
+    SPARK_SUBMIT,
+    REPO,
+    copy_lake,
+    data_files,
+    ingest,
+    load_job,
+    make_api,
+    make_config,
+    partition_contents,
+    table_rows,
+)
+from weekly_discovery.extract import extract_library
+from weekly_discovery.lake import Lake
+from weekly_discovery.standin import StandIn, generate_demo_library
+
+pytestmark = [pytest.mark.spark, pytest.mark.e2e]
+
+DS1, DS2 = "2026-11-16", "2026-11-23"
+TABLES = [("bronze", "items"), ("quarantine", "items"), ("silver", "tracks")]
+
+
+def submit(lake: Lake, ds: str, log: Path) -> subprocess.Popen:
+    """The normalize job as Airflow's SparkSubmitOperator would start it, in its own process group."""
+    return subprocess.Popen(
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+         str(REPO / "jobs" / "normalize.py"), "--lake", lake.root, "--ds", ds],
+        env={**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"},
+        stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+
+
+def inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
+def kill_while_silver_is_written(lake: Lake, ds: str, job: subprocess.Popen, log: Path) -> None:
+    quarantine, silver = lake.partition("quarantine", "items", ds), lake.partition("silver", "tracks", ds)
+    staging = Path(lake.root, "_staging")
+    quarantine_before, silver_before = inode(quarantine), inode(silver)
+    earlier = {p.name for p in staging.iterdir()} if staging.is_dir() else set()
+    deadline = time.monotonic() + 180
+    while True:
+        assert job.poll() is None, f"the job ended before it could be interrupted:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, "the job never reached its silver write"
+        if inode(quarantine) not in (None, quarantine_before):  # quarantine committed by this run
+            fresh = [p for p in staging.iterdir() if p.name not in earlier and not p.name.endswith("-replaced")]
+            if any(next(p.rglob("part-*"), None) for p in fresh):  # Spark is writing silver's part files
+                break
+        time.sleep(0.002)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    while True:  # nothing of the job may still run (and write) when the lake is inspected
+        try:
+            os.killpg(job.pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.01)
+    assert inode(silver) == silver_before, "the silver partition was committed before the kill"
+
+
+def spark_reader_view(spark, lake: Lake) -> dict[str, list[tuple]]:
+    """What Spark's reader sees over the whole silver table: keys per ds partition."""
+    rows = spark.read.parquet(str(lake.table("silver", "tracks"))).select(
+        "ds", "source_key", "track_id", "position").collect()
+    view: dict[str, list[tuple]] = {}
+    for r in rows:
+        view.setdefault(str(r["ds"]), []).append((r["source_key"], r["track_id"], r["position"]))
+    return {ds: sorted(keys) for ds, keys in view.items()}
+
+
+def keys(lake: Lake, ds: str) -> list[tuple]:
+    return sorted((r["source_key"], r["track_id"], r["position"])
+                  for r in table_rows(lake.partition("silver", "tracks", ds)))
+
+
+def test_sigkill_during_spark_write_then_rerun(spark, tmp_path):
+    library = generate_demo_library(seed=5, n_tracks=800)
+    with StandIn(library) as standin:
+        config = make_config(standin, tmp_path / "crashed")
+        ingest(spark, standin, config, DS1)  # last week, complete
+        extract_library(make_api(standin), config.lake, config, DS2)  # this week's raw pages
+    lake = config.lake
+    reference = copy_lake(lake, tmp_path / "reference" / "lake")
+    normalize = load_job("normalize")
+    normalize.normalize_date(spark, reference, DS2, normalize.load_raw_input(reference, DS2))  # uninterrupted
+    expected = partition_contents(reference, TABLES, DS2)
+    assert len(expected["silver/tracks"]) > 300
+    expected_view = {DS1: keys(reference, DS1), DS2: keys(reference, DS2)}
+
+    # 1. killed during the first write of DS2's silver partition
+    log = tmp_path / "first.log"
+    kill_while_silver_is_written(lake, DS2, submit(lake, DS2, log), log)
+    assert not lake.partition("silver", "tracks", DS2).exists()
+    assert spark_reader_view(spark, lake) == {DS1: expected_view[DS1]}  # no trace of DS2, nothing partial
+    after_kill = partition_contents(lake, TABLES, DS2)
+    assert after_kill["bronze/items"] == expected["bronze/items"]  # committed before the kill: complete
+    assert after_kill["quarantine/items"] == expected["quarantine/items"]
+    debris = [p for p in Path(lake.root, "_staging").iterdir() if any(p.rglob("*"))]
+    assert len(debris) == 1  # the half-written silver output, parked where no reader looks
+
+    # 2. a rerun of the same date gives the uninterrupted run's partitions, without the debris
+    log = tmp_path / "rerun.log"
+    rerun = submit(lake, DS2, log)
+    assert rerun.wait(timeout=300) == 0, log.read_text()[-3000:]
+    assert partition_contents(lake, TABLES, DS2) == expected
+    for layer, name in TABLES:
+        assert data_files(lake.partition(layer, name, DS2)) == data_files(reference.partition(layer, name, DS2))
+    assert spark_reader_view(spark, lake) == expected_view
+
+    # 3. killed while a rerun replaces the partition: readers keep seeing the complete old one
+    silver_before = inode(lake.partition("silver", "tracks", DS2))
+    log = tmp_path / "second.log"
+    kill_while_silver_is_written(lake, DS2, submit(lake, DS2, log), log)
+    assert inode(lake.partition("silver", "tracks", DS2)) == silver_before
+    assert partition_contents(lake, TABLES, DS2) == expected
+    assert spark_reader_view(spark, lake) == expected_view
+    debris = [p for p in Path(lake.root, "_staging").iterdir() if any(p.rglob("*"))]
+    assert len(debris) == 2
+    for layer, name in TABLES:  # no part file of a killed writer reached a table
+        assert data_files(lake.partition(layer, name, DS2)) == data_files(reference.partition(layer, name, DS2))

@@ -57,7 +57,7 @@ def weekly_recommendations():
         "train", JOBS / "train.py",
         [*RUN, "--features", xcom("prepare", "features"), "--folds", xcom("prepare", "folds"),
          "--seed", xcom("prepare", "seed"), "--threshold", xcom("prepare", "threshold"),
-         "--grid", xcom("prepare", "grid")],
+         "--grid", xcom("prepare", "grid"), "--artist-profile", xcom("prepare", "artist_profile")],
     )
     score = spark_job(
         "score", JOBS / "score.py",

@@ -99,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         lake = Lake(args.lake)
         ds = check_ds(args.ds)
         source = lake.partition("silver", "tracks_enriched", ds)
-        if not source.is_dir():
+        if not lake.exists(source):
             raise LakeError(f"no enriched tracks at {source}; run the enrichment (spotify_enrich) for {ds} first")
         champion = store.champion_for_scoring(lake, ds)  # fail before paying for a Spark session
     except (LakeError, store.NoChampion) as exc:

@@ -5,7 +5,7 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 
     spark-submit --master local[2] jobs/train.py --lake /srv/weekly-discovery/lake --ds 2026-11-23 \\
         --features danceability,energy,speechiness,instrumentalness,acousticness,liveness,mode,valence,loudness,tempo,key \\
-        --folds 5 --seed 42 --threshold 0.5 [--grid default|quick]
+        --folds 5 --seed 42 --threshold 0.5 [--grid default|quick] [--artist-profile on|off]
 
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE``; the model options default to the config's
 ``[model]`` defaults. It reads ``silver/tracks_enriched/ds=D`` and writes
@@ -49,6 +49,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=defaults.threshold)
     parser.add_argument("--grid", choices=sorted(GRIDS), default="default",
                         help="candidate configurations: default (weekly) or quick (one small model per family)")
+    parser.add_argument("--artist-profile", choices=("on", "off"), default="on" if defaults.artist_profile else "off",
+                        help="challengers also learn each feature's average over the track's artist (default on)")
     args = parser.parse_args(argv)
     if not args.lake:
         parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
@@ -72,13 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("train ds=%s failed: %s", args.ds, exc)
         return 2
     source = lake.partition("silver", "tracks_enriched", ds)
-    if not source.is_dir():
+    if not lake.exists(source):
         log.error("train ds=%s failed: no enriched tracks at %s; run the enrichment (spotify_enrich) for %s first",
                   ds, source, ds)
         return 2
 
     settings = TrainSettings(features=args.features, folds=args.folds, seed=args.seed, threshold=args.threshold,
-                             grid=tuple(GRIDS[args.grid]()))
+                             grid=tuple(GRIDS[args.grid]()), artist_profile=args.artist_profile == "on")
     spark = get_spark(f"weekly-discovery-train-{ds}")
     try:
         enriched = spark.read.parquet(str(source))

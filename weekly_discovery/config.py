@@ -26,7 +26,8 @@ SAVED_TRACKS_REF = "saved_tracks"
 
 _TOP_KEYS = {"sources", "lake", "spotify", "enrichment", "report", "model"}
 _REPORT_KEYS = {"bin_width", "top_artist_min_tracks", "strong_correlation"}
-_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds", "grid"}
+_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds", "grid",
+               "artist_profile"}
 MODEL_GRIDS = ("default", "quick")
 #: The 2016 post's eleven model features.
 POST_FEATURES = (
@@ -107,6 +108,7 @@ class Model:
     seed: int = 42
     folds: int = 5
     grid: str = "default"  # "quick": one small configuration per model family (small libraries, demos)
+    artist_profile: bool = True  # challengers also learn each feature's average over the track's artist
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,9 @@ def _parse_model(where: str, table: Any) -> Model:
     grid = table.get("grid", d.grid)
     if grid not in MODEL_GRIDS:
         raise ConfigError(f"{where}: model.grid must be one of {', '.join(MODEL_GRIDS)}, got {grid!r}")
+    artist_profile = table.get("artist_profile", d.artist_profile)
+    if not isinstance(artist_profile, bool):
+        raise ConfigError(f"{where}: model.artist_profile must be true or false, got {artist_profile!r}")
     name = table.get("playlist_name", d.playlist_name)
     if not isinstance(name, str) or not name.strip() or len(name) > 100:
         raise ConfigError(f"{where}: model.playlist_name must be a non-empty name of at most 100 characters")
@@ -324,6 +329,7 @@ def _parse_model(where: str, table: Any) -> Model:
         seed=int(_number(where, "model.seed", table.get("seed", d.seed), 0, 2**31 - 1, integer=True)),
         folds=int(_number(where, "model.folds", table.get("folds", d.folds), 2, 20, integer=True)),
         grid=grid,
+        artist_profile=artist_profile,
     )
 
 

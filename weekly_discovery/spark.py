@@ -12,15 +12,14 @@ replaces that date's partition only.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.lake import Lake, commit_directory
+from weekly_discovery.lakefs import ObjectPath, rmtree, write_json
 
 if TYPE_CHECKING:  # importing pyspark is cheap enough, but callers may only want the helpers
     from pyspark.sql import DataFrame, SparkSession
@@ -91,7 +90,7 @@ def write_partition(
     """
     if fmt not in FORMATS:
         raise ValueError(f"unsupported format {fmt!r}; expected one of {FORMATS}")
-    final = Path(final_path)
+    final = final_path if isinstance(final_path, ObjectPath) else Path(final_path)
     staged = lake.staging_dir()
     try:
         writer = df.coalesce(num_files).write.mode("overwrite").format(fmt)
@@ -102,7 +101,7 @@ def write_partition(
             write_json_file(staged / name, obj)
         commit_directory(staged, final)
     except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
+        rmtree(staged)
         raise
     log.debug("committed %s", final)
     return final
@@ -110,15 +109,7 @@ def write_partition(
 
 def write_json_file(path: Path | str, obj: Any) -> Path:
     """Write ``obj`` as indented, key-sorted JSON; the file appears complete or not at all."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, sort_keys=True)
-        fh.write("\n")
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    return path
+    return write_json(path if isinstance(path, ObjectPath) else Path(path), obj)
 
 
 def _conf_value(value: Any) -> str:

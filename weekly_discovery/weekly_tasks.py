@@ -49,6 +49,7 @@ def run_settings(model: Any, params: dict[str, Any]) -> dict[str, Any]:
         "folds": str(int(model.folds)),
         "seed": str(int(model.seed)),
         "grid": model.grid,
+        "artist_profile": "on" if model.artist_profile else "off",
         "threshold": str(float(model.threshold)),
         "top_n": str(int(top_n)),
         "max_per_artist": str(int(model.max_per_artist)),

@@ -79,7 +79,10 @@ def test_train_writes_the_version_the_card_and_the_champion(runs):
     card = json.loads((version / "model_card.json").read_text())
     features = FEATURES.split(",")
 
-    assert card["version"] == card["ds"] == DS and card["features"] == features
+    # the post's model takes the features as they are; a challenger adds their artist averages
+    profile = [] if card["champion"]["name"] == "post_lr" else [f"artist_avg_{f}" for f in features]
+    assert card["version"] == card["ds"] == DS and card["features"] == features + profile
+    assert card["configured_features"] == card["baseline"]["features"] == features and card["artist_profile"]
     assert card["training"]["rows"] == 40
     assert (card["training"]["positives"], card["training"]["negatives"]) == (24, 16)
     assert card["training"]["dropped"]["null_feature"] == 1
@@ -93,7 +96,8 @@ def test_train_writes_the_version_the_card_and_the_champion(runs):
         assert sum(map(sum, cv["confusion"])) == 40
     best = max(card["candidates"], key=lambda c: c["cv"]["roc_auc"])
     assert card["champion"]["metrics"]["roc_auc"] == best["cv"]["roc_auc"]
-    assert "importances" in card["champion"] or "coefficients" in card["champion"]
+    learned = card["champion"].get("importances") or card["champion"].get("coefficients")
+    assert set(learned) == set(features + profile)
     assert card["promotion"]["promoted"] is True
 
     pointer = json.loads((lake.table("models", "like_model") / "champion.json").read_text())

@@ -50,7 +50,7 @@ def test_prepare_takes_the_event_date_and_the_config(config):
     assert run == {
         "ds": DS, "lake_root": config.lake_root, "config_path": str(config.path), "features": "energy,tempo",
         "folds": "5", "seed": "7", "threshold": "0.5", "top_n": "25", "max_per_artist": "3",
-        "playlist_name": "Weekly Discovery", "dry_run": False, "grid": "default",
+        "playlist_name": "Weekly Discovery", "dry_run": False, "grid": "default", "artist_profile": "on",
     }
 
 

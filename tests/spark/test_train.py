@@ -19,7 +19,7 @@ from weekly_discovery.model import store
 from weekly_discovery.model.dataset import DatasetError, labelled_set
 from weekly_discovery.model.folds import assign_folds, python_folds
 from weekly_discovery.model.metrics import fold_metrics
-from weekly_discovery.model.train import TrainingError, check_trainable, cross_validate, prepare
+from weekly_discovery.model.train import TrainingError, check_trainable, cross_validate, fit_threads, prepare
 from weekly_discovery.model.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
@@ -138,8 +138,9 @@ def test_baseline_coefficients_equal_an_independent_unregularized_fit(spark):
 # ---- reproducibility --------------------------------------------------------------------------
 
 
-def test_seeded_training_is_reproducible(spark):
-    """Two runs from scratch (labelled set, folds, fits) give identical CV figures and scores."""
+def test_seeded_training_is_reproducible(spark, monkeypatch):
+    """Two runs from scratch (labelled set, folds, fits) give identical CV figures and scores,
+    whether the folds are fitted one at a time or three at once."""
     def run():
         labelled = labelled_set(spark.createDataFrame(table(taste_rows())), GOOD)
         data = prepare(labelled.df, 2, 42)
@@ -151,9 +152,19 @@ def test_seeded_training_is_reproducible(spark):
         data.unpersist()
         return cv, scores
 
-    first, second = run(), run()
+    monkeypatch.setenv("WEEKLY_DISCOVERY_FIT_THREADS", "1")
+    first = run()
+    monkeypatch.setenv("WEEKLY_DISCOVERY_FIT_THREADS", "3")
+    second = run()
     assert first == second
     assert len(set(first[1]["forest"])) > 2 and len(set(first[1]["boosted"])) > 2  # real scores, not constants
+
+
+@pytest.mark.parametrize("value", ["0", "two", "-1"])
+def test_a_bad_fit_thread_count_is_refused_with_the_variable_name(monkeypatch, value):
+    monkeypatch.setenv("WEEKLY_DISCOVERY_FIT_THREADS", value)
+    with pytest.raises(ValueError, match="WEEKLY_DISCOVERY_FIT_THREADS must be a positive integer"):
+        fit_threads()
 
 
 def test_too_small_a_set_fails_with_the_fix(spark):

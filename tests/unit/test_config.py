@@ -89,12 +89,15 @@ top_artist_min_tracks = 5
 features = ["energy", "valence"]
 top_n = 20
 playlist_name = "My Mix"
+artist_profile = false
 """)
     config = load_config(path, env={})
     assert config.report.bin_width == 0.2 and config.report.top_artist_min_tracks == 5
     assert config.report.strong_correlation == 0.5
     assert config.model.features == ("energy", "valence") and config.model.top_n == 20
     assert config.model.playlist_name == "My Mix" and config.model.max_per_artist == 2
+    assert config.model.artist_profile is False
+    assert load_config(write(tmp_path, '[sources]\nliked = ["saved_tracks"]\n'), env={}).model.artist_profile is True
 
 
 @pytest.mark.parametrize(
@@ -105,6 +108,7 @@ playlist_name = "My Mix"
         ('[model]\nfeatures = ["energy", "colour"]\n', "model.features must be a non-empty list"),
         ("[model]\ntop_n = 0\n", "model.top_n must be a whole number between 1"),
         ("[model]\ntopn = 3\n", "unknown key 'topn' in [model]"),
+        ('[model]\nartist_profile = "yes"\n', "model.artist_profile must be true or false"),
     ],
 )
 def test_bad_report_and_model_settings(tmp_path, section, expected):

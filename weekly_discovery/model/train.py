@@ -8,13 +8,16 @@ column (:func:`prepare`), which is cached once: each candidate is fitted once pe
 from __future__ import annotations
 
 import logging
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any, Callable
 
 from weekly_discovery.model import candidates as cand
 from weekly_discovery.model.dataset import GROUP, LABEL, TRACK_ID
+from weekly_discovery.model.profile import model_features
 from weekly_discovery.model.folds import FOLD, assign_folds
 from weekly_discovery.model.metrics import fold_metrics, summarize
 
@@ -25,6 +28,21 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_PARTITIONS = 2  # a library's labelled set is a few thousand rows: two tasks per stage on two cores
+FIT_THREADS_ENV = "WEEKLY_DISCOVERY_FIT_THREADS"
+DEFAULT_FIT_THREADS = 2  # folds fitted at once: Spark jobs on a few thousand rows are latency-bound
+
+
+def fit_threads() -> int:
+    """How many folds are fitted concurrently (``$WEEKLY_DISCOVERY_FIT_THREADS``, default 2).
+
+    Each fit is a chain of small Spark jobs whose cost is mostly scheduling latency on the driver;
+    submitting two folds' jobs at once keeps both cores busy. The results do not depend on it:
+    every fit is seeded and reads the same cached, fixed partitions.
+    """
+    value = os.environ.get(FIT_THREADS_ENV, str(DEFAULT_FIT_THREADS))
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{FIT_THREADS_ENV} must be a positive integer, got {value!r}")
+    return int(value)
 
 
 class TrainingError(ValueError):
@@ -92,13 +110,27 @@ def cross_validate(
     seed: int,
     threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """Fit ``candidate`` on k-1 folds and score the held-out fold, for each fold; return the CV metrics."""
-    held_out = []
-    for fold in range(k):
+    """Fit ``candidate`` on k-1 folds and score the held-out fold, for each fold; return the CV metrics.
+
+    The k fits run on :func:`fit_threads` threads; the metrics are one Spark job over all folds.
+    """
+    def held_out(fold: int) -> "DataFrame":
         model = cand.fit(candidate, data.where(data[FOLD] != fold), features, seed)
-        held_out.append(cand.predict(model, data.where(data[FOLD] == fold)).select(FOLD, LABEL, cand.SCORE))
-    predictions = reduce(lambda a, b: a.unionByName(b), held_out)
+        return cand.predict(model, data.where(data[FOLD] == fold)).select(FOLD, LABEL, cand.SCORE)
+
+    with ThreadPoolExecutor(max_workers=min(k, fit_threads()), thread_name_prefix="cv-fold") as pool:
+        per_fold = list(pool.map(held_out, range(k)))
+    predictions = reduce(lambda a, b: a.unionByName(b), per_fold)
     return summarize(fold_metrics(predictions, score_col=cand.SCORE, threshold=threshold))
+
+
+def candidate_features(candidate: cand.Candidate, features: tuple[str, ...] | list[str],
+                       artist_profile: bool) -> tuple[str, ...]:
+    """The columns ``candidate`` learns from: the post's model takes the features as they are (it is
+    the 2016 model exactly); the challengers add the artist profile when it is on."""
+    if candidate.name == cand.BASELINE:
+        return tuple(features)
+    return model_features(features, artist_profile)
 
 
 def train_candidates(
@@ -109,12 +141,18 @@ def train_candidates(
     seed: int,
     threshold: float = 0.5,
     on_result: Callable[[CandidateResult], None] | None = None,
+    artist_profile: bool = False,
 ) -> list[CandidateResult]:
-    """Cross-validate each candidate in turn (logging one line each); results in the same order."""
+    """Cross-validate each candidate in turn (logging one line each); results in the same order.
+
+    With ``artist_profile`` the challengers also learn from the ``artist_avg_*`` columns, which
+    ``data`` must then carry (:func:`weekly_discovery.model.profile.with_artist_profile`).
+    """
     results = []
     for index, candidate in enumerate(candidates, 1):
         started = time.monotonic()
-        cv = cross_validate(candidate, data, features, k, seed, threshold)
+        cv = cross_validate(candidate, data, candidate_features(candidate, features, artist_profile), k, seed,
+                            threshold)
         result = CandidateResult(candidate, cv, time.monotonic() - started)
         log.info("candidate %d/%d %s: %s (%.1f s)", index, len(candidates), candidate.label(),
                  metrics_text(cv), result.seconds)

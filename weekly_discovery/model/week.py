@@ -17,12 +17,14 @@ from weekly_discovery.lake import Lake
 from weekly_discovery.model import candidates as cand
 from weekly_discovery.model import store
 from weekly_discovery.model.dataset import GROUP, labelled_set
+from weekly_discovery.model.profile import with_artist_profile
 from weekly_discovery.model.train import (
     CandidateResult,
     Decision,
     best_of,
     check_trainable,
     coefficient_lines,
+    candidate_features,
     cross_validate,
     decide,
     metrics_text,
@@ -46,6 +48,7 @@ class TrainSettings:
     seed: int = 42
     threshold: float = 0.5
     grid: tuple[cand.Candidate, ...] = field(default_factory=lambda: tuple(cand.default_grid()))
+    artist_profile: bool = True  # challengers also see their artist's average features (model/profile.py)
 
 
 def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings) -> dict[str, Any]:
@@ -55,17 +58,21 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     labelled = labelled_set(enriched, features)
     for line in labelled.summary_lines():
         log.info("%s", line)
-    data = prepare(labelled.df, settings.folds, settings.seed)
+    # the artist averages are always added (cheap), so an incumbent that used them can be re-evaluated
+    data = prepare(with_artist_profile(labelled.df, enriched), settings.folds, settings.seed)
     check_trainable(data, settings.folds)
     artists = data.select(GROUP).distinct().count()
-    log.info("cross-validation: %d folds grouped by primary artist (%d artists), seed %d, features %s",
-             settings.folds, artists, settings.seed, ", ".join(features))
+    log.info("cross-validation: %d folds grouped by primary artist (%d artists), seed %d, features %s%s",
+             settings.folds, artists, settings.seed, ", ".join(features),
+             " (challengers also: each feature's average over the track's artist)" if settings.artist_profile else "")
 
     grid = list(settings.grid)
     if not grid or grid[0].name != cand.BASELINE:
         grid = [cand.baseline(), *[c for c in grid if c.name != cand.BASELINE]]
-    results = train_candidates(data, features, grid, settings.folds, settings.seed, settings.threshold)
+    results = train_candidates(data, features, grid, settings.folds, settings.seed, settings.threshold,
+                               artist_profile=settings.artist_profile)
     best = best_of(results)
+    best_features = candidate_features(best.candidate, features, settings.artist_profile)
     log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
 
     baseline_result = results[0]
@@ -75,22 +82,25 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
              baseline_result.candidate.label(), labelled.counts["rows"])
     for line in coefficient_lines(baseline_desc):
         log.info("%s", line)
-    model = baseline_model if best is baseline_result else refit(best.candidate, data, features, settings.seed)
-    best_desc = cand.describe(best.candidate, model, features)
+    model = baseline_model if best is baseline_result else refit(best.candidate, data, best_features, settings.seed)
+    best_desc = cand.describe(best.candidate, model, best_features)
 
-    decision = _decide(lake, ds, data, features, best, settings)
+    decision = _decide(lake, ds, data, best_features, best, settings)
     log.info("champion decision: %s", decision.reason)
 
     card = {
         "version": ds,
         "ds": ds,
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "features": list(features),
+        "features": list(best_features),  # the champion's input columns: what scoring computes
+        "configured_features": list(features),
+        "artist_profile": settings.artist_profile,
         "threshold": settings.threshold,
         "folds": {"k": settings.folds, "seed": settings.seed, "grouped_by": "primary_artist_id",
                   "assignment": "artists ordered by sha256('<seed>:<artist id>'), dealt round-robin"},
         "training": {**labelled.counts, "artists": artists},
-        "baseline": {**baseline_result.candidate.to_dict(), "coefficients": baseline_desc["coefficients"],
+        "baseline": {**baseline_result.candidate.to_dict(), "features": list(features),
+                     "coefficients": baseline_desc["coefficients"],
                      "intercept": baseline_desc["intercept"], "metrics": baseline_result.cv},
         "candidates": [r.to_dict() for r in results],
         "champion": {**best.candidate.to_dict(), "label": best.candidate.label(), "metrics": best.cv,

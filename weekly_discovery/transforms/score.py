@@ -21,6 +21,7 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from weekly_discovery.model.candidates import SCORE, predict
+from weekly_discovery.model.profile import base_feature, is_profile, with_artist_profile
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -46,11 +47,18 @@ def candidate_rows(enriched: DataFrame) -> DataFrame:
 def score_candidates(
     model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float
 ) -> DataFrame:
-    """Every candidate row with ``probability`` (null when unscorable) and ``recommended`` (>= threshold)."""
+    """Every candidate row with ``probability`` (null when unscorable) and ``recommended`` (>= threshold).
+
+    Artist-profile features (``artist_avg_*``) are computed from the whole ``enriched`` table, as
+    in training (:mod:`weekly_discovery.model.profile`).
+    """
     rows = candidate_rows(enriched)
+    averaged = sorted({base_feature(f) for f in features if is_profile(f)})
+    if averaged:
+        rows = with_artist_profile(rows, enriched, averaged)
     status = F.coalesce(F.col("feature_status"), F.lit("unknown"))
     any_null = F.lit(False)
-    for name in features:
+    for name in {base_feature(f) for f in features}:
         any_null = any_null | F.col(name).isNull()
     rows = rows.withColumn(
         "score_status",

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.config import ConfigError, load_config, resolve_config_path
+from weekly_discovery.config import ConfigError, Model, load_config, resolve_config_path
 
 A = "37i9dQZF1DXcBWIGoYBM5M"
 B = "5ABHKGoOzxkaa28ttQV9sE"
@@ -76,6 +76,8 @@ def test_config_path_from_env_then_variable(tmp_path):
 def test_example_config_in_the_repo_is_valid(repo):
     config = load_config(repo / "weekly-discovery.example.toml", env={})
     assert {s.role for s in config.sources} == {"liked", "disliked", "reference", "candidates"}
+    # its [model] table documents the defaults: it must not drift from them
+    assert config.model == Model()
 
 
 def test_report_and_model_sections(tmp_path):

@@ -12,6 +12,7 @@ are the JVM's own).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import signal
@@ -250,3 +251,84 @@ spark = get_spark("weekly-discovery-benchmark-startup")
 assert spark.range(1).count() == 1
 spark.stop()
 '''
+
+
+# --------------------------------------------------------------------------------------------------
+# the driver's heap, as Spark measures it (event log + executor metrics)
+# --------------------------------------------------------------------------------------------------
+
+# Process RSS is not the driver's memory in the sense of the target: a JVM with a 1 GB heap has an RSS of
+# 1.4-1.6 GB (metaspace, code cache, thread stacks, direct buffers). Spark itself samples the JVM's memory
+# (executor metrics) and, with the event log on, writes the peaks: per task ("Task Executor Metrics" of
+# SparkListenerTaskEnd, polled every EXECUTOR_METRICS_POLL) and per stage ("SparkListenerStageExecutorMetrics",
+# from the heartbeats). In local mode the executor is the driver JVM ("driver"), so the largest JVMHeapMemory
+# over those events is the driver's peak heap used. Heap used counts garbage not yet collected, so it is an
+# upper bound on live data; the GC counters show whether the heap was tight.
+EXECUTOR_METRICS_POLL = "200ms"
+HEAP_METRICS = ("JVMHeapMemory", "JVMOffHeapMemory", "OnHeapExecutionMemory", "OnHeapStorageMemory",
+                "OnHeapUnifiedMemory")
+GC_METRICS = ("MinorGCCount", "MinorGCTime", "MajorGCCount", "MajorGCTime", "TotalGCTime")
+
+
+def event_log_conf(directory: Path) -> list[str]:
+    """spark-submit options that make Spark write its event log, with executor metrics, into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    conf = {
+        "spark.eventLog.enabled": "true",
+        "spark.eventLog.dir": directory.resolve().as_uri(),
+        "spark.eventLog.compress": "false",
+        "spark.eventLog.logStageExecutorMetrics": "true",
+        "spark.executor.metrics.pollingInterval": EXECUTOR_METRICS_POLL,
+        # the stage peaks travel with the heartbeats: every second rather than every 10 s, so that little of a
+        # stage's end goes unreported
+        "spark.executor.heartbeatInterval": "1s",
+    }
+    return [part for key, value in conf.items() for part in ("--conf", f"{key}={value}")]
+
+
+def with_event_log(command: list[str], directory: Path) -> list[str]:
+    """``command`` (a spark-submit command line) with :func:`event_log_conf` added after the binary."""
+    return [command[0], *event_log_conf(directory), *command[1:]]
+
+
+def driver_heap(directory: Path) -> dict:
+    """Peak executor metrics of the driver JVM (MiB; GC counts and ms as they are) from the event log(s) in
+    ``directory``; ``{}`` when there is none (a job that died before its session started)."""
+    peaks: dict[str, float] = {}
+    sources: set[str] = set()
+    max_heap = None
+    # Spark 4 writes a rolling log: a folder eventlog_v2_<app id> of events_<n>_<app id> files
+    files = sorted(p for p in directory.rglob("*") if p.is_file() and not p.name.startswith("appstatus")) \
+        if directory.is_dir() else []
+    for path in files:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                if 'Executor Metrics"' not in line and '"Maximum Onheap Memory"' not in line:
+                    continue
+                try:
+                    event = json.loads(line)
+                except ValueError:
+                    continue  # the last line of a log cut short by a crash
+                kind = event.get("Event", "")
+                metrics = None
+                if kind == "SparkListenerStageExecutorMetrics" and event.get("Executor ID") == "driver":
+                    metrics = event.get("Executor Metrics")
+                elif kind == "SparkListenerTaskEnd":
+                    metrics = event.get("Task Executor Metrics")
+                elif kind == "SparkListenerBlockManagerAdded" and \
+                        (event.get("Block Manager ID") or {}).get("Executor ID") == "driver":
+                    max_heap = event.get("Maximum Onheap Memory")
+                if not metrics:
+                    continue
+                sources.add(kind.removeprefix("SparkListener"))
+                for key in (*HEAP_METRICS, *GC_METRICS):
+                    if key in metrics:
+                        peaks[key] = max(peaks.get(key, 0), metrics[key])
+    if not peaks:
+        return {}
+    out = {f"peak_{key}_mb": round(peaks[key] / MB, 1) for key in HEAP_METRICS if key in peaks}
+    out.update({key: peaks[key] for key in GC_METRICS if key in peaks})
+    if max_heap:
+        out["spark_unified_memory_mb"] = round(max_heap / MB, 1)
+    out["events"] = sorted(sources)
+    return out

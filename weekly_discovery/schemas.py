@@ -168,7 +168,8 @@ in quarantine). ``added_at`` is UTC. There is no ``ds`` column: the partition fo
 carries the date. Rows are sorted by (source_key, position).
 """
 
-QUARANTINE_REASONS = ("null_item", "local_file", "episode", "missing_id", "duplicate", "malformed_page")
+QUARANTINE_REASONS = ("null_item", "local_file", "episode", "missing_id", "invalid_id", "duplicate",
+                      "malformed_page")
 """Why a row is in quarantine, in the order the checks apply (the first that fits wins)."""
 
 QUARANTINE_SCHEMA = _fields(

@@ -160,7 +160,7 @@ def test_metrics_and_log(first_run):
     metrics = json.loads((lake.partition("silver", "tracks", DS) / "_metrics.json").read_text())
     assert metrics["sources"]["saved_tracks"]["superseded"] == 1
     assert metrics["sources"][PLAYLIST]["quarantined"] == {
-        "null_item": 1, "local_file": 1, "episode": 0, "missing_id": 0, "duplicate": 1, "malformed_page": 1}
+        "null_item": 1, "local_file": 1, "episode": 0, "missing_id": 0, "invalid_id": 0, "duplicate": 1, "malformed_page": 1}
     assert metrics["totals"] | {"quarantined": None} == {
         "sources": 2, "pages": 5, "items": 10, "tracks": 6, "unique_tracks": 6, "superseded": 1,
         "quarantined": None, "quarantined_total": 4}

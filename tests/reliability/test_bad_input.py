@@ -62,6 +62,8 @@ SAVED_PAGES = {
         "just a string",
         # 7: a plain good track after all that
         {"added_at": ADDED, "track": track("G")},
+        # 8: an id that is not Spotify's 22 base-62 characters: quarantined as invalid_id, never sent to an API
+        {"added_at": ADDED, "track": track("I", id="12345")},
     ]),
     1: '{"items": [{"added_at": "2026-11-',  # malformed JSON (a truncated download)
     2: '{"href": "x", "total": 3}',  # a paging object without items
@@ -82,7 +84,7 @@ def write_raw(lake: Lake) -> None:
     common = {"ds": DS, "mode": "full", "requests": 1, "extracted_at": "x"}
     manifests = [
         {**common, "source_key": "saved_tracks", "kind": "saved_tracks", "role": "liked", "spotify_id": None,
-         "name": "Liked Songs", "snapshot_id": None, "pages": list(pages), "item_total": 8},
+         "name": "Liked Songs", "snapshot_id": None, "pages": list(pages), "item_total": 9},
         {**common, "source_key": f"playlist-{PLAYLIST_ID}", "kind": "playlist", "role": "candidates",
          "spotify_id": PLAYLIST_ID, "name": "Corpus candidates", "snapshot_id": "s1", "pages": list(playlist),
          "item_total": 1},
@@ -131,7 +133,7 @@ def quarantine(corpus) -> list[tuple]:
 
 # ---- the cases ----------------------------------------------------------------------------
 def case_malformed_json_page(corpus, spark):
-    assert (8, "malformed_page", "not valid JSON for a paging object", SAVED_PAGES[1]) in quarantine(corpus)
+    assert (9, "malformed_page", "not valid JSON for a paging object", SAVED_PAGES[1]) in quarantine(corpus)
     assert corpus["metrics"]["sources"]["saved_tracks"]["quarantined"]["malformed_page"] == 3
     assert corpus["metrics"]["sources"]["saved_tracks"]["pages"] == 4
 
@@ -148,7 +150,7 @@ def case_missing_fields(corpus, spark):
     assert (row["name"], row["album_id"], row["artist_ids"], row["primary_artist_name"], row["position"]) == \
         (None, None, None, None, 1)
     # a page without its items array is quarantined with that reason
-    assert (8, "malformed_page", "paging object has no items array", SAVED_PAGES[2]) in quarantine(corpus)
+    assert (9, "malformed_page", "paging object has no items array", SAVED_PAGES[2]) in quarantine(corpus)
 
 
 def case_wrong_types(corpus, spark):
@@ -156,7 +158,7 @@ def case_wrong_types(corpus, spark):
     assert (row["duration_ms"], row["explicit"], row["added_at"], row["name"]) == (None, None, None, "Song C")
     rows = quarantine(corpus)
     assert (6, "null_item", None, "just a string") in rows  # an item that is not an object
-    assert (8, "malformed_page", "not valid JSON for a paging object", SAVED_PAGES[3]) in rows  # items: 5
+    assert (9, "malformed_page", "not valid JSON for a paging object", SAVED_PAGES[3]) in rows  # items: 5
 
 
 def case_track_without_id(corpus, spark):
@@ -164,6 +166,13 @@ def case_track_without_id(corpus, spark):
     assert [r[0] for r in rows] == [3, 4]
     assert json.loads(rows[0][3])["track"]["uri"] == f"spotify:track:{tid('D')}"  # the raw item is kept
     assert corpus["metrics"]["sources"]["saved_tracks"]["quarantined"]["missing_id"] == 2
+
+
+def case_track_with_an_invalid_id(corpus, spark):
+    rows = [r for r in quarantine(corpus) if r[1] == "invalid_id"]
+    assert [r[0] for r in rows] == [8]
+    assert json.loads(rows[0][3])["track"]["id"] == "12345"  # the raw item is kept
+    assert "12345" not in silver(corpus)
 
 
 def case_html_and_control_characters_in_names(corpus, spark):
@@ -180,12 +189,12 @@ def case_html_and_control_characters_in_names(corpus, spark):
 def case_counts_and_the_rest_proceeds(corpus, spark):
     s = corpus["metrics"]["sources"]
     assert {k: s["saved_tracks"][k] for k in ("pages", "items", "tracks", "superseded", "quarantined_total")} == \
-        {"pages": 4, "items": 8, "tracks": 5, "superseded": 0, "quarantined_total": 6}
+        {"pages": 4, "items": 9, "tracks": 5, "superseded": 0, "quarantined_total": 7}
     assert s["saved_tracks"]["quarantined"] == {"null_item": 1, "local_file": 0, "episode": 0, "missing_id": 2,
-                                                "duplicate": 0, "malformed_page": 3}
+                                                "invalid_id": 1, "duplicate": 0, "malformed_page": 3}
     assert sorted(silver(corpus)) == [tid(x) for x in "ABCFGH"]  # the playlist's track too
-    assert (f"normalize ds={DS} source=saved_tracks role=liked items=8 tracks=5 quarantined=6 "
-            "(null_item=1, missing_id=2, malformed_page=3)") in corpus["log"]
+    assert (f"normalize ds={DS} source=saved_tracks role=liked items=9 tracks=5 quarantined=7 "
+            "(null_item=1, missing_id=2, invalid_id=1, malformed_page=3)") in corpus["log"]
 
 
 def case_config_with_an_unknown_key(corpus, spark):

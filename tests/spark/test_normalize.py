@@ -254,13 +254,15 @@ def test_metrics(classified, pages):
     assert unique == {"liked": 5, "disliked": 3, "reference": 2, None: 9}
     metrics = nz.build_metrics(DS, MANIFESTS, counts, unique, {"silver": "silver/tracks/ds=2026-11-23"})
 
-    no_reasons = dict.fromkeys(["null_item", "local_file", "episode", "missing_id", "duplicate", "malformed_page"], 0)
+    no_reasons = dict.fromkeys(["null_item", "local_file", "episode", "missing_id", "invalid_id", "duplicate",
+                                "malformed_page"], 0)
     assert metrics["sources"][SAVED] == {
         "kind": "saved_tracks", "role": "liked", "name": "Liked Songs", "mode": "incremental", "snapshot_id": None,
         "pages": 3, "items": 6, "tracks": 5, "superseded": 1, "quarantined": no_reasons, "quarantined_total": 0,
     }
     assert metrics["sources"][DISLIKED]["quarantined"] == {
-        "null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "duplicate": 1, "malformed_page": 1}
+        "null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "invalid_id": 0, "duplicate": 1,
+        "malformed_page": 1}
     assert (metrics["sources"][DISLIKED]["items"], metrics["sources"][DISLIKED]["tracks"]) == (8, 3)
     assert metrics["sources"][REFERENCE]["quarantined"] == {**no_reasons, "malformed_page": 2}
     assert metrics["roles"]["reference"] == {
@@ -269,7 +271,7 @@ def test_metrics(classified, pages):
     }
     assert metrics["totals"] == {
         "sources": 3, "pages": 9, "items": 16, "tracks": 10, "unique_tracks": 9, "superseded": 1,
-        "quarantined": {"null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "duplicate": 1,
+        "quarantined": {"null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "invalid_id": 0, "duplicate": 1,
                         "malformed_page": 3},
         "quarantined_total": 8,
     }

@@ -13,7 +13,8 @@ Flow for one date::
 
 Rules (first that fits wins, see ``schemas.QUARANTINE_REASONS``): a page that is not a
 JSON paging object quarantines as ``malformed_page``; an item without a track or episode
-is ``null_item``; then ``local_file``, ``episode``, ``missing_id``. A track id seen again
+is ``null_item``; then ``local_file``, ``episode``, ``missing_id``, ``invalid_id`` (an id that
+is not Spotify's 22 base-62 characters: it would be sent to the feature APIs). A track id seen again
 in the same source keeps its first occurrence (manifest page order, then index): in a
 playlist the repeat is a ``duplicate``; in saved tracks it is ``superseded`` (the overlap
 of an incremental extract with the previous pages), counted but not quarantined.
@@ -28,6 +29,7 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from weekly_discovery.lake import RAW_PAGE_RE, LakeError, check_raw_page, source_key
+from weekly_discovery.spotify_ids import SPOTIFY_ID_RE
 from weekly_discovery.schemas import (
     BRONZE_ITEMS_SCHEMA,
     CORRUPT_RECORD,
@@ -194,11 +196,13 @@ def classify_items(items: DataFrame) -> DataFrame:
     )
     is_episode = F.coalesce(item["type"] == "episode", F.lit(False)) | F.coalesce(item["episode"], F.lit(False))
     missing_id = item["id"].isNull() | (F.trim(item["id"]) == "")
+    invalid_id = ~item["id"].rlike(f"^{SPOTIFY_ID_RE.pattern}$")
     check = (
         F.when(item.isNull(), "null_item")
         .when(is_local, "local_file")
         .when(is_episode, "episode")
         .when(missing_id, "missing_id")
+        .when(invalid_id, "invalid_id")
     )
     first_seen = Window.partitionBy("source_key", "track_key").orderBy("page_index", "item_index")
     repeated = F.col("track_key").isNotNull() & (F.row_number().over(first_seen) > 1)

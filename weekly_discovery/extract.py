@@ -2,15 +2,28 @@
 
 Each source (Liked Songs or one playlist) becomes one raw partition per date: the API's pages as
 returned, plus a ``_manifest.json`` that lists, in order, every page that makes up the source as
-of that date. Pages from earlier dates are listed rather than fetched again when nothing changed:
+of that date. Pages of the previous extraction are reused rather than fetched again when nothing
+changed:
 
 * Liked Songs come newest first: paging stops at the newest track of the previous extraction, and
-  the manifest lists today's pages followed by the previous ones. If the total then does not add
-  up (a track was removed), the pass continues to the end instead (a full pass).
+  the source is today's pages followed by the previous ones. If the total then does not add up
+  (a track was removed), the pass continues to the end instead (a full pass).
 * A playlist whose ``snapshot_id`` equals the previous extraction's is not read again.
 
-A partition is written to staging and renamed into place, so a crash leaves the previous state,
-and a rerun of the same date rebuilds the same partition from the same previous manifests.
+**Every partition is self-contained.** Reused pages are not referenced where they lie, in the
+earlier date's partition: they are copied into this date's partition while it is staged, numbered
+after the pages fetched today (``page-00000`` ... in manifest order; a hard link locally, a
+server-side copy on object storage, so it costs no Spotify request, and locally no space). The
+manifest lists only its own partition's files, and ``copied_from`` records where each reused page
+came from. So a rerun of an earlier date, which replaces that date's whole partition (possibly
+with different pages, if the library changed meanwhile), can neither break a later date nor change
+what it holds; and an old date can be deleted without touching the others. If a page the previous
+manifest lists is missing (a lake written before partitions were self-contained, or damaged by
+hand), the source is read in full instead of reusing it.
+
+A partition is written to staging and renamed into place (on object storage: copied and
+committed by a marker), so a crash leaves the previous state, and a rerun of the same date
+rebuilds the same partition from the same previous manifests.
 """
 
 from __future__ import annotations
@@ -108,7 +121,7 @@ def extract_saved_tracks(
     api: SpotifyAPI, lake: Lake, source: Source, ds: str, *, full_resync: bool = False
 ) -> SourceResult:
     key = source.key
-    previous = None if full_resync else lake.previous_manifest(key, ds)
+    previous = _reusable(lake, key, None if full_resync else lake.previous_manifest(key, ds))
     head = (previous or {}).get("head")
     progress = _Progress(key, api)
     requests_before = api.requests_made
@@ -137,16 +150,21 @@ def extract_saved_tracks(
                 break
             page = api.call(api.sp.next, page)
 
+        copied: dict[str, str] = {}
         if reached_known and new_items == 0:
-            mode, listed = "unchanged", previous["pages"]
+            mode = "unchanged"
             writer.discard(pages[0])  # nothing new: the first page only repeats known tracks
+            pages = []
         elif reached_known:
-            mode, listed = "incremental", pages + previous["pages"]
+            mode = "incremental"
         else:
-            mode, listed = "full", pages
-        new_pages = 0 if mode == "unchanged" else len(pages)
+            mode = "full"
+        new_pages = len(pages)
+        if mode != "full":
+            copied = _copy_pages(lake, writer, len(pages), previous["pages"])
+        listed = pages + list(copied)
         manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
-                             name="Liked Songs", snapshot_id=None, head=new_head)
+                             name="Liked Songs", snapshot_id=None, head=new_head, copied_from=copied)
         writer.write_json(MANIFEST, manifest)
     progress.done(mode, total)
     return SourceResult(key, source.role, "Liked Songs", mode, total, new_pages,
@@ -157,15 +175,17 @@ def extract_playlist(
     api: SpotifyAPI, lake: Lake, source: Source, ds: str, *, user_id: str | None, full_resync: bool = False
 ) -> SourceResult:
     key = source.key
-    previous = None if full_resync else lake.previous_manifest(key, ds)
+    previous = _reusable(lake, key, None if full_resync else lake.previous_manifest(key, ds))
     requests_before = api.requests_made
     progress = _Progress(key, api)
     meta = api.call(api.sp.playlist, source.spotify_id, fields=PLAYLIST_FIELDS)
     name = meta.get("name") or source.spotify_id
     snapshot = meta.get("snapshot_id")
     with PartitionWriter(lake, lake.raw_partition(key, ds)) as writer:
+        copied: dict[str, str] = {}
         if previous and snapshot and previous.get("snapshot_id") == snapshot:
-            mode, listed, total, new_pages = "unchanged", previous["pages"], previous["item_total"], 0
+            copied = _copy_pages(lake, writer, 0, previous["pages"])
+            mode, listed, total, new_pages = "unchanged", list(copied), previous["item_total"], 0
         else:
             pages: list[str] = []
             page = api.call(api.sp.playlist_items, source.spotify_id, limit=PLAYLIST_ITEMS_PAGE, offset=0,
@@ -179,18 +199,48 @@ def extract_playlist(
                 page = api.call(api.sp.next, page)
             mode, listed, new_pages = "full", pages, len(pages)
         manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
-                             name=name, snapshot_id=snapshot, owner_id=(meta.get("owner") or {}).get("id"))
+                             name=name, snapshot_id=snapshot, owner_id=(meta.get("owner") or {}).get("id"),
+                             copied_from=copied)
         writer.write_json(MANIFEST, manifest)
     progress.done(mode, total)
     return SourceResult(key, source.role, name, mode, total, new_pages, manifest["requests"],
                         str(lake.raw_partition(key, ds)), snapshot)
 
 
+def _page_name(index: int) -> str:
+    return f"page-{index:05d}.json"
+
+
 def _write_page(lake: Lake, writer: PartitionWriter, index: int, page: dict[str, Any]) -> str:
     """Store one API response as returned (re-serialized JSON, no field touched)."""
-    name = f"page-{index:05d}.json"
+    name = _page_name(index)
     writer.write_bytes(name, json.dumps(page, ensure_ascii=False).encode("utf-8"))
     return lake.relative(writer.final_path(name))
+
+
+def _copy_pages(lake: Lake, writer: PartitionWriter, first_index: int, previous_pages: list[str]) -> dict[str, str]:
+    """Copy the previous extraction's pages into this partition, numbered from ``first_index`` on.
+
+    Returns ``{page in this partition: page it was copied from}`` (lake-relative), in manifest order.
+    """
+    copied = {}
+    for index, source in enumerate(previous_pages, start=first_index):
+        name = _page_name(index)
+        writer.copy_in(name, lake.absolute(source))
+        copied[lake.relative(writer.final_path(name))] = source
+    return copied
+
+
+def _reusable(lake: Lake, key: str, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``previous`` if every page it lists is still there to be copied, else None (read in full)."""
+    if previous is None:
+        return None
+    missing = lake.missing_files(list(previous.get("pages") or []))
+    if missing:
+        log.warning("%s: %d page(s) of the ds=%s extraction are missing (e.g. %s): reading the source in full",
+                    key, len(missing), previous.get("ds"), missing[0])
+        return None
+    return previous
 
 
 def _saved_item_key(item: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,14 @@ A partition is written into ``_staging`` and renamed into place when complete, s
 reader never sees half a partition and a rerun of the same date replaces only its
 own partition. Names that start with ``_`` are ignored by Spark's partition discovery.
 
+Every raw partition is self-contained: its manifest lists only files in that partition.
+Pages an incremental extraction reuses from an earlier date (rather than fetching them
+again) are copied into the new partition while it is staged
+(:meth:`PartitionWriter.copy_in`: a hard link locally, a server-side copy on object
+storage), so a rerun that replaces one date's partition, or the removal of an old
+date, never changes or breaks another date. Files in the lake are never written in
+place (hard-linked names would change together): a new version is always a new file.
+
 The root is a folder (or ``file://``) or an object-store URI (``s3://``, ``s3a://``, ``gs://``,
 ``abfs(s)://``, see :mod:`weekly_discovery.lakefs`). On object storage paths are
 :class:`~weekly_discovery.lakefs.ObjectPath` and ``str()`` gives the URI Spark expects; a partition is
@@ -182,6 +190,22 @@ class Lake:
                 return read_json(self.raw_partition(key, ds) / MANIFEST)
         return None
 
+    def missing_files(self, relatives: list[str]) -> list[str]:
+        """Those of the lake-relative file paths ``relatives`` that do not exist (one listing per folder)."""
+        present: dict[str, set[str]] = {}
+        missing = []
+        for relative in relatives:
+            path = self.absolute(relative)
+            folder = str(path.parent)
+            if folder not in present:
+                try:
+                    present[folder] = {p.name for p in path.parent.iterdir()}
+                except (FileNotFoundError, NotADirectoryError):
+                    present[folder] = set()
+            if path.name not in present[folder]:
+                missing.append(relative)
+        return missing
+
     def relative(self, path: Path | ObjectPath | str) -> str:
         """A lake path relative to the root (how manifests refer to pages)."""
         if self.on_object_storage:
@@ -287,6 +311,7 @@ class PartitionWriter:
         if isinstance(path, ObjectPath):
             path.write_bytes(data)
             return path
+        path.unlink(missing_ok=True)  # never write through a name that is a hard link (see copy_in)
         with open(path, "wb") as fh:
             fh.write(data)
             fh.flush()
@@ -295,6 +320,20 @@ class PartitionWriter:
 
     def write_json(self, name: str, obj: Any) -> Path:
         return self.write_bytes(name, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+    def copy_in(self, name: str, source: Path | ObjectPath) -> Path | ObjectPath:
+        """Add a copy of an existing lake file under ``name``: the partition will not depend on ``source``.
+
+        A hard link locally (a byte copy where links are not possible), a server-side copy on object
+        storage (:func:`weekly_discovery.lakefs.copy_file`). ``FileNotFoundError`` if ``source`` is gone.
+        """
+        assert self.staged is not None, "use PartitionWriter as a context manager"
+        if "/" in name or name.startswith(".."):
+            raise LakeError(f"invalid file name {name!r}")
+        path = self.staged / name
+        if not isinstance(path, ObjectPath):
+            path.unlink(missing_ok=True)
+        return lakefs.copy_file(source, path)
 
     def discard(self, relative_or_name: str) -> None:
         """Remove a file written earlier in this partition (by name or lake-relative path)."""

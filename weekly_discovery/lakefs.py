@@ -5,7 +5,7 @@ root (``s3://``, ``s3a://``, ``gs://``, ``abfs(s)://``). Both offer the few path
 uses (``/``, ``name``, ``parent``, ``is_file``, ``is_dir``, ``exists``, ``iterdir``, ``glob`` of one
 level, ``read_bytes``, ``read_text``, ``mkdir``, ``unlink``), so call sites read the same for both; what
 differs goes through the functions here: :func:`write_atomic`, :func:`write_json`, :func:`read_json`,
-:func:`rmtree`, :func:`arrow_source`, and the object-store commit :func:`commit_prefix`.
+:func:`rmtree`, :func:`copy_file`, :func:`arrow_source`, and the object-store commit :func:`commit_prefix`.
 
 ``str()`` of an object path is the URI Spark's Hadoop connectors expect: ``s3a://`` for S3 (whatever
 the user wrote), ``gs://`` for GCS, ``abfs(s)://`` for Azure. ``pyarrow.fs`` is a pinned dependency
@@ -365,6 +365,41 @@ def rmtree(path: Path | ObjectPath) -> None:
             pass
     else:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def copy_file(src: Path | ObjectPath, dst: Path | ObjectPath) -> Path | ObjectPath:
+    """Put a copy of the file ``src`` at ``dst`` (a new name: ``dst`` must not exist yet).
+
+    Locally a hard link where the filesystem allows it (no bytes copied; the lake never writes a file in
+    place, so linked names stay equal), else a byte copy, fsynced. On object storage a server-side copy
+    (no bytes through this process). ``FileNotFoundError`` if ``src`` is missing.
+    """
+    if isinstance(src, ObjectPath) and isinstance(dst, ObjectPath):
+        if src.store is dst.store or src.store.uri_root == dst.store.uri_root:
+            try:
+                dst.store.fs.copy_file(src.fs_path, dst.fs_path)
+            except FileNotFoundError:
+                raise
+            except OSError as exc:  # stores answer a missing source with a generic error
+                if not src.exists():
+                    raise FileNotFoundError(str(src)) from exc
+                raise
+        else:
+            dst.write_bytes(src.read_bytes())
+        return dst
+    if isinstance(src, ObjectPath) or isinstance(dst, ObjectPath):
+        dst.write_bytes(src.read_bytes())
+        return dst
+    try:
+        os.link(src, dst)
+    except FileNotFoundError:
+        raise
+    except OSError:  # no hard links here (EXDEV, EPERM, ENOTSUP, EMLINK): copy the bytes
+        with open(src, "rb") as fh_in, open(dst, "xb") as fh_out:
+            shutil.copyfileobj(fh_in, fh_out)
+            fh_out.flush()
+            os.fsync(fh_out.fileno())
+    return dst
 
 
 def arrow_source(path: Path | ObjectPath) -> tuple[str, Any]:

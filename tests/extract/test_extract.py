@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,14 @@ from weekly_discovery.spotify.errors import QuotaExceeded, ReauthorizationRequir
 
 def manifest(config, key, ds):
     return json.loads((config.lake.raw_partition(key, ds) / "_manifest.json").read_text())
+
+
+def own_page(key: str, ds: str, index: int) -> str:
+    return f"raw/spotify/source={key}/ds={ds}/page-{index:05d}.json"
+
+
+def page_bytes(config, relative: str) -> bytes:
+    return Path(config.lake.root, relative).read_bytes()
 
 
 def test_first_run_pages_at_the_largest_size_and_keeps_pages_verbatim(standin, library, tmp_path):
@@ -65,9 +74,15 @@ def test_request_budget_first_run_and_unchanged_rerun(standin, library, tmp_path
     summary = extract_library(api, config.lake, config, DS2)
     assert {r.mode for r in summary.sources} == {"unchanged"}
     assert standin.count("/v1/") == 1 + len(config.sources)  # one request per source, plus /me
-    # an unchanged source lists the earlier pages instead of storing new copies
-    assert manifest(config, "saved_tracks", DS2)["pages"] == manifest(config, "saved_tracks", DS1)["pages"]
-    assert not list(config.lake.raw_partition("saved_tracks", DS2).glob("page-*.json"))
+    # an unchanged source reuses the earlier pages: copied into its own partition (hard links: no space)
+    for source in config.sources:
+        first, second = manifest(config, source.key, DS1), manifest(config, source.key, DS2)
+        assert second["pages"] == [own_page(source.key, DS2, i) for i in range(len(first["pages"]))]
+        assert second["copied_from"] == dict(zip(second["pages"], first["pages"]))
+        for old, new in zip(first["pages"], second["pages"]):
+            old_file, new_file = Path(config.lake.root, old), Path(config.lake.root, new)
+            assert new_file.read_bytes() == old_file.read_bytes()
+            assert new_file.stat().st_ino == old_file.stat().st_ino
 
 
 def test_incremental_stop_at_known_tracks(standin, library, tmp_path):
@@ -84,7 +99,10 @@ def test_incremental_stop_at_known_tracks(standin, library, tmp_path):
     assert m["mode"] == "incremental" and m["item_total"] == len(library.saved)
     assert standin.count("GET /v1/me/tracks") == 1
     first_run = manifest(config, "saved_tracks", DS1)["pages"]
-    assert m["pages"][1:] == first_run and m["pages"][0].startswith("raw/spotify/source=saved_tracks/ds=2026-11-23/")
+    # the new page, then the first run's pages copied into this date's partition
+    assert m["pages"] == [own_page("saved_tracks", DS2, i) for i in range(1 + len(first_run))]
+    assert m["copied_from"] == dict(zip(m["pages"][1:], first_run))
+    assert [page_bytes(config, p) for p in m["pages"][1:]] == [page_bytes(config, p) for p in first_run]
     newest = json.loads(config.lake.absolute(m["pages"][0]).read_text())["items"][:3]
     assert [i["track"]["id"] for i in newest] == unsaved[::-1]
 
@@ -207,3 +225,85 @@ def test_secrets_are_not_logged(standin, tmp_path, caplog):
     for secret in (standin.client_secret, standin.refresh_token, token):
         assert secret not in text
     assert "page 1 of" in text and "requests" in text
+
+
+DS3 = "2026-11-30"
+
+
+def test_a_date_does_not_depend_on_an_earlier_date_s_files(standin, library, tmp_path):
+    """Rerunning or deleting an earlier date neither breaks nor changes a later one."""
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    unsaved = [t for t in library.tracks if t not in {tid for _, tid in library.saved}][0]
+    library.save_track(unsaved, added_at="2026-11-20T10:00:00Z")
+    extract_library(api, config.lake, config, DS2)  # incremental: one new page + DS1's pages
+    extract_library(api, config.lake, config, DS3)  # unchanged: DS2's pages
+    assert manifest(config, "saved_tracks", DS2)["mode"] == "incremental"
+    assert manifest(config, "saved_tracks", DS3)["mode"] == "unchanged"
+    later = {ds: lake_contents_of(config, ds) for ds in (DS2, DS3)}
+    ds3_pages = manifest(config, "saved_tracks", DS3)["pages"]
+    assert all("/ds=2026-11-30/" in p for p in ds3_pages)
+    assert [i["track"]["id"] for i in json.loads(page_bytes(config, ds3_pages[0]))["items"]][0] == unsaved
+
+    # un-like the song and rerun DS2: DS2 is now unchanged (its page-00000 is DS1's), DS3 keeps its own
+    library.saved[:] = [(added, tid) for added, tid in library.saved if tid != unsaved]
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+    assert standin.count("/v1/") == 1 + len(config.sources)  # the copies cost no request
+    assert manifest(config, "saved_tracks", DS2)["mode"] == "unchanged"
+    assert lake_contents_of(config, DS3) == later[DS3]
+    # removing the earlier partitions altogether does not touch DS3 either
+    for ds in (DS1, DS2):
+        for source in config.sources:
+            shutil.rmtree(config.lake.raw_partition(source.key, ds))
+    assert lake_contents_of(config, DS3) == later[DS3]
+
+
+def test_missing_previous_page_reads_the_source_in_full(standin, library, tmp_path):
+    """A previous manifest whose pages are gone (an older lake, a hand deletion) is not reused."""
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+    playlist = config.sources_in("candidates")[0]
+    Path(config.lake.root, manifest(config, "saved_tracks", DS1)["pages"][-1]).unlink()
+    Path(config.lake.root, manifest(config, playlist.key, DS1)["pages"][0]).unlink()
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+    saved, reread = manifest(config, "saved_tracks", DS2), manifest(config, playlist.key, DS2)
+    assert saved["mode"] == "full" and saved["copied_from"] == {}
+    assert standin.count("GET /v1/me/tracks") == pages(len(library.saved))
+    assert reread["mode"] == "full" and reread["copied_from"] == {}
+    assert len(reread["pages"]) == pages(len(library.playlists[playlist.spotify_id].items))
+    items_paths = [r.path for r in standin.request_log if r.route.endswith("/items")]
+    assert items_paths and all(playlist.spotify_id in p for p in items_paths)  # the other playlists are reused
+
+
+def lake_contents_of(config, ds: str) -> dict:
+    """One date's raw files (every source), as parsed JSON, minus the run-specific fields."""
+    return {k: v for k, v in lake_contents(config.lake.root).items() if f"/ds={ds}/" in k}
+
+
+def test_without_hard_links_reused_pages_are_copied(standin, library, tmp_path, monkeypatch):
+    """A filesystem that refuses hard links (EXDEV, EPERM, ...) gets byte copies instead."""
+    import errno
+    import os
+
+    config = make_config(standin, tmp_path)
+    api = make_api(standin)
+    extract_library(api, config.lake, config, DS1)
+
+    def no_links(src, dst, *args, **kwargs):
+        raise OSError(errno.EPERM, "hard links not supported here")
+
+    monkeypatch.setattr(os, "link", no_links)
+    standin.reset_counts()
+    extract_library(api, config.lake, config, DS2)
+    assert standin.count("/v1/") == 1 + len(config.sources)
+    for source in config.sources:
+        m = manifest(config, source.key, DS2)
+        assert m["mode"] == "unchanged" and m["pages"]
+        for new, old in m["copied_from"].items():
+            new_file, old_file = Path(config.lake.root, new), Path(config.lake.root, old)
+            assert new_file.read_bytes() == old_file.read_bytes()
+            assert new_file.stat().st_ino != old_file.stat().st_ino

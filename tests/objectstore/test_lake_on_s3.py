@@ -74,10 +74,22 @@ def test_incremental_run_reads_the_previous_partition_from_the_bucket(s3_env, s3
 
     m = get_json(s3, bucket, f"lake/{SAVED}/ds={DS2}/_manifest.json")
     assert m["mode"] == "incremental" and m["item_total"] == len(library.saved)
-    assert standin.count("GET /v1/me/tracks") == 1  # one new page; the rest are listed from DS1's partition
-    assert m["pages"][1:] == get_json(s3, bucket, f"lake/{SAVED}/ds={DS1}/_manifest.json")["pages"]
+    assert standin.count("GET /v1/me/tracks") == 1  # one new page; the rest are copied from DS1's partition
+    first_run = get_json(s3, bucket, f"lake/{SAVED}/ds={DS1}/_manifest.json")["pages"]
+    assert m["pages"] == [f"{SAVED}/ds={DS2}/page-{i:05d}.json" for i in range(1 + len(first_run))]
+    assert m["copied_from"] == dict(zip(m["pages"][1:], first_run))
+    assert [get_json(s3, bucket, f"lake/{p}") for p in m["pages"][1:]] == [get_json(s3, bucket, f"lake/{p}")
+                                                                          for p in first_run]
     newest = get_json(s3, bucket, f"lake/{m['pages'][0]}")["items"][:3]
     assert [i["track"]["id"] for i in newest] == unsaved[::-1]
+    # the DS2 partition stands alone: its commit marker lists every page, and deleting DS1 changes nothing
+    marker = get_json(s3, bucket, f"lake/{SAVED}/ds={DS2}/{COMMIT_MARKER}")
+    assert sorted(marker["files"]) == sorted(["_manifest.json"] + [p.rsplit("/", 1)[1] for p in m["pages"]])
+    ds2 = {p: get_json(s3, bucket, f"lake/{p}") for p in m["pages"]}
+    for key in keys(s3, bucket, f"lake/{SAVED}/ds={DS1}/"):
+        s3.delete_object(Bucket=bucket, Key=key)
+    assert {p: get_json(s3, bucket, f"lake/{p}") for p in m["pages"]} == ds2
+    assert config.lake.missing_files(m["pages"]) == []
     # unchanged playlists were not read again
     assert standin.count("GET /v1/playlists") == len([s for s in config.sources if s.kind == "playlist"])
 

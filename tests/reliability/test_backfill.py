@@ -10,7 +10,7 @@ before it, so:
 - every backfilled partition holds exactly the library the stand-in serves (expected track ids
   come from the stand-in's own library, role by role, not from the pipeline);
 - each date has its own complete silver partition (the later dates extracted incrementally, by
-  listing earlier pages, and still hold the whole library);
+  copying the previous date's pages into their own raw partition, and still hold the whole library);
 - a rerun of a middle date after later dates exist builds on the same earlier partition as its
   first run did, so with the library unchanged it changes nothing: every date's raw files,
   bronze, quarantine, silver rows and metrics compare equal, row by row.
@@ -70,10 +70,12 @@ def test_backfill_of_three_dates_then_rerun_of_one(spark, tmp_path):
         for ds in DATES:
             got = silver_by_role(lake, ds)
             assert got == {role: ids for role, ids in expected.items() if ids}, ds
-        for ds in DATES[1:]:  # later dates list the first date's pages instead of reading them again
+        for previous, ds in zip(DATES, DATES[1:]):  # later dates copy the previous date's pages, not read them
             manifest = json.loads((lake.raw_partition("saved_tracks", ds) / "_manifest.json").read_text())
             assert manifest["mode"] == "unchanged"
-            assert manifest["pages"] and all("/ds=2026-11-02/" in page for page in manifest["pages"])
+            assert manifest["pages"] and all(f"/ds={ds}/" in page for page in manifest["pages"])
+            assert list(manifest["copied_from"]) == manifest["pages"]
+            assert all(f"/ds={previous}/" in page for page in manifest["copied_from"].values())
 
         before = {ds: (raw_contents(lake.root, ds), partition_contents(lake, TABLES, ds)) for ds in DATES}
         assert all(before[ds][1]["silver/tracks"] for ds in DATES)

@@ -163,7 +163,8 @@ def test_metrics_and_log(first_run):
         "null_item": 1, "local_file": 1, "episode": 0, "missing_id": 0, "invalid_id": 0, "duplicate": 1, "malformed_page": 1}
     assert metrics["totals"] | {"quarantined": None} == {
         "sources": 2, "pages": 5, "items": 10, "tracks": 6, "unique_tracks": 6, "superseded": 1,
-        "quarantined": None, "quarantined_total": 4}
+        "quarantined": None, "quarantined_total": 4,
+        "unreadable_fields": {"added_at": 0, "duration_ms": 0, "explicit": 0}}
     assert metrics["outputs"]["silver"] == f"silver/tracks/ds={DS}"
     assert (f"normalize ds={DS} source={PLAYLIST} role=disliked items=5 tracks=2 quarantined=4 "
             "(null_item=1, local_file=1, duplicate=1, malformed_page=1)") in output(result)

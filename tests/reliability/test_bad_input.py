@@ -156,6 +156,10 @@ def case_missing_fields(corpus, spark):
 def case_wrong_types(corpus, spark):
     row = silver(corpus)[tid("C")]
     assert (row["duration_ms"], row["explicit"], row["added_at"], row["name"]) == (None, None, None, "Song C")
+    # kept, but not silently: each unreadable field is counted (track C's three, no other track's)
+    assert corpus["metrics"]["sources"]["saved_tracks"]["unreadable_fields"] == \
+        {"added_at": 1, "duration_ms": 1, "explicit": 1}
+    assert corpus["metrics"]["totals"]["unreadable_fields"] == {"added_at": 1, "duration_ms": 1, "explicit": 1}
     rows = quarantine(corpus)
     assert (6, "null_item", None, "just a string") in rows  # an item that is not an object
     assert (9, "malformed_page", "not valid JSON for a paging object", SAVED_PAGES[3]) in rows  # items: 5
@@ -194,7 +198,8 @@ def case_counts_and_the_rest_proceeds(corpus, spark):
                                                 "invalid_id": 1, "duplicate": 0, "malformed_page": 3}
     assert sorted(silver(corpus)) == [tid(x) for x in "ABCFGH"]  # the playlist's track too
     assert (f"normalize ds={DS} source=saved_tracks role=liked items=9 tracks=5 quarantined=7 "
-            "(null_item=1, missing_id=2, invalid_id=1, malformed_page=3)") in corpus["log"]
+            "(null_item=1, missing_id=2, invalid_id=1, malformed_page=3) "
+            "unreadable_fields=(added_at=1, duration_ms=1, explicit=1: kept, stored as null)") in corpus["log"]
 
 
 def case_config_with_an_unknown_key(corpus, spark):

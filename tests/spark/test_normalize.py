@@ -248,6 +248,9 @@ def test_items_that_are_not_objects_are_null_items(spark):
         (0, "null_item"), (1, "null_item"), (2, "null_item"), (3, "null_item")]
 
 
+NOTHING_UNREADABLE = {"added_at": 0, "duration_ms": 0, "explicit": 0}
+
+
 def test_metrics(classified, pages):
     counts = [tuple(r) for r in nz.outcome_counts(classified, pages).collect()]
     unique = {r.role: r.unique_tracks for r in nz.unique_tracks_by_role(nz.to_silver(classified)).collect()}
@@ -259,6 +262,7 @@ def test_metrics(classified, pages):
     assert metrics["sources"][SAVED] == {
         "kind": "saved_tracks", "role": "liked", "name": "Liked Songs", "mode": "incremental", "snapshot_id": None,
         "pages": 3, "items": 6, "tracks": 5, "superseded": 1, "quarantined": no_reasons, "quarantined_total": 0,
+        "unreadable_fields": NOTHING_UNREADABLE,
     }
     assert metrics["sources"][DISLIKED]["quarantined"] == {
         "null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "invalid_id": 0, "duplicate": 1,
@@ -268,12 +272,13 @@ def test_metrics(classified, pages):
     assert metrics["roles"]["reference"] == {
         "sources": 1, "pages": 3, "items": 2, "tracks": 2, "unique_tracks": 2, "superseded": 0,
         "quarantined": {**no_reasons, "malformed_page": 2}, "quarantined_total": 2,
+        "unreadable_fields": NOTHING_UNREADABLE,
     }
     assert metrics["totals"] == {
         "sources": 3, "pages": 9, "items": 16, "tracks": 10, "unique_tracks": 9, "superseded": 1,
         "quarantined": {"null_item": 1, "local_file": 1, "episode": 1, "missing_id": 1, "invalid_id": 0, "duplicate": 1,
                         "malformed_page": 3},
-        "quarantined_total": 8,
+        "quarantined_total": 8, "unreadable_fields": NOTHING_UNREADABLE,
     }
     assert metrics["ds"] == DS and metrics["outputs"] == {"silver": "silver/tracks/ds=2026-11-23"}
 

@@ -282,11 +282,33 @@ def to_quarantine(classified: DataFrame, pages: DataFrame) -> DataFrame:
     )
 
 
+#: Typed fields of a kept track whose value can be present in the raw item but unreadable (a
+#: string where Spotify sends a number, ...): silver stores null, and the metrics count it per field.
+UNREADABLE_FIELDS = ("added_at", "duration_ms", "explicit")
+UNREADABLE = "unreadable:"
+
+
+def _unreadable(field: str) -> Column:
+    """True when the raw item has a non-null ``field`` that the typed parse could not read."""
+    if field == "added_at":
+        present, parsed = F.get_json_object("raw", "$.added_at"), F.try_to_timestamp(F.col("added_at"))
+    else:
+        present = F.coalesce(F.get_json_object("raw", f"$.item.{field}"), F.get_json_object("raw", f"$.track.{field}"))
+        parsed = F.col("item")[field]
+    return present.isNotNull() & parsed.isNull()
+
+
 def outcome_counts(classified: DataFrame, pages: DataFrame) -> DataFrame:
-    """Rows of (source_key, outcome, count); outcome is track, superseded or a quarantine reason."""
+    """Rows of (source_key, outcome, count); outcome is track, superseded, a quarantine reason, or
+    ``unreadable:<field>`` (kept tracks with that field present but unreadable, see UNREADABLE_FIELDS)."""
     items = classified.groupBy(
         "source_key", F.coalesce("reason", "status").alias("outcome")
     ).count()
+    kept = classified.where(F.col("status") == TRACK)
+    unreadable = kept.select("source_key", F.explode(F.array(*[
+        F.when(_unreadable(field), F.lit(f"{UNREADABLE}{field}")) for field in UNREADABLE_FIELDS
+    ])).alias("outcome")).where(F.col("outcome").isNotNull()).groupBy("source_key", "outcome").count()
+    items = items.unionByName(unreadable)
     bad_pages = (
         pages.where(F.col("problem").isNotNull())
         .groupBy("source_key", F.lit(MALFORMED_PAGE).alias("outcome"))
@@ -338,6 +360,7 @@ def build_metrics(
         key = manifest["source_key"]
         found = by_source.get(key, {})
         quarantined = {reason: found.get(reason, 0) for reason in QUARANTINE_REASONS}
+        unreadable = {field: found.get(f"{UNREADABLE}{field}", 0) for field in UNREADABLE_FIELDS}
         sources[key] = {
             "kind": manifest["kind"],
             "role": manifest["role"],
@@ -350,6 +373,7 @@ def build_metrics(
             "superseded": found.get(SUPERSEDED, 0),
             "quarantined": quarantined,
             "quarantined_total": sum(quarantined.values()),
+            "unreadable_fields": unreadable,
         }
 
     roles: dict[str, dict[str, Any]] = {}
@@ -371,7 +395,8 @@ def build_metrics(
 
 
 def _empty_totals() -> dict[str, Any]:
-    return {"sources": 0, **{c: 0 for c in _COUNTERS}, "quarantined": {r: 0 for r in QUARANTINE_REASONS}}
+    return {"sources": 0, **{c: 0 for c in _COUNTERS}, "quarantined": {r: 0 for r in QUARANTINE_REASONS},
+            "unreadable_fields": {f: 0 for f in UNREADABLE_FIELDS}}
 
 
 def _add_to(totals: dict[str, Any], source: Mapping[str, Any]) -> None:
@@ -380,6 +405,8 @@ def _add_to(totals: dict[str, Any], source: Mapping[str, Any]) -> None:
         totals[counter] += source[counter]
     for reason, n in source["quarantined"].items():
         totals["quarantined"][reason] += n
+    for field, n in source["unreadable_fields"].items():
+        totals["unreadable_fields"][field] += n
 
 
 def summary_lines(metrics: Mapping[str, Any]) -> list[str]:
@@ -405,4 +432,7 @@ def _quarantine_text(counts: Mapping[str, Any]) -> str:
         text += f" ({', '.join(nonzero)})"
     if counts["superseded"]:
         text += f" superseded={counts['superseded']}"
+    unreadable = [f"{field}={n}" for field, n in counts["unreadable_fields"].items() if n]
+    if unreadable:
+        text += f" unreadable_fields=({', '.join(unreadable)}: kept, stored as null)"
     return text

@@ -581,7 +581,7 @@ def render(results: dict, command: str) -> str:
         out += ["## Weekly train + score over 1M candidates", "",
                 f"tracks_enriched with {target['counts']['candidates']:,} candidate rows, "
                 f"{target['counts']['liked']:,} liked and {target['counts']['disliked']:,} disliked rows; "
-                "`jobs/train.py` with the weekly default grid (7 configurations x 5 folds + refits), then `jobs/score.py`.", ""]
+                "`jobs/train.py` with the weekly default grid (5 configurations x 5 folds + refits), then `jobs/score.py`.", ""]
         for job in ("train", "score"):
             r = target.get(job)
             if r:

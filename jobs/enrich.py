@@ -31,12 +31,12 @@ from collections.abc import Sequence
 
 from weekly_discovery.config import ConfigError, Enrichment, load_config
 from weekly_discovery.features.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
+from weekly_discovery.job_cli import job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
 
 log = logging.getLogger("weekly_discovery.jobs.enrich")
 
-LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
 EXIT_INPUT, EXIT_COVERAGE = 2, 1
 
 
@@ -45,14 +45,10 @@ class CoverageTooLow(RuntimeError):
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
-    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser = job_parser(__doc__)
     parser.add_argument("--config", default=os.environ.get("WEEKLY_DISCOVERY_CONFIG"),
                         help="the TOML config (default: $WEEKLY_DISCOVERY_CONFIG)")
-    args = parser.parse_args(argv)
-    if not args.lake:
-        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    args = parse_job_args(parser, argv)
     if not args.config:
         parser.error("no config: pass --config or set WEEKLY_DISCOVERY_CONFIG")
     return args

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from weekly_discovery.job_cli import job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds, read_json
 from weekly_discovery.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
@@ -39,7 +40,6 @@ from weekly_discovery.transforms import normalize as nz
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 
-LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
 _PAGE_COLUMN = PAGE_LIST_SCHEMA.fieldNames().index("page")
 # A cached batch is built in the heap, outside Spark's memory accounting, with every column of its rows:
 # Spark's 10,000 rows of items (raw JSON + parsed track, several KB each) made batches of ~50 MB per task,
@@ -48,13 +48,8 @@ CACHE_CONF = {"spark.sql.inMemoryColumnarStorage.batchSize": 1000}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV),
-                        help=f"lake root folder (default: ${LAKE_ENV})")
-    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
-    args = parser.parse_args(argv)
-    if not args.lake:
-        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    parser = job_parser(__doc__)
+    args = parse_job_args(parser, argv)
     return args
 
 

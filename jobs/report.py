@@ -20,12 +20,12 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 
-from weekly_discovery.config import FEATURE_COLUMNS, LAKE_ENV, POST_FEATURES, Report
+from weekly_discovery.config import FEATURE_COLUMNS, POST_FEATURES, Report
+from weekly_discovery.job_cli import job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, PartitionWriter, check_ds, read_json
 from weekly_discovery.report.analysis import bin_count, summary_lines
@@ -45,17 +45,13 @@ class InputMissing(RuntimeError):
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = Report()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
-    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser = job_parser(__doc__)
     parser.add_argument("--bin-width", type=float, default=defaults.bin_width)
     parser.add_argument("--top-artist-min-tracks", type=int, default=int(defaults.top_artist_min_tracks))
     parser.add_argument("--strong-correlation", type=float, default=defaults.strong_correlation)
     parser.add_argument("--features", default=",".join(POST_FEATURES),
                         help="comma-separated features of the correlation matrix (default: the model's)")
-    args = parser.parse_args(argv)
-    if not args.lake:
-        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    args = parse_job_args(parser, argv)
     try:
         bin_count(args.bin_width)
     except ValueError as exc:

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.config import Model
+from weekly_discovery.job_cli import job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds
 from weekly_discovery.model import store
@@ -35,20 +35,14 @@ from weekly_discovery.transforms import score as sc
 
 log = logging.getLogger("weekly_discovery.jobs.score")
 
-LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
-
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = Model()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
-    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser = job_parser(__doc__)
     parser.add_argument("--top-n", type=int, default=defaults.top_n)
     parser.add_argument("--max-per-artist", type=int, default=defaults.max_per_artist)
     parser.add_argument("--threshold", type=float, default=defaults.threshold)
-    args = parser.parse_args(argv)
-    if not args.lake:
-        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    args = parse_job_args(parser, argv)
     if args.top_n < 1 or args.max_per_artist < 1 or not 0.0 <= args.threshold <= 1.0:
         parser.error("--top-n and --max-per-artist must be >= 1 and --threshold between 0 and 1")
     return args

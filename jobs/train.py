@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from collections.abc import Sequence
 
 from weekly_discovery.config import FEATURE_COLUMNS, Model
+from weekly_discovery.job_cli import job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import Lake, LakeError, check_ds
 from weekly_discovery.model.candidates import GRIDS
@@ -34,14 +34,10 @@ from weekly_discovery.spark import get_spark
 
 log = logging.getLogger("weekly_discovery.jobs.train")
 
-LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
-
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     defaults = Model()
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--lake", default=os.environ.get(LAKE_ENV), help=f"lake root folder (default: ${LAKE_ENV})")
-    parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
+    parser = job_parser(__doc__)
     parser.add_argument("--features", default=",".join(defaults.features),
                         help="comma-separated feature columns (default: the post's eleven)")
     parser.add_argument("--folds", type=int, default=defaults.folds)
@@ -51,9 +47,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
                         help="candidate configurations: default (weekly) or quick (one small model per family)")
     parser.add_argument("--artist-profile", choices=("on", "off"), default="on" if defaults.artist_profile else "off",
                         help="challengers also learn each feature's average over the track's artist (default on)")
-    args = parser.parse_args(argv)
-    if not args.lake:
-        parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
+    args = parse_job_args(parser, argv)
     args.features = tuple(f.strip() for f in args.features.split(",") if f.strip())
     unknown = [f for f in args.features if f not in FEATURE_COLUMNS]
     if not args.features or unknown:

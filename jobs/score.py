@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.config import Model
-from weekly_discovery.job_cli import job_parser, parse_job_args
+from weekly_discovery.job_cli import enriched_input, job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds
 from weekly_discovery.model import store
@@ -92,9 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lake = Lake(args.lake)
         ds = check_ds(args.ds)
-        source = lake.partition("silver", "tracks_enriched", ds)
-        if not lake.exists(source):
-            raise LakeError(f"no enriched tracks at {source}; run the enrichment (spotify_enrich) for {ds} first")
+        enriched_input(lake, ds)
         champion = store.champion_for_scoring(lake, ds)  # fail before paying for a Spark session
     except (LakeError, store.NoChampion) as exc:
         log.error("score ds=%s failed: %s", args.ds, exc)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Sequence
 
 from weekly_discovery.config import FEATURE_COLUMNS, Model
-from weekly_discovery.job_cli import job_parser, parse_job_args
+from weekly_discovery.job_cli import enriched_input, job_parser, parse_job_args
 from weekly_discovery.job_logging import setup_job_logging
 from weekly_discovery.lake import Lake, LakeError, check_ds
 from weekly_discovery.model.candidates import GRIDS
@@ -64,13 +64,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         lake = Lake(args.lake)
         ds = check_ds(args.ds)
+        source = enriched_input(lake, ds)
     except LakeError as exc:
         log.error("train ds=%s failed: %s", args.ds, exc)
-        return 2
-    source = lake.partition("silver", "tracks_enriched", ds)
-    if not lake.exists(source):
-        log.error("train ds=%s failed: no enriched tracks at %s; run the enrichment (spotify_enrich) for %s first",
-                  ds, source, ds)
         return 2
 
     settings = TrainSettings(features=args.features, folds=args.folds, seed=args.seed, threshold=args.threshold,

@@ -12,6 +12,7 @@ import os
 from collections.abc import Sequence
 
 from weekly_discovery.config import LAKE_ENV
+from weekly_discovery.lake import Lake, LakeError
 
 
 def job_parser(doc: str | None) -> argparse.ArgumentParser:
@@ -21,6 +22,15 @@ def job_parser(doc: str | None) -> argparse.ArgumentParser:
                         help=f"lake root folder or URI (default: ${LAKE_ENV})")
     parser.add_argument("--ds", required=True, help="partition date, YYYY-MM-DD")
     return parser
+
+
+def enriched_input(lake: Lake, ds: str):
+    """The committed ``silver/tracks_enriched`` partition of ``ds`` (train and score read it), else
+    :class:`LakeError` naming the DAG to run first."""
+    source = lake.partition("silver", "tracks_enriched", ds)
+    if not lake.exists(source):
+        raise LakeError(f"no enriched tracks at {source}; run the enrichment (spotify_enrich) for {ds} first")
+    return source
 
 
 def parse_job_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:

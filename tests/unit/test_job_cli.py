@@ -27,3 +27,17 @@ def test_a_job_adds_its_own_arguments():
     parser.add_argument("--config")
     args = parse_job_args(parser, ["--lake", "lake", "--ds", "2026-11-23", "--config", "wd.toml"])
     assert args.config == "wd.toml" and parser.description == "Enrich."
+
+
+def test_enriched_input_names_the_dag_to_run_until_the_partition_is_committed(tmp_path):
+    from weekly_discovery.job_cli import enriched_input
+    from weekly_discovery.lake import Lake, LakeError
+
+    lake = Lake(str(tmp_path / "lake"))
+    with pytest.raises(LakeError) as info:
+        enriched_input(lake, "2026-11-23")
+    assert str(info.value).endswith("; run the enrichment (spotify_enrich) for 2026-11-23 first")
+    assert "silver/tracks_enriched/ds=2026-11-23" in str(info.value)
+    folder = tmp_path / "lake" / "silver" / "tracks_enriched" / "ds=2026-11-23"
+    folder.mkdir(parents=True)
+    assert str(enriched_input(lake, "2026-11-23")) == str(folder)

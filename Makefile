@@ -41,7 +41,7 @@ $(STAMP):
 
 demo: setup
 	@scripts/check-java.sh
-	$(PY) -m weekly_discovery.demo
+	$(PY) -m devtools.demo
 
 test: setup
 	@scripts/install-test-deps.sh

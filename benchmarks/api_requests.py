@@ -7,8 +7,8 @@
 Per library size n (``scaled_library(n)``: n Liked Songs plus five small playlists), against the
 stand-in over real HTTP with the real clients:
 
-1. ingest: :func:`weekly_discovery.extract.extract_library` with the real ``SpotifyAPI`` (spotipy);
-2. enrichment: the real fetch step (:func:`weekly_discovery.features.fetch.fetch_features`, provider
+1. ingest: :func:`weekly_discovery.ingest.extract.extract_library` with the real ``SpotifyAPI`` (spotipy);
+2. enrichment: the real fetch step (:func:`weekly_discovery.enrich.fetch.fetch_features`, provider
    chain ``spotify, reccobeats``) twice: with Spotify's ``/audio-features`` allowed ("ok": Spotify answers,
    ReccoBeats only for the ~1% Spotify has no features for) and forbidden as for apps registered since
    27 Nov 2024 (one 403, then ReccoBeats, 40 ids a call);
@@ -37,14 +37,14 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weekly_discovery.config import load_config
-from weekly_discovery.extract import extract_library
-from weekly_discovery.features.fetch import fetch_features, read_manifests
-from weekly_discovery.features.providers import ProviderContext, is_api_provider, provider_module
-from weekly_discovery.lake import Lake
+from devtools.standin import StandIn, scaled_library, write_demo_config
+from weekly_discovery.core.config import load_config
+from weekly_discovery.enrich.fetch import fetch_features, read_manifests
+from weekly_discovery.enrich.providers.base import ProviderContext, is_api_provider, provider_module
+from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
-from weekly_discovery.standin import StandIn, scaled_library, write_demo_config
 
 DS, NEXT_DS = "2026-11-16", "2026-11-23"
 

@@ -14,7 +14,7 @@ partitions and writes its outputs under ``<lake>/baseline/`` (never over the job
 - report: per-group histograms of the ratio features, the correlation matrix (``np.corrcoef``),
   top artists and coverage (``groupby``), written as JSON.
 - train: the labelled set (one row per track), the same artist-grouped folds
-  (:func:`weekly_discovery.model.folds.python_folds`), the same grid in scikit-learn (post LR,
+  (:func:`weekly_discovery.recommend.folds.python_folds`), the same grid in scikit-learn (post LR,
   weighted LR x2, random forest x2, gradient boosting x2 as ``HistGradientBoostingClassifier``, which bins
   features like Spark's GBT), 5-fold CV, refit of the best and of the post's model, pickled.
 - score: ``predict_proba`` over the candidate rows, the top N new tracks with at most K per artist.
@@ -40,8 +40,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # OpenMP spin-waits badly on a bu
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from weekly_discovery.config import FEATURE_COLUMNS, POST_FEATURES  # noqa: E402
-from weekly_discovery.lake import Lake, read_json  # noqa: E402
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, POST_FEATURES  # noqa: E402
+from weekly_discovery.lake.layout import Lake, read_json  # noqa: E402
 
 SEED = 42
 FOLDS = 5
@@ -137,7 +137,7 @@ def normalize(lake: Lake, ds: str) -> dict:
 
 
 def enrich(lake: Lake, ds: str, previous_ds: str) -> dict:
-    from weekly_discovery.features.quality import RULES
+    from weekly_discovery.enrich.quality import RULES
 
     silver = _read(lake.partition("silver", "tracks", ds))
     previous = _read(lake.partition("silver", "audio_features", previous_ds))
@@ -258,7 +258,7 @@ def labelled_set(enriched: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def sklearn_grid(n_rows: int) -> list[tuple[str, object]]:
-    """The weekly grid (weekly_discovery.model.candidates.default_grid) in scikit-learn terms."""
+    """The weekly grid (weekly_discovery.recommend.models.default_grid) in scikit-learn terms."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -289,7 +289,7 @@ def train(lake: Lake, ds: str) -> dict:
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
 
-    from weekly_discovery.model.folds import python_folds
+    from weekly_discovery.recommend.folds import python_folds
 
     features = list(POST_FEATURES)
     enriched = _read(lake.partition("silver", "tracks_enriched", ds),

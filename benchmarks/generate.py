@@ -29,8 +29,8 @@ import pyarrow.parquet as pq
 
 from benchmarks.report_job import features as feature_values
 from benchmarks.report_job import spotify_ids
-from weekly_discovery.config import FEATURE_COLUMNS
-from weekly_discovery.lake import MANIFEST, METRICS, Lake
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.lake.layout import MANIFEST, METRICS, Lake
 
 DS = "2026-11-23"
 PREVIOUS_DS = "2026-11-16"
@@ -274,7 +274,7 @@ def _silver_columns(rng: np.random.Generator, roles: np.ndarray, track_ids: np.n
 
 
 def _write_table(table: pa.Table, folder: Path, metrics: dict | None = None) -> Path:
-    """One Parquet file per partition, as ``weekly_discovery.spark.write_partition`` writes it."""
+    """One Parquet file per partition, as ``weekly_discovery.spark.session.write_partition`` writes it."""
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(table, folder / "part-00000.parquet", row_group_size=ROW_GROUP)
     if metrics is not None:

@@ -245,7 +245,7 @@ def spark_submit_command(application: Path, args: list[str], master: str = "loca
 
 
 TRIVIAL_JOB = '''"""The smallest job: start a session the way the real jobs do, count one row, stop."""
-from weekly_discovery.spark import get_spark
+from weekly_discovery.spark.session import get_spark
 
 spark = get_spark("weekly-discovery-benchmark-startup")
 assert spark.range(1).count() == 1

@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/model_quality.py [--datasets kaggle demo] [--folds 5] [--seed 42] [--json out.json]
 
 Two labelled sets, each cross-validated with the training code the weekly job runs
-(:mod:`weekly_discovery.model`: labelled set, artist-grouped folds, the candidate grid, metrics):
+(:mod:`weekly_discovery.recommend`: labelled set, artist-grouped folds, the candidate grid, metrics):
 
 - ``kaggle``: ../shared/data/song_attributes_like_dislike.csv, 2,017 real songs one listener marked
   liked (target 1) or disliked (0); rows are ordered by target, so they are shuffled (seeded) first.
@@ -30,12 +30,12 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from anywhere without installing
 
-from weekly_discovery.config import POST_FEATURES  # noqa: E402
-from weekly_discovery.model import candidates as cand  # noqa: E402
-from weekly_discovery.model.dataset import GROUP, LABEL, labelled_set  # noqa: E402
-from weekly_discovery.model.folds import python_folds  # noqa: E402
-from weekly_discovery.model.profile import model_features, with_artist_profile  # noqa: E402
-from weekly_discovery.model.train import best_of, prepare, train_candidates  # noqa: E402
+from weekly_discovery.core.vocabulary import POST_FEATURES  # noqa: E402
+from weekly_discovery.recommend import models as cand  # noqa: E402
+from weekly_discovery.recommend.dataset import GROUP, LABEL, labelled_set  # noqa: E402
+from weekly_discovery.recommend.folds import python_folds  # noqa: E402
+from weekly_discovery.recommend.profile import model_features, with_artist_profile  # noqa: E402
+from weekly_discovery.recommend.train import best_of, prepare, train_candidates  # noqa: E402
 
 KAGGLE_CSV = REPO.parent / "shared" / "data" / "song_attributes_like_dislike.csv"
 ALL_FEATURES = (*POST_FEATURES, "duration_ms", "time_signature")
@@ -67,7 +67,7 @@ def demo_rows(seed: int) -> "Any":
     """The stand-in's demo library: its liked and disliked sources with each track's features."""
     import pandas as pd
 
-    from weekly_discovery.standin import generate_demo_library
+    from devtools.standin import generate_demo_library
 
     library = generate_demo_library(seed=seed)
     records = []
@@ -88,7 +88,7 @@ def demo_rows(seed: int) -> "Any":
 
 
 def spark_session():
-    from weekly_discovery.spark import get_spark
+    from weekly_discovery.spark.session import get_spark
 
     return get_spark("weekly-discovery-model-benchmark",
                      {"spark.master": "local[2]", "spark.ui.enabled": False, "spark.sql.shuffle.partitions": 2})

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import Lake
 
 REPO = Path(__file__).resolve().parents[1]
 JOB = REPO / "jobs" / "report.py"

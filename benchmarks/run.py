@@ -48,7 +48,7 @@ from benchmarks.measure import (
     spark_submit_command,
     with_event_log,
 )
-from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import Lake
 
 JOBS = ("normalize", "enrich", "report", "train", "score")
 SECTIONS = ("api", "dags", "spark", "target", "demo")
@@ -647,7 +647,7 @@ def main(argv: list[str] | None = None) -> int:
     command = " ".join([COMMAND, *(argv if argv is not None else sys.argv[1:])]).strip()
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("weekly_discovery.features.fetch").setLevel(logging.ERROR)
+    logging.getLogger("weekly_discovery.enrich.fetch").setLevel(logging.ERROR)
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="wd-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.assets import ENRICHED_TRACKS, LIBRARY_REPORT
-from weekly_discovery.dag_support import DAG_POLICY, TAGS, spark_job, xcom
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT
+from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
@@ -40,7 +40,7 @@ JOBS = Path(__file__).resolve().parents[1] / "jobs"
 def library_report():
     @task
     def prepare(**context):
-        from weekly_discovery import report_tasks
+        from weekly_discovery.report import tasks as report_tasks
 
         return report_tasks.prepare(context)
 
@@ -56,7 +56,7 @@ def library_report():
 
     @task(outlets=[LIBRARY_REPORT])
     def render(run, outlet_events=None):
-        from weekly_discovery import report_tasks
+        from weekly_discovery.report import tasks as report_tasks
 
         return report_tasks.render(run, outlet_events[LIBRARY_REPORT])
 

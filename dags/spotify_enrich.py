@@ -26,8 +26,8 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.assets import ENRICHED_TRACKS, SILVER_TRACKS
-from weekly_discovery.dag_support import DAG_POLICY, TAGS, spark_job, xcom
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS, SILVER_TRACKS
+from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
@@ -46,13 +46,13 @@ JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"
 def spotify_enrich():
     @task
     def prepare(**context):
-        from weekly_discovery import enrich_tasks
+        from weekly_discovery.enrich import tasks as enrich_tasks
 
         return enrich_tasks.prepare(context)
 
     @task.short_circuit(ignore_downstream_trigger_rules=False)
     def file_in_chain(run):
-        from weekly_discovery import enrich_tasks
+        from weekly_discovery.enrich import tasks as enrich_tasks
 
         return enrich_tasks.file_in_chain(run)
 
@@ -60,7 +60,7 @@ def spotify_enrich():
 
     @task(retries=3, trigger_rule="none_failed")
     def fetch(run):
-        from weekly_discovery import enrich_tasks
+        from weekly_discovery.enrich import tasks as enrich_tasks
 
         return enrich_tasks.fetch(run)
 
@@ -68,7 +68,7 @@ def spotify_enrich():
 
     @task(outlets=[ENRICHED_TRACKS])
     def publish(run, outlet_events=None):
-        from weekly_discovery import enrich_tasks
+        from weekly_discovery.enrich import tasks as enrich_tasks
 
         return enrich_tasks.publish(run, outlet_events[ENRICHED_TRACKS])
 

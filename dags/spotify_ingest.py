@@ -16,8 +16,8 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.assets import SILVER_TRACKS
-from weekly_discovery.dag_support import DAG_POLICY, TAGS, WEEKLY_MONDAY_6AM, spark_job, xcom
+from weekly_discovery.airflow.assets import SILVER_TRACKS
+from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, WEEKLY_MONDAY_6AM, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
@@ -35,13 +35,13 @@ JOBS = Path(__file__).resolve().parents[1] / "jobs"
 def spotify_ingest():
     @task
     def prepare(**context):
-        from weekly_discovery import ingest_tasks
+        from weekly_discovery.ingest import tasks as ingest_tasks
 
         return ingest_tasks.prepare(context)
 
     @task(retries=3)
     def extract(run, params=None):
-        from weekly_discovery import ingest_tasks
+        from weekly_discovery.ingest import tasks as ingest_tasks
 
         return ingest_tasks.extract(run, full_resync=bool(params["full_resync"]))
 
@@ -51,7 +51,7 @@ def spotify_ingest():
 
     @task(outlets=[SILVER_TRACKS])
     def publish(run, outlet_events=None):
-        from weekly_discovery import ingest_tasks
+        from weekly_discovery.ingest import tasks as ingest_tasks
 
         return ingest_tasks.publish_tracks(run, outlet_events[SILVER_TRACKS])
 

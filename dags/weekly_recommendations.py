@@ -25,8 +25,8 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.assets import ENRICHED_TRACKS, RECOMMENDATIONS
-from weekly_discovery.dag_support import DAG_POLICY, TAGS, spark_job, xcom
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS, RECOMMENDATIONS
+from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 RUN = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
@@ -49,7 +49,7 @@ RUN = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
 def weekly_recommendations():
     @task
     def prepare(**context):
-        from weekly_discovery import weekly_tasks
+        from weekly_discovery.recommend import tasks as weekly_tasks
 
         return weekly_tasks.prepare(context)
 
@@ -67,7 +67,7 @@ def weekly_recommendations():
 
     @task(outlets=[RECOMMENDATIONS])
     def publish(run, outlet_events=None):
-        from weekly_discovery import weekly_tasks
+        from weekly_discovery.recommend import tasks as weekly_tasks
 
         return weekly_tasks.publish(run, outlet_events[RECOMMENDATIONS])
 

@@ -9,7 +9,7 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 Reads the newest ``silver/audio_features`` snapshot before D, D's raw feature batches
 (``raw/features/provider=<api>/ds=D``, as the fetch task's manifests list them) and D's file
 look-up (``raw/features/provider=file/ds=D``), resolves each asked id by provider order, applies the
-quality gates (:mod:`weekly_discovery.features.quality`) and writes, each partition atomically:
+quality gates (:mod:`weekly_discovery.enrich.quality`) and writes, each partition atomically:
 
 - ``silver/audio_features/ds=D``    the full cache snapshot (previous + what D fetched);
 - ``quarantine/features/ds=D``      answers that failed a gate, with the failing fields;
@@ -29,11 +29,11 @@ import sys
 import time
 from collections.abc import Sequence
 
-from weekly_discovery.config import ConfigError, Enrichment, load_config
-from weekly_discovery.features.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
-from weekly_discovery.job_cli import job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
+from weekly_discovery.core.config import ConfigError, Enrichment, load_config
+from weekly_discovery.enrich.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
+from weekly_discovery.lake.layout import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
+from weekly_discovery.spark.cli import job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
 
 log = logging.getLogger("weekly_discovery.jobs.enrich")
 
@@ -75,8 +75,8 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
     """All answers and asks of ``ds`` across the chain, and the provider manifests."""
     from pyspark.sql import functions as F
 
-    from weekly_discovery.features.providers import FILE_PROVIDER, provider_module
-    from weekly_discovery.transforms import enrich as tx
+    from weekly_discovery.enrich import transforms as tx
+    from weekly_discovery.enrich.providers.base import FILE_PROVIDER, provider_module
 
     answers = spark.createDataFrame([], tx.ANSWER_SCHEMA)
     asks = spark.createDataFrame([], tx.ASK_SCHEMA)
@@ -115,9 +115,9 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
 
 def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     """Write D's snapshot, quarantine and tracks_enriched partitions; return the metrics."""
-    from weekly_discovery.features.coverage import build_metrics, coverage_lines
-    from weekly_discovery.spark import write_partition
-    from weekly_discovery.transforms import enrich as tx
+    from weekly_discovery.enrich import transforms as tx
+    from weekly_discovery.enrich.coverage import build_metrics, coverage_lines
+    from weekly_discovery.spark.session import write_partition
 
     silver_path = lake.partition("silver", "tracks", ds)
     if not lake.exists(silver_path):
@@ -164,7 +164,7 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
 
 
 def check_coverage(metrics: dict, enrichment: Enrichment) -> None:
-    from weekly_discovery.features.coverage import coverage_failures
+    from weekly_discovery.enrich.coverage import coverage_failures
 
     failures = coverage_failures(metrics, enrichment.min_coverage, enrichment.providers)
     if failures:
@@ -185,7 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("enrich ds=%s failed: %s", args.ds, exc)
         return EXIT_INPUT
 
-    from weekly_discovery.spark import get_spark
+    from weekly_discovery.spark.session import get_spark
 
     spark = get_spark(f"weekly-discovery-enrich-{ds}")
     try:

@@ -8,7 +8,7 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 
 The file is ``[enrichment.file]`` of the config (e.g. Kaggle's "Spotify 1.2M+ songs"
 ``tracks_features.csv``, 1.2M rows): Spark streams it once against the wanted ids (the library ids the
-feature cache cannot answer, :func:`weekly_discovery.features.cache.wanted_ids`), so it is never loaded
+feature cache cannot answer, :func:`weekly_discovery.enrich.cache.wanted_ids`), so it is never loaded
 into Python memory. A CSV is read in PERMISSIVE mode with an explicit all-text schema and a
 corrupt-record column; values are then cast and checked, so a malformed row is counted, not fatal.
 
@@ -28,11 +28,11 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from weekly_discovery.config import LAKE_ENV, ConfigError, FeatureFile, load_config
-from weekly_discovery.features.cache import FeatureInputError, wanted_ids
-from weekly_discovery.job_cli import job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import MANIFEST, Lake, LakeError, check_ds
+from weekly_discovery.core.config import LAKE_ENV, ConfigError, FeatureFile, load_config
+from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
+from weekly_discovery.lake.layout import MANIFEST, Lake, LakeError, check_ds
+from weekly_discovery.spark.cli import job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
 
 log = logging.getLogger("weekly_discovery.jobs.lookup_features_file")
 
@@ -103,8 +103,8 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     """Write the look-up partition for ``ds``; return its manifest."""
     from pyspark.sql import functions as F
 
-    from weekly_discovery.spark import write_partition
-    from weekly_discovery.transforms import enrich as tx
+    from weekly_discovery.enrich import transforms as tx
+    from weekly_discovery.spark.session import write_partition
 
     config = load_config(config_path, env={**os.environ, LAKE_ENV: lake.root})
     enrichment = config.enrichment
@@ -170,7 +170,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("file look-up ds=%s failed: %s", args.ds, exc)
         return 2
 
-    from weekly_discovery.spark import get_spark
+    from weekly_discovery.spark.session import get_spark
 
     # The corrupt-record column is only filled reliably when the CSV parser reads every column.
     spark = get_spark(f"weekly-discovery-lookup-features-file-{ds}",

@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from weekly_discovery.job_cli import job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds, read_json
-from weekly_discovery.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
-from weekly_discovery.spark import get_spark, write_partition
-from weekly_discovery.transforms import normalize as nz
+from weekly_discovery.ingest import normalize as nz
+from weekly_discovery.lake.layout import METRICS, Lake, LakeError, check_ds, read_json
+from weekly_discovery.spark.cli import job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
+from weekly_discovery.spark.session import get_spark, write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 

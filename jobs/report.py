@@ -24,13 +24,14 @@ import sys
 import time
 from collections.abc import Sequence
 
-from weekly_discovery.config import FEATURE_COLUMNS, POST_FEATURES, Report
-from weekly_discovery.job_cli import job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import METRICS, Lake, LakeError, PartitionWriter, check_ds, read_json
+from weekly_discovery.core.config import Report
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, POST_FEATURES
+from weekly_discovery.lake.layout import METRICS, Lake, LakeError, PartitionWriter, check_ds, read_json
 from weekly_discovery.report.analysis import bin_count, summary_lines
 from weekly_discovery.report.compute import ReportSettings, build_report
 from weekly_discovery.report.paths import REPORT_JSON, report_dir
+from weekly_discovery.spark.cli import job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
 
 log = logging.getLogger("weekly_discovery.jobs.report")
 
@@ -102,7 +103,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = ReportSettings(bin_width=args.bin_width, top_artist_min_tracks=args.top_artist_min_tracks,
                               strong_correlation=args.strong_correlation, correlation_features=args.features)
 
-    from weekly_discovery.spark import get_spark
+    from weekly_discovery.spark.session import get_spark
 
     spark = get_spark(f"weekly-discovery-report-{ds}")
     try:

@@ -13,7 +13,7 @@ and renamed into place:
 - ``gold/recommendations/ds=D``   the top N new tracks, with ``_metrics.json`` ("N of M" per playlist).
 
 Only the per-playlist counts and the top N rows come to the driver. The transforms are in
-:mod:`weekly_discovery.transforms.score`. Exit status 2: input or champion missing (the log says what to run).
+:mod:`weekly_discovery.recommend.score`. Exit status 2: input or champion missing (the log says what to run).
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from weekly_discovery.config import Model
-from weekly_discovery.job_cli import enriched_input, job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import METRICS, Lake, LakeError, check_ds
-from weekly_discovery.model import store
-from weekly_discovery.spark import get_spark, write_partition
-from weekly_discovery.transforms import score as sc
+from weekly_discovery.core.config import Model
+from weekly_discovery.lake.layout import METRICS, Lake, LakeError, check_ds
+from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend import store
+from weekly_discovery.spark.cli import enriched_input, job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.spark.session import get_spark, write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.score")
 

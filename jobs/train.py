@@ -10,7 +10,7 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE``; the model options default to the config's
 ``[model]`` defaults. It reads ``silver/tracks_enriched/ds=D`` and writes
 ``models/like_model/version=D/`` (the selected PipelineModel, the post's baseline, ``model_card.json``),
-then updates ``models/like_model/champion.json``. The logic is in :mod:`weekly_discovery.model`;
+then updates ``models/like_model/champion.json``. The logic is in :mod:`weekly_discovery.recommend`;
 see docs/model.md. Exit status 2 means the input is missing or too small (the log says what to do).
 """
 
@@ -22,15 +22,16 @@ import sys
 import time
 from collections.abc import Sequence
 
-from weekly_discovery.config import FEATURE_COLUMNS, Model
-from weekly_discovery.job_cli import enriched_input, job_parser, parse_job_args
-from weekly_discovery.job_logging import setup_job_logging
-from weekly_discovery.lake import Lake, LakeError, check_ds
-from weekly_discovery.model.candidates import GRIDS
-from weekly_discovery.model.dataset import DatasetError
-from weekly_discovery.model.train import TrainingError
-from weekly_discovery.model.week import TrainSettings, train_week
-from weekly_discovery.spark import get_spark
+from weekly_discovery.core.config import Model
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.lake.layout import Lake, LakeError, check_ds
+from weekly_discovery.recommend.dataset import DatasetError
+from weekly_discovery.recommend.models import GRIDS
+from weekly_discovery.recommend.train import TrainingError
+from weekly_discovery.recommend.week import TrainSettings, train_week
+from weekly_discovery.spark.cli import enriched_input, job_parser, parse_job_args
+from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.spark.session import get_spark
 
 log = logging.getLogger("weekly_discovery.jobs.train")
 

@@ -33,10 +33,9 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from airflow.plugins_manager import AirflowPlugin
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-
-from airflow.plugins_manager import AirflowPlugin
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +102,9 @@ def _token(request: Request) -> str | None:
 
 async def check_token(token: str) -> Any:
     """The Airflow user of a JWT, if the auth manager accepts it and the user may read the report DAG."""
-    from jwt import ExpiredSignatureError, InvalidTokenError
-
     from airflow.api_fastapi.app import get_auth_manager
     from airflow.api_fastapi.auth.managers.models.resource_details import DagDetails
+    from jwt import ExpiredSignatureError, InvalidTokenError
 
     manager = get_auth_manager()
     try:
@@ -160,7 +158,7 @@ def _not_configured(exc: Exception) -> HTMLResponse:
 
 
 def _reports(lake) -> list[dict[str, Any]]:
-    from weekly_discovery.lake import read_json
+    from weekly_discovery.lake.layout import read_json
     from weekly_discovery.report.paths import REPORT_JSON, describe, list_reports, read_latest, report_dir
 
     latest = read_latest(lake)
@@ -176,7 +174,7 @@ def _reports(lake) -> list[dict[str, Any]]:
 
 @app.get("/", response_class=HTMLResponse, name="report_list")
 def report_list(request: Request, user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.config import ConfigError
+    from weekly_discovery.core.config import ConfigError
 
     try:
         lake = _lake()
@@ -200,7 +198,7 @@ def report_list(request: Request, user: Any = Depends(signed_in_user)) -> Respon
 
 @app.get("/api/reports", name="report_list_json")
 def report_list_json(user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.config import ConfigError
+    from weekly_discovery.core.config import ConfigError
 
     try:
         lake = _lake()
@@ -213,7 +211,7 @@ def report_list_json(user: Any = Depends(signed_in_user)) -> Response:
 @app.get("/reports/latest", name="latest_report")
 @app.get("/reports/latest/", include_in_schema=False)
 def latest_report(request: Request, user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.config import ConfigError
+    from weekly_discovery.core.config import ConfigError
     from weekly_discovery.report.paths import read_latest
 
     try:
@@ -226,8 +224,8 @@ def latest_report(request: Request, user: Any = Depends(signed_in_user)) -> Resp
 
 
 def _report_response(ds: str, name: str) -> Response:
-    from weekly_discovery.config import ConfigError
-    from weekly_discovery.lake import LakeError
+    from weekly_discovery.core.config import ConfigError
+    from weekly_discovery.lake.layout import LakeError
     from weekly_discovery.report.paths import report_file
 
     try:

@@ -28,9 +28,9 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.util.processes import free_port, http_json, tail, wait_until
-from weekly_discovery.lake import Lake
-from weekly_discovery.standin import StandIn, generate_demo_library, write_demo_config
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -154,7 +154,7 @@ def job_command(task, run: dict[str, str], lake_root: Path) -> tuple[str, list[s
 
 def submit_to_cluster(task, run: dict[str, str], lake_root: Path, master: str, cwd: Path, python: str) -> None:
     """Run one of the DAG's Spark tasks through ``spark_job``'s operator, ``spark_default`` = ``master``."""
-    from weekly_discovery.dag_support import spark_job
+    from weekly_discovery.airflow.policy import spark_job
 
     application, args = job_command(task, run, lake_root)
     op = spark_job(task.task_id, Path(application), args)
@@ -182,7 +182,8 @@ def runs(spark_cluster, standin_env):
     Each job runs in local mode (a thread) while it runs on the cluster: the two are independent,
     and on two cores the overlap saves a JVM start-up per job.
     """
-    from weekly_discovery import enrich_tasks, ingest_tasks
+    from weekly_discovery.enrich import tasks as enrich_tasks
+    from weekly_discovery.ingest import tasks as ingest_tasks
 
     base, _config = standin_env
     local, cluster = base / "lake-local", base / "lake-cluster"
@@ -260,13 +261,13 @@ def test_cluster_outputs_equal_local_outputs(runs):
 
 
 def test_the_package_went_with_the_job(runs):
-    from weekly_discovery.spark_submit import cache_dir, package_zip
+    from weekly_discovery.airflow.spark_submit import cache_dir, package_zip
 
     archive = package_zip()
     assert archive.parent == cache_dir()
     import zipfile
 
     names = zipfile.ZipFile(archive).namelist()
-    assert "weekly_discovery/__init__.py" in names and "weekly_discovery/spark.py" in names
+    assert "weekly_discovery/__init__.py" in names and "weekly_discovery/spark/session.py" in names
     assert not any("__pycache__" in n for n in names)
     assert package_zip() == archive  # same content, same file: built once

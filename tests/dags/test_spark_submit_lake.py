@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.spark_submit import PackagedSparkSubmitOperator
+from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "lake-secret-9d1e77b04c"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.standin import StandIn
+from devtools.standin import StandIn
 
 
 @pytest.fixture(scope="session")

@@ -7,9 +7,9 @@ import json
 import pyarrow.parquet as pq
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.e2e.conftest import dags_test, pipeline_env
-from weekly_discovery.lake import Lake
-from weekly_discovery.standin import StandIn, generate_demo_library, write_demo_config
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.e2e
 

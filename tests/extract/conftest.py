@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from weekly_discovery.config import Config, load_config
+from devtools.standin import FaultConfig, StandIn, generate_demo_library, write_demo_config
+from weekly_discovery.core.config import Config, load_config
 from weekly_discovery.spotify.client import RetryPolicy, SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library, write_demo_config
 
 DS1, DS2 = "2026-11-16", "2026-11-23"
 

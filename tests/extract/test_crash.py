@@ -11,14 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from devtools.standin import scaled_library
 from tests.extract.conftest import DS1, StandIn, lake_contents, make_api, make_config
-from weekly_discovery.extract import extract_library
-from weekly_discovery.standin import scaled_library
+from weekly_discovery.ingest.extract import extract_library
 
 CHILD = """
 import json, sys
-from weekly_discovery.config import load_config
-from weekly_discovery.extract import extract_library
+from weekly_discovery.core.config import load_config
+from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 conn = json.loads(sys.argv[1])

@@ -20,8 +20,7 @@ from tests.extract.conftest import (
     make_config,
     pages,
 )
-from weekly_discovery.extract import SourcesUnreadable, extract_library
-from weekly_discovery.lake import Lake
+from weekly_discovery.ingest.extract import SourcesUnreadable, extract_library
 from weekly_discovery.spotify.errors import QuotaExceeded, ReauthorizationRequired
 
 
@@ -194,7 +193,7 @@ def test_playlist_not_owned_is_named_with_the_fix_and_the_rest_is_extracted(stan
     editorial = library.editorial_playlist_ids()[0]
     path = tmp_path / "c.toml"
     path.write_text(f'[sources]\nliked = ["saved_tracks"]\nreference = ["spotify:playlist:{editorial}"]\n')
-    from weekly_discovery.config import load_config
+    from weekly_discovery.core.config import load_config
 
     config = load_config(path, env={"WEEKLY_DISCOVERY_LAKE": str(tmp_path / "lake")})
     with caplog.at_level(logging.ERROR), pytest.raises(SourcesUnreadable) as info:

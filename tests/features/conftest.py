@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from weekly_discovery.config import Enrichment
-from weekly_discovery.features.providers import ProviderContext
-from weekly_discovery.lake import Lake
+from devtools.standin import FaultConfig, StandIn, generate_demo_library
+from weekly_discovery.core.config import Enrichment
+from weekly_discovery.enrich.providers.base import ProviderContext
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library
 
 D1, D2 = "2026-11-16", "2026-11-23"
 

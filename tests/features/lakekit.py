@@ -13,10 +13,10 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weekly_discovery.config import Config, load_config
-from weekly_discovery.lake import Lake
+from weekly_discovery.core.config import Config, load_config
+from weekly_discovery.lake.layout import Lake
 
-# silver/tracks columns (weekly_discovery.schemas.TRACKS_SCHEMA), as pyarrow types
+# silver/tracks columns (weekly_discovery.spark.schemas.TRACKS_SCHEMA), as pyarrow types
 SILVER_COLUMNS = [
     ("track_id", pa.string()), ("track_uri", pa.string()), ("name", pa.string()),
     ("artist_ids", pa.list_(pa.string())), ("artist_names", pa.list_(pa.string())),

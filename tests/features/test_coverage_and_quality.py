@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from weekly_discovery.config import FEATURE_COLUMNS
-from weekly_discovery.features.coverage import build_metrics, coverage_failures, coverage_lines
-from weekly_discovery.features.quality import RULES, markdown_table
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.enrich.coverage import build_metrics, coverage_failures, coverage_lines
+from weekly_discovery.enrich.quality import RULES, markdown_table
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,9 +16,9 @@ import pytest
 
 from tests.features.conftest import D1, D2, StandIn, feature_requests
 from tests.features.lakekit import silver_row, tid, write_config, write_silver
-from weekly_discovery import enrich_tasks
-from weekly_discovery.assets import SILVER_TRACKS
-from weekly_discovery.lake import Lake
+from weekly_discovery.airflow.assets import SILVER_TRACKS
+from weekly_discovery.enrich import tasks as enrich_tasks
+from weekly_discovery.lake.layout import Lake
 
 
 @dataclass

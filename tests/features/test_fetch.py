@@ -23,10 +23,10 @@ from tests.features.lakekit import (
     write_silver,
     write_snapshot,
 )
-from weekly_discovery.features.cache import FeatureInputError, wanted_ids
-from weekly_discovery.features.fetch import fetch_features, request_counts
-from weekly_discovery.features.reccobeats_provider import ReccoBeatsFeatures
-from weekly_discovery.lake import Lake
+from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
+from weekly_discovery.enrich.fetch import fetch_features, request_counts
+from weekly_discovery.enrich.providers.reccobeats import ReccoBeatsFeatures
+from weekly_discovery.lake.layout import Lake
 
 ROLES = ("liked", "disliked", "reference", "candidates")
 FORBIDDEN_WARNING = (
@@ -244,7 +244,7 @@ def test_nothing_wanted_builds_no_provider(lake):
     def no_connection():
         raise AssertionError("the Spotify connection was looked up")
 
-    from weekly_discovery.features.providers import ProviderContext
+    from weekly_discovery.enrich.providers.base import ProviderContext
 
     enr = enrichment_for(("spotify", "reccobeats"))
     summary = fetch_features(lake, D2, enr, ProviderContext(enr, spotify_api=no_connection))
@@ -253,6 +253,6 @@ def test_nothing_wanted_builds_no_provider(lake):
 
 
 def enrichment_for(providers, **kwargs):
-    from weekly_discovery.config import Enrichment
+    from weekly_discovery.core.config import Enrichment
 
     return Enrichment(providers=tuple(providers), reccobeats_url="http://127.0.0.1:9", **kwargs)

@@ -11,9 +11,10 @@ import json
 import pytest
 
 from tests.features.conftest import FaultConfig, StandIn, make_api
-from weekly_discovery.config import FEATURE_COLUMNS
-from weekly_discovery.features import reccobeats_provider, spotify_provider
-from weekly_discovery.features.providers import (
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.enrich.providers import reccobeats as reccobeats_provider
+from weekly_discovery.enrich.providers import spotify as spotify_provider
+from weekly_discovery.enrich.providers.base import (
     API_PROVIDERS,
     FILE_PROVIDER,
     ProviderError,
@@ -21,8 +22,8 @@ from weekly_discovery.features.providers import (
     ProviderUnavailable,
     spotify_id_from_href,
 )
-from weekly_discovery.features.reccobeats_provider import ReccoBeatsFeatures
-from weekly_discovery.features.spotify_provider import SpotifyFeatures
+from weekly_discovery.enrich.providers.reccobeats import ReccoBeatsFeatures
+from weekly_discovery.enrich.providers.spotify import SpotifyFeatures
 
 A, B, C, X = "4uLU6hMCjMI75M1A2tKUQC", "7ouMYWpwJ422jRcDASZB7P", "2takcwOaAZWiXQijPHIx7B", "11dFghVXANMlKmJXsNCbNl"
 
@@ -36,7 +37,7 @@ def library_ids(demo, known_by_spotify: bool, known_by_reccobeats: bool, n: int)
 
 
 def test_registry_matches_the_config_names():
-    from weekly_discovery.config import PROVIDERS
+    from weekly_discovery.core.config import PROVIDERS
 
     assert set(PROVIDERS) == {*API_PROVIDERS, FILE_PROVIDER}
     assert spotify_provider.BATCH_SIZE == 100 and reccobeats_provider.BATCH_SIZE == 40

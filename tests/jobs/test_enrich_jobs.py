@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library
 from tests.features.conftest import context, feature_requests
 from tests.features.lakekit import read_parquet, silver_row, write_config, write_silver
-from weekly_discovery.features.fetch import fetch_features, request_counts
-from weekly_discovery.lake import Lake
-from weekly_discovery.standin import StandIn, generate_demo_library
+from weekly_discovery.enrich.fetch import fetch_features, request_counts
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from weekly_discovery.lake import Lake
-from weekly_discovery.schemas import TRACKS_SCHEMA
+from weekly_discovery.lake.layout import Lake
+from weekly_discovery.spark.schemas import TRACKS_SCHEMA
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 

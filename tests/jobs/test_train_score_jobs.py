@@ -19,7 +19,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from tests.model.kit import SOURCES, row, sid, taste_rows, write_enriched
-from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 

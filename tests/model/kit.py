@@ -15,7 +15,7 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import Lake
 
 SILVER_COLUMNS = [
     ("track_id", pa.string()), ("track_uri", pa.string()), ("name", pa.string()),

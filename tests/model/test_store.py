@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from weekly_discovery.lake import Lake, read_json
-from weekly_discovery.model import store
+from weekly_discovery.lake.layout import Lake, read_json
+from weekly_discovery.recommend import store
 
 D1, D2, D3 = "2026-11-09", "2026-11-16", "2026-11-23"
 

@@ -7,13 +7,13 @@ import logging
 
 import pytest
 
+from devtools.standin import write_demo_config
 from tests.extract.conftest import DS1, DS2, make_api
 from tests.objectstore.conftest import SECRET_KEY, get_json, keys
-from weekly_discovery.config import load_config
-from weekly_discovery.extract import extract_library
-from weekly_discovery.lake import Lake, PartitionWriter, list_partitions
-from weekly_discovery.lakefs import COMMIT_MARKER, ObjectPath
-from weekly_discovery.standin import write_demo_config
+from weekly_discovery.core.config import load_config
+from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.lake.layout import Lake, PartitionWriter, list_partitions
+from weekly_discovery.lake.storage import COMMIT_MARKER, ObjectPath
 
 SAVED = "raw/spotify/source=saved_tracks"
 
@@ -191,7 +191,7 @@ def test_model_card_champion_and_report_readers(s3_env, s3, bucket):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from weekly_discovery.model import store
+    from weekly_discovery.recommend import store
     from weekly_discovery.report.model_outputs import load_model_outputs
     from weekly_discovery.report.paths import list_reports, read_latest, report_file, update_latest
 
@@ -226,7 +226,7 @@ def test_model_card_champion_and_report_readers(s3_env, s3, bucket):
 def test_credentials_and_endpoint_from_an_airflow_connection(s3_endpoint, s3, bucket, monkeypatch, tmp_path, caplog):
     """aws_default style: nothing in the environment but the connection (the endpoint only comes from it)."""
     from tests.objectstore.conftest import ACCESS_KEY, REGION
-    from weekly_discovery import lakefs
+    from weekly_discovery.lake import storage as lake_storage
 
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
                  "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"):
@@ -243,7 +243,7 @@ def test_credentials_and_endpoint_from_an_airflow_connection(s3_endpoint, s3, bu
     lake = Lake(f"s3://{bucket}/lake")
     _commit(lake, DS1, {"a.json": b"{}"})
     assert keys(s3, bucket) == [f"lake/gold/published/ds={DS1}/{COMMIT_MARKER}", f"lake/gold/published/ds={DS1}/a.json"]
-    settings = lakefs.s3_settings()
+    settings = lake_storage.s3_settings()
     assert (settings.access_key, settings.secret_key, settings.endpoint) == (ACCESS_KEY, SECRET_KEY, s3_endpoint)
     assert SECRET_KEY not in repr(settings) and SECRET_KEY not in repr(lake) and SECRET_KEY not in caplog.text
 
@@ -254,7 +254,7 @@ def test_credentials_and_endpoint_from_an_airflow_connection(s3_endpoint, s3, bu
     ("abfss://c@acct.dfs.core.windows.net/lake", "abfss://c@acct.dfs.core.windows.net/lake"),
 ])
 def test_uris_take_the_form_hadoop_expects(given, spark_uri):
-    from weekly_discovery.lakefs import normalize_uri
+    from weekly_discovery.lake.storage import normalize_uri
 
     assert normalize_uri(given) == spark_uri
 
@@ -262,7 +262,7 @@ def test_uris_take_the_form_hadoop_expects(given, spark_uri):
 @pytest.mark.parametrize("bad", ["s3://AKIA:secret@b/lake", "s3://b:9000/lake", "ftp://b/lake", "s3:///lake",
                                  "s3://b/../x", "s3://b/lake?versionId=1"])
 def test_unusable_uris_are_refused_with_the_reason(bad):
-    from weekly_discovery.lake import LakeError
+    from weekly_discovery.lake.layout import LakeError
 
     with pytest.raises(LakeError) as info:
         Lake(bad)
@@ -270,7 +270,7 @@ def test_unusable_uris_are_refused_with_the_reason(bad):
 
 
 def test_config_takes_a_bucket_root_and_refuses_one_with_a_key_in_it(tmp_path, standin):
-    from weekly_discovery.config import ConfigError
+    from weekly_discovery.core.config import ConfigError
 
     path = write_demo_config(standin.library, tmp_path / "lake.toml")
     assert load_config(path, env={"WEEKLY_DISCOVERY_LAKE": "s3://bucket/lake/"}).lake_root == "s3a://bucket/lake"

@@ -9,10 +9,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from weekly_discovery.lake import Lake
+from devtools.standin import StandIn, generate_demo_library
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
-from weekly_discovery.standin import StandIn, generate_demo_library
 
 DS, DS2 = "2026-11-23", "2026-11-30"
 RECOMMENDATIONS_SCHEMA = pa.schema([

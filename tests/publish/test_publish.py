@@ -6,14 +6,13 @@ the stand-in's request log and its library (what Spotify would hold), not the co
 
 from __future__ import annotations
 
-
 import pytest
 
+from devtools.standin import StandIn
 from tests.publish.conftest import DS, DS2, make_api, write_recommendations
-from weekly_discovery.lake import read_json
-from weekly_discovery.publish import PublishInputError, chunks, publish
+from weekly_discovery.lake.layout import read_json
+from weekly_discovery.recommend.publish import PublishInputError, chunks, publish
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, ReauthorizationRequired
-from weekly_discovery.standin import StandIn
 
 NAME = "Weekly Discovery"
 ITEMS = "/v1/playlists/{playlist_id}/items"
@@ -109,7 +108,7 @@ def test_no_recommendations_empties_the_playlist(standin, library, lake):
 
 def test_dry_run_sends_no_write_request_and_writes_nothing(standin, library, lake, caplog):
     write_recommendations(lake, DS, catalogue(library, 150))
-    caplog.set_level("INFO", logger="weekly_discovery.publish")
+    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish")
     result = publish(make_api(standin), lake, DS, NAME, dry_run=True)
 
     assert api_writes(standin) == []
@@ -142,7 +141,7 @@ def test_missing_write_scope_asks_to_authorize_again(library, lake):
 def test_missing_write_scope_fails_the_task_without_retries(library, lake):
     from airflow.sdk.exceptions import AirflowFailException
 
-    from weekly_discovery.airflow_runtime import fail_fast_on_user_errors
+    from weekly_discovery.airflow.runtime import fail_fast_on_user_errors
 
     write_recommendations(lake, DS, catalogue(library, 3))
     with StandIn(library, scopes="user-library-read") as standin:

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 
 from tests.publish.conftest import DS, write_recommendations
-from weekly_discovery import weekly_tasks
-from weekly_discovery.assets import ENRICHED_TRACKS
-from weekly_discovery.config import load_config
-from weekly_discovery.lake import Lake, read_json
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS
+from weekly_discovery.core.config import load_config
+from weekly_discovery.lake.layout import Lake, read_json
+from weekly_discovery.recommend import tasks as weekly_tasks
 
 
 @dataclass

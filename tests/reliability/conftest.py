@@ -21,12 +21,12 @@ from typing import Any
 import pyarrow.dataset as pads
 import pytest
 
-from weekly_discovery.config import Config, load_config
-from weekly_discovery.extract import extract_library
-from weekly_discovery.lake import Lake
+from devtools.standin import StandIn, write_demo_config
+from weekly_discovery.core.config import Config, load_config
+from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
-from weekly_discovery.standin import StandIn, write_demo_config
 
 REPO = Path(__file__).resolve().parents[2]
 SPARK_SUBMIT = Path(sys.executable).parent / "spark-submit"
@@ -47,7 +47,7 @@ SPARK_CONF = {
 
 @pytest.fixture(scope="session")
 def spark():
-    from weekly_discovery.spark import get_spark
+    from weekly_discovery.spark.session import get_spark
 
     session = get_spark("weekly-discovery-reliability-tests", SPARK_CONF)
     for key in ("spark.sql.shuffle.partitions", "spark.sql.csv.parser.columnPruning.enabled"):

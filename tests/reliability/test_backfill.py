@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library
 from tests.reliability.conftest import ingest, make_config, partition_contents
-from weekly_discovery.lake import list_partitions
-from weekly_discovery.standin import StandIn, generate_demo_library
+from weekly_discovery.lake.layout import list_partitions
 
 pytestmark = pytest.mark.spark
 

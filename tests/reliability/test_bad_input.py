@@ -17,8 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.reliability.conftest import load_job, table_rows
-from weekly_discovery.config import ConfigError, load_config
-from weekly_discovery.lake import Lake
+from weekly_discovery.core.config import ConfigError, load_config
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.spark
 

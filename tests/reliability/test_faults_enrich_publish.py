@@ -25,13 +25,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from devtools.standin import FaultConfig, StandIn, generate_demo_library
 from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, table_rows
-from weekly_discovery.features.fetch import fetch_features
-from weekly_discovery.features.providers import ProviderContext
-from weekly_discovery.lake import Lake
-from weekly_discovery.publish import publish
+from weekly_discovery.enrich.fetch import fetch_features
+from weekly_discovery.enrich.providers.base import ProviderContext
+from weekly_discovery.lake.layout import Lake
+from weekly_discovery.recommend.publish import publish
 from weekly_discovery.spotify.client import RetryPolicy
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library
 
 pytestmark = pytest.mark.spark
 

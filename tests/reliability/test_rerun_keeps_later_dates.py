@@ -23,8 +23,8 @@ import json
 
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library
 from tests.reliability.conftest import ingest, load_job, make_config, partition_contents, table_rows
-from weekly_discovery.standin import StandIn, generate_demo_library
 
 pytestmark = pytest.mark.spark
 

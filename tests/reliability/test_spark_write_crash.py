@@ -22,9 +22,10 @@ from pathlib import Path
 
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library
 from tests.reliability.conftest import (
-    SPARK_SUBMIT,
     REPO,
+    SPARK_SUBMIT,
     copy_lake,
     data_files,
     ingest,
@@ -34,9 +35,8 @@ from tests.reliability.conftest import (
     partition_contents,
     table_rows,
 )
-from weekly_discovery.extract import extract_library
-from weekly_discovery.lake import Lake
-from weekly_discovery.standin import StandIn, generate_demo_library
+from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 

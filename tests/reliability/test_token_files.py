@@ -17,9 +17,9 @@ from pathlib import Path
 
 import requests
 
+from devtools.standin import FaultConfig, StandIn, generate_demo_library
 from tests.reliability.conftest import make_api
 from weekly_discovery.spotify.authorize import authorize
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library
 
 
 def snapshot(*folders: Path) -> dict[str, str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.config import POST_FEATURES
-from weekly_discovery.lake import Lake
+from weekly_discovery.core.vocabulary import POST_FEATURES
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report import analysis as an
 from weekly_discovery.report.compute import readings
 
@@ -112,7 +112,7 @@ def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
 
     version = lake.table("models", "like_model") / f"version={ds}"
     version.mkdir(parents=True, exist_ok=True)
-    (version / "model_card.json").write_text(json.dumps({  # the shape weekly_discovery.model.week writes
+    (version / "model_card.json").write_text(json.dumps({  # the shape weekly_discovery.recommend.week writes
         "version": ds, "ds": ds, "features": ["danceability", "energy", "loudness"],
         "baseline": {"name": "logistic_regression", "params": {"regParam": 0.0},
                      "coefficients": {"danceability": 1.25, "energy": -0.5, "loudness": 0.08}, "intercept": -0.3,

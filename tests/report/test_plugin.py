@@ -14,8 +14,6 @@ from jwt import ExpiredSignatureError, InvalidTokenError
 from tests.report.conftest import make_report, write_report
 from weekly_discovery.report.render import render_report
 
-
-
 PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "weekly_discovery_reports.py"
 DS = "2026-11-23"
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 
 from tests.report.conftest import make_report, write_report
-from weekly_discovery import report_tasks
-from weekly_discovery.assets import ENRICHED_TRACKS, LIBRARY_REPORT
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT
+from weekly_discovery.report import tasks as report_tasks
 
 
 def event(ds, lake_root, minute=0):
@@ -49,7 +49,7 @@ def test_render_task_logs_the_summary_and_where_to_open_it(lake, caplog):
         result = report_tasks.render({"ds": "2026-11-23", "lake_root": lake.root}, outlet)
     assert outlet.extra == {"ds": "2026-11-23", "lake_root": lake.root}
     assert result["path"].endswith("reports/library/ds=2026-11-23/index.html")
-    lines = [r.getMessage() for r in caplog.records if r.name == "weekly_discovery.report_tasks"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "weekly_discovery.report.tasks"]
     assert lines[0].startswith("library report ds=2026-11-23: 150 distinct tracks (liked 80, reference 80)")
     assert lines[1].startswith("strongest correlations over 400 tracks: energy and loudness: 0.86, "
                                "energy and acousticness: -0.72")

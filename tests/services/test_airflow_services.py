@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.util.airflow_stack import AirflowStack, airflow_env
 from tests.util.postgres import remove_postgres, start_postgres
 from tests.util.processes import free_port
-from weekly_discovery.lake import Lake
-from weekly_discovery.standin import StandIn, generate_demo_library, write_demo_config
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.e2e
 

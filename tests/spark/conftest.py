@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from weekly_discovery.spark import get_spark
+from weekly_discovery.spark.session import get_spark
 
 TEST_CONF = {
     "spark.master": "local[2]",

@@ -18,10 +18,12 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from tests.features.lakekit import cache_row, read_parquet, silver_row, tid, write_file_lookup, write_silver
-from weekly_discovery.config import FEATURE_COLUMNS, Enrichment, FeatureFile
-from weekly_discovery.features import reccobeats_provider, spotify_provider
-from weekly_discovery.lake import Lake
-from weekly_discovery.transforms import enrich as tx
+from weekly_discovery.core.config import Enrichment, FeatureFile
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.enrich import transforms as tx
+from weekly_discovery.enrich.providers import reccobeats as reccobeats_provider
+from weekly_discovery.enrich.providers import spotify as spotify_provider
+from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.spark
 
@@ -197,7 +199,7 @@ def test_the_first_provider_in_order_wins_and_asked_but_absent_is_missing(spark)
 
 
 def silver_df(spark, rows):
-    from weekly_discovery.schemas import TRACKS_SCHEMA
+    from weekly_discovery.spark.schemas import TRACKS_SCHEMA
 
     return spark.createDataFrame([tuple(r[n] for n in TRACKS_SCHEMA.fieldNames()) for r in rows], TRACKS_SCHEMA)
 
@@ -255,7 +257,7 @@ def test_file_lookup_on_parquet(spark, tmp_path):
 
 def test_file_look_up_with_nothing_wanted_writes_an_empty_partition(spark, tmp_path):
     from tests.features.lakekit import write_config, write_snapshot
-    from weekly_discovery.features.cache import file_lookup
+    from weekly_discovery.enrich.cache import file_lookup
 
     lake = Lake(str(tmp_path / "lake"))
     write_silver(lake, DS, [silver_row(A)])

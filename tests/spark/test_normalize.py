@@ -17,14 +17,14 @@ import json
 import pytest
 from pyspark.sql import Row
 
-from weekly_discovery.schemas import (
+from weekly_discovery.ingest import normalize as nz
+from weekly_discovery.spark.schemas import (
     BRONZE_ITEMS_SCHEMA,
     PAGE_LIST_SCHEMA,
     QUARANTINE_SCHEMA,
     RAW_TEXT_SCHEMA,
     TRACKS_SCHEMA,
 )
-from weekly_discovery.transforms import normalize as nz
 
 pytestmark = pytest.mark.spark
 

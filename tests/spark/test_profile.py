@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from tests.model.kit import row, sid, table
-from weekly_discovery.model import candidates as cand
-from weekly_discovery.model.profile import model_features, with_artist_profile
-from weekly_discovery.model.train import candidate_features
-from weekly_discovery.transforms import score as sc
+from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.profile import model_features, with_artist_profile
+from weekly_discovery.recommend.train import candidate_features
 
 pytestmark = pytest.mark.spark
 

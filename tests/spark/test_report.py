@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from weekly_discovery.report import transforms as tr
 from weekly_discovery.report.compute import ReportSettings, build_report
-from weekly_discovery.transforms import report as tr
 
 pytestmark = pytest.mark.spark
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.model.kit import SOURCES, row, sid, table, taste_rows
-from weekly_discovery.model import candidates as cand
-from weekly_discovery.transforms import score as sc
+from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import score as sc
 
 pytestmark = pytest.mark.spark
 

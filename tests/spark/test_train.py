@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 
 from tests.model.kit import row, sid, table, taste_rows
-from weekly_discovery.lake import Lake, read_json
-from weekly_discovery.model import candidates as cand
-from weekly_discovery.model import store
-from weekly_discovery.model.dataset import DatasetError, labelled_set
-from weekly_discovery.model.folds import assign_folds, python_folds
-from weekly_discovery.model.metrics import fold_metrics
-from weekly_discovery.model.train import TrainingError, check_trainable, cross_validate, fit_threads, prepare
-from weekly_discovery.model.week import TrainSettings, train_week
+from weekly_discovery.lake.layout import Lake, read_json
+from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import store
+from weekly_discovery.recommend.dataset import DatasetError, labelled_set
+from weekly_discovery.recommend.folds import assign_folds, python_folds
+from weekly_discovery.recommend.metrics import fold_metrics
+from weekly_discovery.recommend.train import TrainingError, check_trainable, cross_validate, fit_threads, prepare
+from weekly_discovery.recommend.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
 

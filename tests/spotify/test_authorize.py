@@ -8,8 +8,8 @@ import threading
 
 import requests
 
+from devtools.standin import StandIn, generate_demo_library
 from weekly_discovery.spotify.authorize import SCOPES, authorize, main
-from weekly_discovery.standin import StandIn, generate_demo_library
 
 
 def run_flow(standin: StandIn, **kwargs):

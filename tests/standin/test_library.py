@@ -8,7 +8,7 @@ import tomllib
 
 import pytest
 
-from weekly_discovery.standin.library import (
+from devtools.standin.library import (
     CLUSTERS,
     EDITORIAL_OWNER,
     SAVED_TRACKS,

@@ -30,7 +30,7 @@ if not SPEC_PATH.is_file():
 import yaml  # noqa: E402
 from openapi_schema_validator import OAS30Validator, oas30_format_checker  # noqa: E402
 
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library  # noqa: E402
+from devtools.standin import FaultConfig, StandIn, generate_demo_library  # noqa: E402
 
 ERROR_RESPONSES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 429: "TooManyRequests"}
 

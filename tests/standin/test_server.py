@@ -19,8 +19,8 @@ import pytest
 import requests
 import spotipy
 
-from weekly_discovery.standin import FaultConfig, StandIn, generate_demo_library
-from weekly_discovery.standin.library import SAVED_TRACKS
+from devtools.standin import FaultConfig, StandIn, generate_demo_library
+from devtools.standin.library import SAVED_TRACKS
 
 REPO = Path(__file__).resolve().parents[2]
 READ_SCOPES = "user-library-read playlist-read-private playlist-read-collaborative"
@@ -550,7 +550,7 @@ def test_cli_serves_prints_connection_and_writes_config(tmp_path):
     config = tmp_path / "demo.toml"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "weekly_discovery.standin", "--port", "0", "--tracks", "400",
+        [sys.executable, "-m", "devtools.standin", "--port", "0", "--tracks", "400",
          "--print-connection", "--write-config", str(config)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=tmp_path,
     )

@@ -34,7 +34,7 @@ from pathlib import Path
 import pytest
 
 from tests.report.conftest import EVIL, make_report, write_model_outputs, write_report
-from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report.render import render_report
 
 pytestmark = pytest.mark.e2e

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.config import ConfigError, Model, load_config, resolve_config_path
+from weekly_discovery.core.config import ConfigError, Model, load_config, resolve_config_path
 
 A = "37i9dQZF1DXcBWIGoYBM5M"
 B = "5ABHKGoOzxkaa28ttQV9sE"

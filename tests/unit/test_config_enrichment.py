@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.config import FEATURE_COLUMNS, ConfigError, Enrichment, FeatureFile, load_config
+from weekly_discovery.core.config import ConfigError, Enrichment, FeatureFile, load_config
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 
 SOURCES = '[sources]\nliked = ["saved_tracks"]\n'
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.job_cli import job_parser, parse_job_args
+from weekly_discovery.spark.cli import job_parser, parse_job_args
 
 
 def test_lake_comes_from_the_environment_unless_given(monkeypatch):
@@ -30,8 +30,8 @@ def test_a_job_adds_its_own_arguments():
 
 
 def test_enriched_input_names_the_dag_to_run_until_the_partition_is_committed(tmp_path):
-    from weekly_discovery.job_cli import enriched_input
-    from weekly_discovery.lake import Lake, LakeError
+    from weekly_discovery.lake.layout import Lake, LakeError
+    from weekly_discovery.spark.cli import enriched_input
 
     lake = Lake(str(tmp_path / "lake"))
     with pytest.raises(LakeError) as info:

@@ -1,6 +1,6 @@
 import pytest
 
-from weekly_discovery.spotify_ids import InvalidSpotifyId, parse_spotify_id
+from weekly_discovery.core.spotify_ids import InvalidSpotifyId, parse_spotify_id
 
 ID = "37i9dQZF1DXcBWIGoYBM5M"
 

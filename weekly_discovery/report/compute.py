@@ -81,7 +81,7 @@ def build_report(
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Every number of the report for one date, as a JSON-ready dict (see the module doc)."""
-    from weekly_discovery.transforms import report as tr
+    from weekly_discovery.report import transforms as tr
 
     timer = _Timer(ds)
     counts = tr.coverage_counts(tracks).collect()
@@ -132,7 +132,7 @@ class _Timer:
 
 
 def _distributions(tracks: "DataFrame", settings: ReportSettings, liked: Mapping[str, Any] | None) -> dict[str, Any]:
-    from weekly_discovery.transforms import report as tr
+    from weekly_discovery.report import transforms as tr
 
     features = list(settings.ratio_features)
     n_bins = an.bin_count(settings.bin_width)
@@ -167,7 +167,7 @@ def readings(by_feature: Mapping[str, Mapping[str, Mapping[str, Any]]], groups: 
 
 def correlation_section(tracks: "DataFrame", settings: ReportSettings) -> dict[str, Any]:
     """Pearson matrix over distinct tracks of ``correlation_roles`` with every feature known."""
-    from weekly_discovery.transforms import report as tr
+    from weekly_discovery.report import transforms as tr
 
     features = list(settings.correlation_features)
     rows = tr.correlation_input(tracks, features, settings.correlation_roles).cache()

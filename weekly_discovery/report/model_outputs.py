@@ -18,8 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.lake import METRICS, Lake, check_ds, read_json
-from weekly_discovery.lakefs import arrow_source
+from weekly_discovery.lake.layout import METRICS, Lake, check_ds, read_json
+from weekly_discovery.lake.storage import arrow_source
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def normalise(ds: str, card: Mapping[str, Any], champion: Mapping[str, Any] | No
               rec_metrics: Mapping[str, Any] | None) -> dict[str, Any]:
     """One predictable shape for the page, whatever the exact field names of the model's files.
 
-    The card (weekly_discovery.model.week) holds ``baseline: {name, params, coefficients: {feature: c},
+    The card (weekly_discovery.recommend.week) holds ``baseline: {name, params, coefficients: {feature: c},
     intercept, metrics}`` and ``champion: {name, params, label, metrics: {roc_auc, roc_auc_sd, pr_auc,
     accuracy, confusion, folds}, importances: {feature: v}`` (trees) or ``coefficients``/``intercept``
     (linear models)}``, plus ``promotion: {promoted, reason, incumbent}``.

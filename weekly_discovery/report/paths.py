@@ -1,6 +1,6 @@
 """Where reports live, which lake a web request reads, and the ``latest`` pointer.
 
-Layout (built on :mod:`weekly_discovery.lake`)::
+Layout (built on :mod:`weekly_discovery.lake.layout`)::
 
     reports/library/ds=<YYYY-MM-DD>/report.json   the numbers (jobs/report.py)
     reports/library/ds=<YYYY-MM-DD>/index.html    the page (render.py)
@@ -19,9 +19,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
-from weekly_discovery.lake import Lake, LakeError, check_ds, list_partitions, read_json
-from weekly_discovery.lakefs import write_atomic
+from weekly_discovery.core.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
+from weekly_discovery.lake.layout import Lake, LakeError, check_ds, list_partitions, read_json
+from weekly_discovery.lake.storage import write_atomic
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"

@@ -16,13 +16,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.lake import Lake, check_ds, read_json
+from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
+from weekly_discovery.lake.layout import Lake, check_ds, read_json
 from weekly_discovery.report import analysis as an
 from weekly_discovery.report import svg
 from weekly_discovery.report.model_outputs import load_model_outputs
 from weekly_discovery.report.paths import INDEX_HTML, REPORT_JSON, report_dir, update_latest, write_atomically
 from weekly_discovery.report.svg import esc
-from weekly_discovery.spotify_ids import SPOTIFY_ID_RE
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,231 @@
+"""``make demo``: the whole pipeline through Airflow on a generated library, offline.
+
+Starts the Spotify stand-in (a local server that speaks the Web API, serving a seeded demo
+library, with Spotify's audio features forbidden as for any app registered today), writes a
+config file for it, and runs each DAG with ``airflow dags test`` as the assets chain them: ingest,
+then enrichment, then the two DAGs that both start on ``tracks_enriched`` (the library report and the
+weekly recommendations) side by side, as the scheduler would start them. Everything lands in
+``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
+At the end it prints where the time went (per DAG and per task, from the DAG logs) and the total.
+
+Spark start-up is most of a small job's time. The demo's spark-submits read ``.demo/spark-conf/
+spark-defaults.conf`` (``SPARK_CONF_DIR``), settings for jobs of a few thousand rows on a laptop: no
+Spark UI, and the JVM's quick (C1) JIT only; the jobs, their inputs and outputs are the same (see
+:data:`SMALL_JOB_SPARK_DEFAULTS`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from devtools.standin import StandIn, generate_demo_library
+from devtools.standin.library import write_demo_config
+from weekly_discovery.enrich.coverage import coverage_lines
+from weekly_discovery.ingest.tasks import landed_lines
+from weekly_discovery.lake.layout import METRICS, Lake, read_json
+from weekly_discovery.report.analysis import summary_lines
+from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / ".demo"
+
+# spark-defaults.conf for the demo's small jobs (a few thousand rows, local[2]); a production lake keeps
+# Spark's defaults (docs/benchmarks.md measures the jobs with them).
+SMALL_JOB_SPARK_DEFAULTS = {
+    "spark.ui.enabled": "false",  # no Jetty server and UI listeners to start for a job nobody watches
+    # C1 JIT only: compiles less and sooner, which is what a job of seconds needs on 2 cores. Two demo runs at
+    # load ~10 (one each): with it normalize 22.7 s, enrich 25.1, report 40.1, train 201, score 28.6; without
+    # it 18.2, 31.6, 69.1, 198, 50.4. Noisy, but it does not slow the longest job (train) down.
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
+}
+
+
+def demo_env(standin: StandIn, config_path: Path) -> dict[str, str]:
+    """The environment `airflow` needs for the demo: its home, the DAGs, and the two connections."""
+    env = dict(os.environ)
+    env.update(
+        AIRFLOW_HOME=str(DEMO / "airflow"),
+        AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
+        AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        AIRFLOW_CONN_SPOTIFY_DEFAULT=standin.connection_json(),
+        AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": "local[2]"}),
+        WEEKLY_DISCOVERY_CONFIG=str(config_path),
+        SPARK_CONF_DIR=str(write_spark_defaults(DEMO / "spark-conf")),
+    )
+    env.pop("WEEKLY_DISCOVERY_LAKE", None)
+    return env
+
+
+def write_spark_defaults(folder: Path) -> Path:
+    """``folder/spark-defaults.conf`` with :data:`SMALL_JOB_SPARK_DEFAULTS`; returns the folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    text = "".join(f"{key} {value}\n" for key, value in SMALL_JOB_SPARK_DEFAULTS.items())
+    (folder / "spark-defaults.conf").write_text("# written by devtools.demo for its small jobs\n" + text)
+    return folder
+
+
+def write_config(library, standin: StandIn, path: Path) -> Path:
+    write_demo_config(library, path)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(
+            "\n[lake]\nroot = \"lake\"\n"
+            "\n[enrichment]\n"
+            "# The stand-in forbids Spotify's /audio-features, as Spotify does for new apps: ReccoBeats takes over.\n"
+            "providers = [\"spotify\", \"reccobeats\"]\n"
+            f"reccobeats_url = \"{standin.reccobeats_url}\"\n"
+            "\n[model]\n"
+            "# The demo trains one small configuration per model family; drop this line for the full weekly grid.\n"
+            "grid = \"quick\"\n"
+        )
+    return path
+
+
+@dataclass
+class AirflowRun:
+    """One `airflow` command started in the background, its output into .demo/logs."""
+
+    args: list[str]
+    log_path: Path
+    process: subprocess.Popen
+    started: float
+    took: float = 0.0
+
+    def wait(self) -> "AirflowRun":
+        """Wait for it; on failure show the end of its log and stop the demo."""
+        returncode = self.process.wait()
+        self.took = time.monotonic() - self.started
+        if returncode != 0:
+            tail = self.log_path.read_text(errors="replace").splitlines()[-60:]
+            print("\n".join(tail), file=sys.stderr)
+            raise SystemExit(f"`airflow {' '.join(self.args)}` failed after {self.took:.0f}s; full log: {self.log_path}")
+        print(f"  airflow {' '.join(self.args)}  ({self.took:.0f}s, log: {self.log_path.relative_to(REPO)})")
+        return self
+
+
+def start_airflow(args: list[str], env: dict[str, str], log_name: str) -> AirflowRun:
+    log_path = DEMO / "logs" / f"{log_name}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("w") as log:
+        process = subprocess.Popen(["airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+    return AirflowRun(args, log_path, process, time.monotonic())
+
+
+def airflow(args: list[str], env: dict[str, str], log_name: str) -> AirflowRun:
+    """Run an `airflow` command to the end (see :class:`AirflowRun`)."""
+    return start_airflow(args, env, log_name).wait()
+
+
+_TASK_EVENT = re.compile(r"^(\S+?)Z? .*\[DAG TEST\] (starting|end task) task_id=(\S+)")
+
+
+def task_times(log_path: Path) -> list[tuple[str, float]]:
+    """(task_id, seconds) of each task of an `airflow dags test` log, in the order they started."""
+    started: dict[str, dt.datetime] = {}
+    took: dict[str, float] = {}
+    for line in log_path.read_text(errors="replace").splitlines():
+        match = _TASK_EVENT.match(line)
+        if not match:
+            continue
+        try:
+            when = dt.datetime.fromisoformat(match.group(1).rstrip("Z"))
+        except ValueError:
+            continue
+        if match.group(2) == "starting":
+            started[match.group(3)] = when
+        elif match.group(3) in started:
+            took[match.group(3)] = (when - started[match.group(3)]).total_seconds()
+    return [(task, took[task]) for task in started if task in took]
+
+
+def timing_lines(runs: list[AirflowRun]) -> list[str]:
+    """Per DAG: its wall time, the tasks' times and what was left (Airflow start-up, parsing, the DB)."""
+    lines = []
+    for run in runs:
+        tasks = task_times(run.log_path)
+        in_tasks = sum(seconds for _, seconds in tasks)
+        detail = ", ".join(f"{task} {seconds:.1f}" for task, seconds in tasks)
+        lines.append(f"{' '.join(run.args[:3]):<40} {run.took:5.0f}s: {detail or '-'}; "
+                     f"Airflow start-up and bookkeeping {max(0.0, run.took - in_tasks):.0f}s")
+    return lines
+
+
+def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
+    """The post's "N of M" lines, the picks, and the playlist as the stand-in now holds it."""
+    from weekly_discovery.recommend.publish import read_recommendations
+    from weekly_discovery.recommend.score import summary_lines as score_lines
+
+    rows, metrics = read_recommendations(lake, ds)
+    card = read_json(lake.table("models", "like_model") / f"version={ds}" / "model_card.json")
+    champion = card["champion"]
+    lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
+             f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}"]
+    lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
+    published = read_json(lake.partition("gold", "published", ds) / "_publish.json")
+    playlist = standin.library.playlists[published["playlist_id"]]
+    lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(playlist.track_ids())} tracks "
+                 f"(snapshot {published['snapshot_id']})")
+    return lines
+
+
+def section(title: str, lines: list[str]) -> None:
+    print(f"\n{title}:")
+    for line in lines:
+        print(f"  {line}")
+
+
+def main() -> int:
+    started = time.monotonic()
+    DEMO.mkdir(exist_ok=True)
+    ds = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    library = generate_demo_library(seed=7)
+    with StandIn(library, audio_features="forbidden") as standin:
+        config_path = write_config(library, standin, DEMO / "weekly-discovery.toml")
+        env = demo_env(standin, config_path)
+        print(f"Spotify stand-in at {standin.base_url} serving a generated library "
+              f"({len(library.saved)} liked songs, {len(library.playlists)} playlists)")
+        print(f"config: {config_path.relative_to(REPO)}   partition date: {ds}")
+        runs = [airflow(["db", "migrate"], env, "db-migrate")]
+        lake = Lake(str(DEMO / "lake"))
+
+        runs.append(airflow(["dags", "test", "spotify_ingest", ds], env, "spotify_ingest"))
+        section("What landed where", landed_lines(lake, ds, read_json(lake.partition("silver", "tracks", ds) / METRICS)))
+        ingest_requests = standin.count("/v1/")
+
+        runs.append(airflow(["dags", "test", "spotify_enrich", ds], env, "spotify_enrich"))
+        enriched = read_json(lake.partition("silver", "tracks_enriched", ds) / METRICS)
+        section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
+
+        # Both DAGs are scheduled on tracks_enriched: the scheduler starts them together, and so does the demo.
+        # Whichever finishes last renders the report with the model section (weekly_tasks._refresh_report).
+        report_run = start_airflow(["dags", "test", "library_report", ds], env, "library_report")
+        weekly_run = start_airflow(["dags", "test", "weekly_recommendations", ds], env, "weekly_recommendations")
+        runs.append(report_run.wait())
+        report_html = report_dir(lake, ds) / "index.html"
+        section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
+                                                ui_route(ds)))
+
+        runs.append(weekly_run.wait())
+        section("This week's recommendations", weekly_lines(lake, ds, standin))
+        print(f"\n  the report now has its model section: {report_html}")
+
+        print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "
+              f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
+              f"{standin.count('/reccobeats')} to ReccoBeats (a rerun of the same date reuses stored answers)")
+    section("Where the time went (seconds; library_report and weekly_recommendations ran side by side)",
+            timing_lines(runs))
+    print(f"\nDemo finished in {time.monotonic() - started:.0f}s wall time (load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores). Lake: {lake.root}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

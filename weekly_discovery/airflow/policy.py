@@ -1,0 +1,57 @@
+"""Run policy shared by every DAG, in one place: retries, owners, and how Spark jobs are submitted.
+
+Imported at DAG parse time, so it stays cheap: no I/O, no connection or Variable lookups.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pendulum
+
+from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
+
+START_DATE = pendulum.datetime(2026, 1, 5, tz="UTC")
+WEEKLY_MONDAY_6AM = "0 6 * * 1"
+TAGS = ["weekly-discovery"]
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "weekly-discovery",
+    "retries": 2,
+    "retry_delay": timedelta(minutes=2),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=20),
+}
+
+DAG_POLICY: dict[str, Any] = {
+    "start_date": START_DATE,
+    "catchup": False,
+    "max_active_runs": 1,
+    "max_consecutive_failed_dag_runs": 5,
+    "default_args": DEFAULT_ARGS,
+}
+
+
+def xcom(task_id: str, key: str) -> str:
+    """A Jinja expression for one field of a task's returned dict."""
+    return "{{ ti.xcom_pull(task_ids='%s')['%s'] }}" % (task_id, key)
+
+
+def spark_job(task_id: str, application: Path, args: list[str], **kwargs: Any) -> PackagedSparkSubmitOperator:
+    """A spark-submit task on the ``spark_default`` connection (local mode or a cluster: the connection decides).
+
+    The ``weekly_discovery`` package goes with the job as a zip in ``--py-files``, built when the task
+    runs (:mod:`weekly_discovery.airflow.spark_submit`), so executors and cluster-mode drivers need no copy of
+    the project installed. ``application`` is an absolute path; nothing depends on the working directory.
+    """
+    return PackagedSparkSubmitOperator(
+        task_id=task_id,
+        application=str(application),
+        application_args=args,
+        conn_id="spark_default",
+        name=f"weekly_discovery_{task_id}",
+        conf={"spark.ui.showConsoleProgress": "false", "spark.sql.session.timeZone": "UTC"},
+        **kwargs,
+    )

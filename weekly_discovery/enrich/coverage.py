@@ -1,0 +1,156 @@
+"""Coverage metrics of the enrich step: built from small aggregates, logged, and checked.
+
+Pure Python (no Spark), so the publish task can log them without importing pyspark.
+Example ``_metrics.json`` (``silver/tracks_enriched/ds=D``)::
+
+    {"ds": "2026-11-23", "providers_in_order": ["spotify", "reccobeats"], "min_coverage": 0.9,
+     "roles": {"liked": {"tracks": 700, "with_features": 696, "coverage": 0.9943,
+                         "by_source": {"reccobeats": 696}, "by_status": {"missing": 4, "ok": 696}}, ...},
+     "library": {...same shape, distinct tracks of every role...},
+     "gates": {"checked": 1350, "passed": 1349, "quarantined": 1, "quarantined_by_field": {"loudness": 1},
+               "unknown_kept": {"tempo": 2, "time_signature": 3}},
+     "cache": {"previous_snapshot": "2026-11-16", "rows": 1360, "by_status": {"missing": 9, "ok": 1351},
+               "new_rows": {"missing": 4, "ok": 1346}},
+     "providers": {"spotify": {"ran": true, "status": "off", "note": "Spotify's /audio-features answers 403...",
+                               "requests": 1, "asked": 0, "answered": 0, "new_batches": 0, "reused_batches": 0},
+                   "reccobeats": {"ran": true, "status": "ok", "requests": 34, "asked": 1350, ...}},
+     "outputs": {"audio_features": "silver/audio_features/ds=2026-11-23", ...}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, STATUS_OK
+
+
+def build_metrics(
+    ds: str,
+    chain: Sequence[str],
+    coverage: Iterable[tuple[str, str, str | None, int]],
+    gates: Iterable[tuple[str, str, int]],
+    snapshot: Mapping[str, int],
+    new_rows: Mapping[str, int],
+    manifests: Mapping[str, Mapping[str, Any]],
+    *,
+    previous_ds: str | None,
+    min_coverage: float,
+    outputs: Mapping[str, str],
+) -> dict[str, Any]:
+    """The ``_metrics.json`` of ``silver/tracks_enriched/ds=D`` from the collected aggregates."""
+    roles: dict[str, dict[str, Any]] = {}
+    for role, status, source, tracks in coverage:
+        entry = roles.setdefault(role, {"tracks": 0, "with_features": 0, "by_source": {}, "by_status": {}})
+        entry["tracks"] += tracks
+        entry["by_status"][status] = entry["by_status"].get(status, 0) + tracks
+        if status == STATUS_OK:
+            entry["with_features"] += tracks
+            entry["by_source"][source] = entry["by_source"].get(source, 0) + tracks
+    for entry in roles.values():
+        entry["coverage"] = round(entry["with_features"] / entry["tracks"], 4) if entry["tracks"] else None
+        entry["by_source"] = {k: entry["by_source"][k] for k in sorted(entry["by_source"], key=_chain_key(chain))}
+        entry["by_status"] = dict(sorted(entry["by_status"].items()))
+    library = roles.pop("*", {"tracks": 0, "with_features": 0, "by_source": {}, "by_status": {}, "coverage": None})
+
+    gate = {"checked": 0, "quarantined": 0, "quarantined_by_field": {}, "unknown_kept": {}}
+    for kind, field, tracks in gates:
+        if kind == "checked":
+            gate["checked"] = tracks
+        elif kind == "quarantined" and field == "*":
+            gate["quarantined"] = tracks
+        elif kind == "quarantined":
+            gate["quarantined_by_field"][field] = tracks
+        elif kind == "unknown_kept":
+            gate["unknown_kept"][field] = tracks
+    gate["passed"] = gate["checked"] - gate["quarantined"]
+    order = {name: i for i, name in enumerate(FEATURE_COLUMNS)}
+    for key in ("quarantined_by_field", "unknown_kept"):
+        gate[key] = dict(sorted(gate[key].items(), key=lambda kv: order.get(kv[0], 99)))
+
+    providers = {}
+    for name in chain:
+        m = manifests.get(name)
+        if m is None:
+            providers[name] = {"ran": False}
+        elif name == "file":
+            providers[name] = {"ran": True, "requests": 0, **{k: m.get(k) for k in
+                               ("looked_up", "hits", "absent", "malformed", "malformed_rows", "path",
+                                "file_modified_at")}}
+        else:
+            providers[name] = {"ran": True, **{k: m.get(k) for k in
+                               ("status", "note", "requests", "asked", "answered", "new_batches",
+                                "reused_batches")}}
+    return {
+        "ds": ds,
+        "providers_in_order": list(chain),
+        "min_coverage": min_coverage,
+        "roles": dict(sorted(roles.items(), key=lambda kv: _ROLE_ORDER.get(kv[0], 99))),
+        "library": library,
+        "gates": gate,
+        "cache": {
+            "previous_snapshot": previous_ds,
+            "rows": sum(snapshot.values()),
+            "by_status": dict(sorted(snapshot.items())),
+            "new_rows": dict(sorted(new_rows.items())),
+        },
+        "providers": providers,
+        "outputs": dict(outputs),
+    }
+
+
+_ROLE_ORDER = {"liked": 0, "disliked": 1, "reference": 2, "candidates": 3}
+
+
+def _chain_key(chain: Sequence[str]):
+    position = {name: i for i, name in enumerate(chain)}
+    return lambda name: (position.get(name, len(position)), str(name))
+
+
+def coverage_lines(metrics: Mapping[str, Any]) -> list[str]:
+    """One log line per role (and one for the library)."""
+    lines = []
+    roles = sorted(metrics["roles"].items(), key=lambda kv: _ROLE_ORDER.get(kv[0], 99))  # JSON keys come back sorted
+    for role, entry in [*roles, ("library", metrics["library"])]:
+        if not entry.get("tracks"):
+            continue
+        sources = ", ".join(f"{k} {v}" for k, v in entry["by_source"].items()) or "none"
+        others = ", ".join(f"{k} {v}" for k, v in entry["by_status"].items() if k != STATUS_OK) or "none"
+        lines.append(f"coverage {role}: {entry['with_features']} of {entry['tracks']} tracks have features "
+                     f"({entry['coverage']:.1%}); by source: {sources}; without: {others}")
+    gates = metrics["gates"]
+    lines.append(f"quality gates: {gates['checked']} new answers checked, {gates['quarantined']} quarantined "
+                 f"{_kv(gates['quarantined_by_field'])}, unknown kept as null {_kv(gates['unknown_kept'])}")
+    return lines
+
+
+def _kv(mapping: Mapping[str, int]) -> str:
+    return "(" + (", ".join(f"{k} {v}" for k, v in mapping.items()) or "none") + ")"
+
+
+FILE_HINT = "a \"file\" snapshot such as Kaggle's 'Spotify 1.2M+ songs' tracks_features.csv"
+
+
+def coverage_failures(metrics: Mapping[str, Any], min_coverage: float, chain: Sequence[str]) -> list[str]:
+    """One message per role whose coverage is below ``min_coverage``, naming what to add."""
+    missing = [name for name in ("reccobeats", "file") if name not in chain]
+    if missing == ["reccobeats", "file"]:
+        advice = f"add \"reccobeats\" to enrichment.providers, or {FILE_HINT}"
+    elif missing == ["reccobeats"]:
+        advice = "add \"reccobeats\" to enrichment.providers"
+    elif missing == ["file"]:
+        advice = f"add {FILE_HINT} to enrichment.providers"
+    else:
+        advice = ("every provider is configured already: the rest are unknown to all of them; use a larger "
+                  "feature file or lower enrichment.min_coverage")
+    off = [f"provider {name} was off" for name, m in metrics["providers"].items() if m.get("status") == "off"]
+    messages = []
+    for role, entry in metrics["roles"].items():
+        if entry["tracks"] and entry["coverage"] < min_coverage:
+            without = ", ".join(f"{v} {k}" for k, v in entry["by_status"].items() if k != STATUS_OK)
+            messages.append(
+                f"audio-feature coverage of role {role!r} is {entry['coverage']:.1%} ({entry['with_features']} of "
+                f"{entry['tracks']} tracks; {without}), below enrichment.min_coverage {min_coverage:.1%}"
+                + (f" ({'; '.join(off)})" if off else "") + f": {advice}."
+            )
+    return messages

@@ -1,0 +1,67 @@
+"""The work behind the ingest DAG's Python tasks (the DAG file only wires them)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from weekly_discovery.airflow.runtime import (
+    fail_fast_on_user_errors,
+    load_run_config,
+    partition_date,
+    spotify_api,
+)
+from weekly_discovery.core.config import load_config
+from weekly_discovery.lake.layout import METRICS, Lake
+
+log = logging.getLogger(__name__)
+
+
+def prepare(context: dict[str, Any]) -> dict[str, str]:
+    """Validate the config and fix the partition date before anything is fetched."""
+    with fail_fast_on_user_errors():
+        config = load_run_config()
+        ds = partition_date(context)
+    for role in ("liked", "disliked", "reference", "candidates"):
+        names = ", ".join(s.describe() for s in config.sources_in(role)) or "-"
+        log.info("config %s: %s = %s", config.path, role, names)
+    log.info("partition ds=%s, lake %s", ds, config.lake_root)
+    return {"ds": ds, "lake_root": config.lake_root, "config_path": str(config.path)}
+
+
+def extract(run: dict[str, str], full_resync: bool) -> dict[str, Any]:
+    """Extract every configured source into the raw layer for the run's date."""
+    from weekly_discovery.ingest.extract import extract_library
+
+    with fail_fast_on_user_errors():
+        config = load_config(run["config_path"])
+        api = spotify_api(config.spotify_connection_id)
+        summary = extract_library(api, config.lake, config, run["ds"], full_resync=full_resync)
+    return summary.to_dict()
+
+
+def publish_tracks(run: dict[str, str], outlet_event: Any) -> dict[str, Any]:
+    """Log what landed where and announce the silver tracks partition to downstream DAGs."""
+    lake = Lake(run["lake_root"])
+    partition = lake.partition("silver", "tracks", run["ds"])
+    metrics = json.loads((partition / METRICS).read_text())
+    for line in landed_lines(lake, run["ds"], metrics):
+        log.info("%s", line)
+    outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"]}
+    return metrics["totals"]
+
+
+def landed_lines(lake: Lake, ds: str, metrics: dict[str, Any]) -> list[str]:
+    """Human-readable lines: counts per source and the paths of each layer's partition."""
+    lines = []
+    for key, m in sorted(metrics["sources"].items()):
+        reasons = ", ".join(f"{r}={n}" for r, n in sorted(m["quarantined"].items()) if n)
+        lines.append(f"{m['role']:<10} {m.get('name') or key}: {m['tracks']} tracks from {m['items']} items "
+                     f"({m['mode']}; quarantined {m['quarantined_total']}{': ' + reasons if reasons else ''})")
+    totals = metrics["totals"]
+    lines.append(f"total: {totals['tracks']} tracks ({totals['unique_tracks']} distinct per role) from "
+                 f"{totals['sources']} sources, {totals['quarantined_total']} items quarantined")
+    for layer, name in (("bronze", "items"), ("silver", "tracks"), ("quarantine", "items")):
+        lines.append(f"{layer}/{name}: {lake.partition(layer, name, ds)}")
+    return lines

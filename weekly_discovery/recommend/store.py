@@ -1,0 +1,177 @@
+"""Model versions, their cards and the champion pointer, in the lake's ``models`` layer.
+
+Layout (under ``lake.table("models", "like_model")``)::
+
+    version=<ds>/model/            the week's selected model (Spark ML PipelineModel), refit on all rows
+    version=<ds>/baseline/         the post's logistic regression, refit on all rows
+    version=<ds>/model_card.json   data, features, every candidate's CV metrics, the decision and why
+    champion.json                  which version scores the candidates, and the history of decisions
+
+A version folder is written into the lake's staging area and renamed into place (a rerun of a
+date replaces it whole). ``champion.json`` is replaced atomically (temporary file + rename).
+
+The pointer keeps one history entry per training date: ``{"ds", "champion", "promoted", "reason"}``.
+The champion a run of date D competes against is the one in force after the latest entry dated
+strictly before D, so a rerun of D faces the same incumbent as the first run did (and a rerun can
+never compete against itself). Scoring date D uses the champion in force after D's own entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.lake.layout import Lake, check_ds, commit_directory, read_json
+from weekly_discovery.lake.storage import rmtree
+from weekly_discovery.lake.storage import write_json as write_json_file
+from weekly_discovery.recommend.models import Candidate
+
+if TYPE_CHECKING:
+    from pyspark.ml import PipelineModel
+
+log = logging.getLogger(__name__)
+
+TABLE = ("models", "like_model")
+CARD = "model_card.json"
+POINTER = "champion.json"
+MODEL_DIR = "model"
+BASELINE_DIR = "baseline"
+
+
+class NoChampion(RuntimeError):
+    """No model has been trained for (or before) the date asked; the message says what to run."""
+
+
+@dataclass(frozen=True)
+class ChampionRef:
+    """A stored model version: its date, configuration, features and folder."""
+
+    version: str
+    candidate: Candidate
+    features: tuple[str, ...]
+    path: Path  # the version folder
+    cv: dict[str, Any]
+
+    @property
+    def model_path(self) -> Path:
+        return self.path / MODEL_DIR
+
+
+def table(lake: Lake) -> Path:
+    return lake.table(*TABLE)
+
+
+def version_dir(lake: Lake, ds: str) -> Path:
+    return table(lake) / f"version={check_ds(ds)}"
+
+
+def pointer_path(lake: Lake) -> Path:
+    return table(lake) / POINTER
+
+
+def read_pointer(lake: Lake) -> dict[str, Any] | None:
+    path = pointer_path(lake)
+    return read_json(path) if path.is_file() else None
+
+
+def read_card(lake: Lake, version: str) -> dict[str, Any] | None:
+    path = version_dir(lake, version) / CARD
+    return read_json(path) if path.is_file() else None
+
+
+def champion_version(lake: Lake, ds: str, *, strictly_before: bool) -> str | None:
+    """The champion version in force for date ``ds`` (see the module docstring), or None."""
+    check_ds(ds)
+    pointer = read_pointer(lake) or {}
+    entries = [e for e in pointer.get("history", []) if (e["ds"] < ds if strictly_before else e["ds"] <= ds)]
+    if not entries:
+        return None
+    return max(entries, key=lambda e: e["ds"])["champion"]
+
+
+def champion_ref(lake: Lake, version: str) -> ChampionRef | None:
+    """The stored version's configuration from its card (None, logged, if the card is gone)."""
+    card = read_card(lake, version)
+    if card is None:
+        log.warning("champion version %s has no %s under %s", version, CARD, table(lake))
+        return None
+    selected = card["champion"]
+    return ChampionRef(
+        version=version,
+        candidate=Candidate.from_dict(selected),
+        features=tuple(card["features"]),
+        path=version_dir(lake, version),
+        cv=selected.get("metrics") or {},
+    )
+
+
+def incumbent_for(lake: Lake, ds: str) -> ChampionRef | None:
+    """The champion a training run of ``ds`` competes against (in force strictly before ``ds``)."""
+    version = champion_version(lake, ds, strictly_before=True)
+    return None if version is None else champion_ref(lake, version)
+
+
+def champion_for_scoring(lake: Lake, ds: str) -> ChampionRef:
+    """The champion that scores date ``ds``'s candidates; fails with the fix when there is none."""
+    version = champion_version(lake, ds, strictly_before=False)
+    ref = None if version is None else champion_ref(lake, version)
+    if ref is None or not ref.model_path.is_dir():
+        raise NoChampion(
+            f"no champion model for ds={ds} under {table(lake)}: run the train step "
+            f"(jobs/train.py, the weekly_recommendations DAG) for {ds} first"
+        )
+    return ref
+
+
+def load_model(ref: ChampionRef) -> "PipelineModel":
+    from pyspark.ml import PipelineModel
+
+    return PipelineModel.load(str(ref.model_path))
+
+
+def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel"], card: dict[str, Any]) -> Path:
+    """Save ``models`` (folder name -> PipelineModel) and the card as ``version=<ds>``, atomically."""
+    final = version_dir(lake, ds)
+    staged = lake.staging_dir()
+    try:
+        for name, model in models.items():
+            model.write().overwrite().save(str(staged / name))
+        write_json_file(staged / CARD, card)
+        commit_directory(staged, final)
+    except BaseException:
+        rmtree(staged)
+        raise
+    return final
+
+
+def record_decision(lake: Lake, ds: str, *, promoted: bool, incumbent: str | None, reason: str) -> dict[str, Any]:
+    """Add (or replace) ``ds``'s entry in the pointer's history and point at the champion now in force.
+
+    The champion of ``ds`` is ``ds`` itself when promoted, else the incumbent. The pointer's
+    top-level fields describe the champion of the newest entry, so backfilling an old date never
+    moves the current champion back in time.
+    """
+    check_ds(ds)
+    pointer = read_pointer(lake) or {}
+    champion = ds if promoted or incumbent is None else incumbent
+    history = [e for e in pointer.get("history", []) if e["ds"] != ds]
+    history.append({"ds": ds, "champion": champion, "promoted": promoted, "reason": reason})
+    history.sort(key=lambda e: e["ds"])
+    current = history[-1]["champion"]
+    card = read_card(lake, current) or {}
+    selected = card.get("champion", {})
+    new_pointer = {
+        "version": current,
+        "name": selected.get("name"),
+        "params": selected.get("params"),
+        "features": card.get("features"),
+        "metrics": selected.get("metrics"),
+        "model_path": str(Path(lake.relative(version_dir(lake, current))) / MODEL_DIR),
+        "updated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "history": history,
+    }
+    write_json_file(pointer_path(lake), new_pointer)
+    return new_pointer

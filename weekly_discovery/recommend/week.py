@@ -1,0 +1,158 @@
+"""One week's training: labelled set -> CV of every candidate -> refit -> champion decision -> lake.
+
+:func:`train_week` is what ``jobs/train.py`` runs; it is here (not in the job file) so the Spark
+tests can run it on the shared session. It logs one line per step and returns the model card.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.core.vocabulary import POST_FEATURES
+from weekly_discovery.lake.layout import Lake
+from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import store
+from weekly_discovery.recommend.dataset import GROUP, labelled_set
+from weekly_discovery.recommend.profile import with_artist_profile
+from weekly_discovery.recommend.train import (
+    CandidateResult,
+    Decision,
+    best_of,
+    candidate_features,
+    check_trainable,
+    coefficient_lines,
+    cross_validate,
+    decide,
+    metrics_text,
+    prepare,
+    refit,
+    train_candidates,
+)
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """What a training run needs besides the data (from the config's [model] table)."""
+
+    features: tuple[str, ...] = POST_FEATURES
+    folds: int = 5
+    seed: int = 42
+    threshold: float = 0.5
+    grid: tuple[cand.Candidate, ...] = field(default_factory=lambda: tuple(cand.default_grid()))
+    artist_profile: bool = True  # challengers also see their artist's average features (model/profile.py)
+
+
+def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings) -> dict[str, Any]:
+    """Train, select and store the model of ``ds``; update the champion pointer; return the card."""
+    started = time.monotonic()
+    features = tuple(settings.features)
+    labelled = labelled_set(enriched, features)
+    for line in labelled.summary_lines():
+        log.info("%s", line)
+    # the artist averages are always added (cheap), so an incumbent that used them can be re-evaluated
+    data = prepare(with_artist_profile(labelled.df, enriched), settings.folds, settings.seed)
+    check_trainable(data, settings.folds)
+    artists = data.select(GROUP).distinct().count()
+    log.info("cross-validation: %d folds grouped by primary artist (%d artists), seed %d, features %s%s",
+             settings.folds, artists, settings.seed, ", ".join(features),
+             " (challengers also: each feature's average over the track's artist)" if settings.artist_profile else "")
+
+    grid = list(settings.grid)
+    if not grid or grid[0].name != cand.BASELINE:
+        grid = [cand.baseline(), *[c for c in grid if c.name != cand.BASELINE]]
+    results = train_candidates(data, features, grid, settings.folds, settings.seed, settings.threshold,
+                               artist_profile=settings.artist_profile)
+    best = best_of(results)
+    best_features = candidate_features(best.candidate, features, settings.artist_profile)
+    log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
+
+    baseline_result = results[0]
+    baseline_model = refit(baseline_result.candidate, data, features, settings.seed)
+    baseline_desc = cand.describe(baseline_result.candidate, baseline_model, features)
+    log.info("the post's model (%s) refit on all %d rows, coefficients on raw feature scales:",
+             baseline_result.candidate.label(), labelled.counts["rows"])
+    for line in coefficient_lines(baseline_desc):
+        log.info("%s", line)
+    model = baseline_model if best is baseline_result else refit(best.candidate, data, best_features, settings.seed)
+    best_desc = cand.describe(best.candidate, model, best_features)
+
+    decision = _decide(lake, ds, data, best_features, best, settings)
+    log.info("champion decision: %s", decision.reason)
+
+    card = {
+        "version": ds,
+        "ds": ds,
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "features": list(best_features),  # the champion's input columns: what scoring computes
+        "configured_features": list(features),
+        "artist_profile": settings.artist_profile,
+        "threshold": settings.threshold,
+        "folds": {"k": settings.folds, "seed": settings.seed, "grouped_by": "primary_artist_id",
+                  "assignment": "artists ordered by sha256('<seed>:<artist id>'), dealt round-robin"},
+        "training": {**labelled.counts, "artists": artists},
+        "baseline": {**baseline_result.candidate.to_dict(), "features": list(features),
+                     "coefficients": baseline_desc["coefficients"],
+                     "intercept": baseline_desc["intercept"], "metrics": baseline_result.cv},
+        "candidates": [r.to_dict() for r in results],
+        "champion": {**best.candidate.to_dict(), "label": best.candidate.label(), "metrics": best.cv,
+                     **{k: v for k, v in best_desc.items() if k != "scale"},
+                     **({"coefficient_scale": best_desc["scale"]} if "scale" in best_desc else {})},
+        "promotion": {"promoted": decision.promote, "reason": decision.reason, "incumbent": decision.incumbent},
+        "artifacts": {"model": store.MODEL_DIR, "baseline": store.BASELINE_DIR},
+        "duration_s": round(time.monotonic() - started, 1),
+    }
+    path = store.write_version(lake, ds, {store.MODEL_DIR: model, store.BASELINE_DIR: baseline_model}, card)
+    incumbent_version = decision.incumbent["version"] if decision.incumbent else None
+    pointer = store.record_decision(lake, ds, promoted=decision.promote, incumbent=incumbent_version,
+                                    reason=decision.reason)
+    data.unpersist()
+    log.info("model version %s written to %s; champion now %s (%s)", ds, path, pointer["version"],
+             store.pointer_path(lake))
+    return card
+
+
+def _decide(lake: Lake, ds: str, data: "DataFrame", features: tuple[str, ...], best: CandidateResult,
+            settings: TrainSettings) -> Decision:
+    """Compare the week's best with the incumbent champion re-evaluated on the same folds.
+
+    "Re-evaluated" means its configuration (family, parameters, features) is cross-validated on
+    this week's folds, exactly as the candidates were: the stored model itself was fitted on
+    earlier data that overlaps these folds, so scoring it here would flatter it.
+    """
+    from pyspark.sql import functions as F
+
+    incumbent = store.incumbent_for(lake, ds)
+    if incumbent is None:
+        return decide(best.cv, None)
+    info = {"version": incumbent.version, **incumbent.candidate.to_dict(), "features": list(incumbent.features)}
+    if incumbent.candidate == best.candidate and incumbent.features == features:
+        decision = decide(best.cv, best.cv, incumbent=info)
+        return Decision(decision.promote, f"{decision.reason} (same configuration)", decision.incumbent)
+    unknown = [f for f in incumbent.features if f not in data.columns]
+    if unknown:
+        return decide(best.cv, None, incumbent=info, note=(
+            f"the current champion ({incumbent.version}) uses feature(s) {', '.join(unknown)} that this week's "
+            "data lacks, so it cannot be re-evaluated: the new model replaces it"))
+    complete = F.lit(True)
+    for name in incumbent.features:
+        complete = complete & F.col(name).isNotNull()
+    subset = data.where(complete)
+    same_rows = subset.count() == data.count()
+    log.info("re-evaluating the current champion %s (%s, features %s) on the same folds%s",
+             incumbent.version, incumbent.candidate.label(), ", ".join(incumbent.features),
+             "" if same_rows else " (on the rows that have all its features; the new model is re-evaluated there too)")
+    old_cv = cross_validate(incumbent.candidate, subset, incumbent.features, settings.folds, settings.seed,
+                            settings.threshold)
+    new_cv = best.cv if same_rows else cross_validate(best.candidate, subset, features, settings.folds,
+                                                      settings.seed, settings.threshold)
+    log.info("current champion on this week's folds: %s", metrics_text(old_cv))
+    return decide(new_cv, old_cv, incumbent=info)

@@ -1,0 +1,118 @@
+"""The one module that builds SparkSessions and writes DataFrames into the lake.
+
+Jobs call :func:`get_spark` and never set a master: ``spark-submit --master ...`` (or
+the Airflow connection behind SparkSubmitOperator) decides where the job runs. Tests
+pass ``{"spark.master": "local[2]", "spark.ui.enabled": "false"}`` as ``conf``.
+
+:func:`write_partition` is the only way a Spark job publishes a partition: Spark writes
+into a fresh staging folder of the lake, then :func:`weekly_discovery.lake.layout.commit_directory`
+renames it into place. A crash leaves no half partition behind, and a rerun of a date
+replaces that date's partition only.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.lake.layout import Lake, commit_directory
+from weekly_discovery.lake.storage import ObjectPath, rmtree, write_json
+
+if TYPE_CHECKING:  # importing pyspark is cheap enough, but callers may only want the helpers
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+SHUFFLE_PARTITIONS_ENV = "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS"
+LOG_LEVEL_ENV = "WEEKLY_DISCOVERY_SPARK_LOG_LEVEL"
+DEFAULT_LOG_LEVEL = "WARN"  # Spark's INFO lines would bury the job's own summary in task logs
+DEFAULT_SHUFFLE_PARTITIONS = 8  # Spark's 200 is meant for clusters; a library has thousands of rows
+FORMATS = ("parquet", "json")
+
+
+def default_conf() -> dict[str, str]:
+    """Settings every session gets unless ``conf`` overrides them.
+
+    - UTC session time zone: Spotify timestamps are UTC and a partition must not depend on
+      the machine's zone.
+    - few shuffle partitions (``$WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS``, default 8).
+    - Parquet timestamps as INT64 microseconds (readable by pyarrow, pandas, DuckDB), not INT96.
+    - no console progress bars (they garble Airflow task logs).
+    """
+    partitions = os.environ.get(SHUFFLE_PARTITIONS_ENV, str(DEFAULT_SHUFFLE_PARTITIONS))
+    if not partitions.isdigit() or int(partitions) < 1:
+        raise ValueError(f"{SHUFFLE_PARTITIONS_ENV} must be a positive integer, got {partitions!r}")
+    return {
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.shuffle.partitions": partitions,
+        "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+        "spark.ui.showConsoleProgress": "false",
+    }
+
+
+def get_spark(app_name: str, conf: Mapping[str, Any] | None = None) -> "SparkSession":
+    """Return the SparkSession for ``app_name`` with :func:`default_conf` plus ``conf``.
+
+    No master is set here, so ``spark-submit --master`` wins; started from plain Python
+    (tests) without ``spark.master`` in ``conf``, PySpark falls back to ``local[*]``.
+    Spark's own log level is ``$WEEKLY_DISCOVERY_SPARK_LOG_LEVEL`` (default WARN) once the
+    session is up.
+    """
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    for key, value in {**default_conf(), **(conf or {})}.items():
+        builder = builder.config(key, _conf_value(value))
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel(os.environ.get(LOG_LEVEL_ENV, DEFAULT_LOG_LEVEL))
+    return session
+
+
+def write_partition(
+    df: "DataFrame",
+    lake: Lake,
+    final_path: Path | str,
+    fmt: str,
+    *,
+    num_files: int = 1,
+    extra_json: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write ``df`` as the partition folder ``final_path``, atomically.
+
+    ``fmt`` is ``"parquet"`` or ``"json"`` (NDJSON: one object per line, null fields kept
+    so every line has the same keys). ``df``'s row order is kept: rows are coalesced into
+    ``num_files`` files without a shuffle, so a sorted DataFrame gives sorted files.
+    ``extra_json`` maps file names to objects written beside the data (e.g. ``_metrics.json``)
+    before the commit, so they appear together with it.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"unsupported format {fmt!r}; expected one of {FORMATS}")
+    final = final_path if isinstance(final_path, ObjectPath) else Path(final_path)
+    staged = lake.staging_dir()
+    try:
+        writer = df.coalesce(num_files).write.mode("overwrite").format(fmt)
+        if fmt == "json":
+            writer = writer.option("ignoreNullFields", "false")
+        writer.save(str(staged))
+        for name, obj in (extra_json or {}).items():
+            write_json_file(staged / name, obj)
+        commit_directory(staged, final)
+    except BaseException:
+        rmtree(staged)
+        raise
+    log.debug("committed %s", final)
+    return final
+
+
+def write_json_file(path: Path | str, obj: Any) -> Path:
+    """Write ``obj`` as indented, key-sorted JSON; the file appears complete or not at all."""
+    return write_json(path if isinstance(path, ObjectPath) else Path(path), obj)
+
+
+def _conf_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,1 +1,0 @@
-"""Pure DataFrame -> DataFrame transforms of the Spark jobs (no reading, no writing)."""

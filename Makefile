@@ -18,11 +18,12 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup demo test bench spotify-auth clean help
+.PHONY: setup demo test test-fast bench spotify-auth clean help
 
 help:
 	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
 	@echo "make test          run the test suite"
+	@echo "make test-fast     the fast tier only: no Spark session, no Airflow run (about a minute)"
 	@echo "make bench         measure requests, Spark jobs vs pandas, overheads; writes docs/benchmarks.md (long)"
 	@echo "make spotify-auth  authorize your Spotify account once and print the connection to store"
 	@echo "make clean         remove the demo's Airflow home and lake"
@@ -30,7 +31,7 @@ help:
 setup: $(STAMP)
 
 $(STAMP):
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 13) else "Python 3.10-3.13 is required (found %d.%d); run e.g. make PYTHON=python3.11 ..." % v)'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 11) <= v <= (3, 13) else "Python 3.11-3.13 is required (found %d.%d); run e.g. make PYTHON=python3.11 ..." % v)'
 	@scripts/check-java.sh
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing the pinned stack into $(VENV) (about a minute)..."
@@ -47,6 +48,9 @@ test: setup
 	@scripts/install-test-deps.sh
 	@scripts/check-java.sh
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: setup
+	$(PY) -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)
 
 bench: setup
 	@scripts/check-java.sh

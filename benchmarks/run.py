@@ -217,11 +217,15 @@ def _heap_text(r: dict | None) -> str:
 
 def spark_args(job: str, lake: Lake, config: Path | None, quick: bool) -> list[str]:
     args = ["--lake", lake.root, "--ds", generate.DS]
-    if job == "enrich":
-        args += ["--config", str(config)]
-    if job == "train" and quick:
-        args += ["--grid", "quick"]
-    return args
+    if job == "normalize":
+        return args
+    # every other job reads its settings from a config (--config); the quick grid is its [model] grid
+    if config is None or (job == "train" and quick):
+        config = generate.write_config(Path(lake.root).parent / f"config-{job}{'-quick' if quick else ''}.toml", lake)
+        if job == "train" and quick:
+            with config.open("a", encoding="utf-8") as fh:
+                fh.write('\n[model]\ngrid = "quick"\n')
+    return [*args, "--config", str(config)]
 
 
 def baseline_command(job: str, lake: Lake) -> list[str]:

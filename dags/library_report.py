@@ -1,16 +1,18 @@
 """
 ### Library report: feature ranges, top artists and correlations of your library
 
-Runs when the enrich DAG publishes `weekly_discovery.tracks_enriched` (the event says which date and
-lake), or by hand. Answers the 2016 post's questions for that week:
+Runs when the enrich DAG publishes `weekly_discovery.tracks_enriched`, and again when the weekly DAG
+publishes `weekly_discovery.recommendations`, so the page gains its "This week's model" section (each
+event says which date and lake); or by hand. Answers the 2016 post's questions for that week:
 
-1. **prepare**: config, partition date (the `ds` param, else the triggering event, else the run date).
+1. **prepare**: config, partition date (the `ds` param, else the newest triggering event of either
+   asset, else the run date).
 2. **report** (Spark, `jobs/report.py`): from `silver/tracks_enriched/ds=D` computes the share of tracks
    per range of each 0..1 feature (liked songs against each reference playlist) with a one-line reading,
    liked tracks per artist, the Pearson correlation matrix of the audio features, and coverage per role;
    writes `reports/library/ds=D/report.json`.
-3. **render**: writes `index.html` beside it (inline SVG charts, no scripts), moves `latest.json`, logs a
-   summary and publishes `weekly_discovery.library_report`.
+3. **render**: writes `index.html` beside it (inline SVG charts, no scripts; with the week's model once
+   the weekly DAG has run), moves `latest.json`, logs a summary and publishes `weekly_discovery.library_report`.
 
 Open it in the Airflow UI under *Browse > Library reports* (`/weekly-discovery/`). See docs/report.md.
 Params: `ds` overrides the partition date (YYYY-MM-DD) of a manual run.
@@ -22,14 +24,15 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT
+from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT, RECOMMENDATIONS
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 @dag(
-    schedule=[ENRICHED_TRACKS],
+    # either asset starts a run: the enriched tracks (the library's numbers) or the recommendations (the model section)
+    schedule=(ENRICHED_TRACKS | RECOMMENDATIONS),
     doc_md=__doc__,
     tags=[*TAGS, "report"],
     params={
@@ -48,10 +51,7 @@ def library_report():
         "report",
         JOBS / "report.py",
         ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
-         "--bin-width", xcom("prepare", "bin_width"),
-         "--top-artist-min-tracks", xcom("prepare", "top_artist_min_tracks"),
-         "--strong-correlation", xcom("prepare", "strong_correlation"),
-         "--features", xcom("prepare", "features")],
+         "--config", xcom("prepare", "config_path")],
     )
 
     @task(outlets=[LIBRARY_REPORT])

@@ -1,8 +1,8 @@
 """
 ### Spotify enrich: audio features for every track of your library
 
-Runs when the ingest DAG publishes `weekly_discovery.silver_tracks` (the event says which date), or by
-hand. Each track gets its audio features (danceability, energy, ..., tempo, key, mode, time_signature)
+Runs when the discover DAG publishes `weekly_discovery.candidates` (the event says which date), or by
+hand. Each track of your library, and each song discovery found, gets its audio features (danceability, energy, ..., tempo, key, mode, time_signature)
 from the first source in `enrichment.providers` that has them, with the source recorded:
 
 1. **prepare**: config, partition date (from the triggering event, the `ds` param, or the run date).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from airflow.sdk import Param, dag, task
 
-from weekly_discovery.airflow.assets import ENRICHED_TRACKS, SILVER_TRACKS
+from weekly_discovery.airflow.assets import CANDIDATES, ENRICHED_TRACKS
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
@@ -35,7 +35,7 @@ JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"
 
 
 @dag(
-    schedule=[SILVER_TRACKS],
+    schedule=[CANDIDATES],
     doc_md=__doc__,
     tags=[*TAGS, "enrich"],
     params={

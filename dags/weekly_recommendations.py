@@ -16,7 +16,9 @@ hand. For that week's partition:
    list and the playlist's address, and publishes `weekly_discovery.recommendations`.
 
 Params: `top_n` (how many tracks), `playlist_name`, `dry_run` (log what would change, write nothing to
-Spotify), `ds` (partition date YYYY-MM-DD of a manual run). See docs/model.md.
+Spotify), `ds` (partition date YYYY-MM-DD of a manual run), `allow_empty` / `allow_backfill` (publish an
+empty week / a week older than the playlist holds; without them such a run skips publishing and succeeds).
+See docs/model.md.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from weekly_discovery.airflow.assets import ENRICHED_TRACKS, RECOMMENDATIONS
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
 JOBS = Path(__file__).resolve().parents[1] / "jobs"
-RUN = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
+# Every job reads its settings from the config file, with the run's Params (top_n, playlist_name) on top.
+JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
+            "--config", xcom("prepare", "config_path"), "--params", xcom("prepare", "params")]
 
 
 @dag(
@@ -42,6 +46,10 @@ RUN = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
         "playlist_name": Param(None, type=["null", "string"], maxLength=100,
                                description="The playlist to fill (default: model.playlist_name, 'Weekly Discovery')"),
         "dry_run": Param(False, type="boolean", description="Log what would change; write nothing to Spotify"),
+        "allow_empty": Param(False, type="boolean",
+                             description="Publish an empty week (empties the playlist); off: such a week is skipped"),
+        "allow_backfill": Param(False, type="boolean",
+                                description="Publish a ds older than the week the playlist holds; off: skipped"),
         "ds": Param(None, type=["null", "string"], description="Partition date YYYY-MM-DD (manual runs)"),
     },
     **DAG_POLICY,
@@ -53,17 +61,8 @@ def weekly_recommendations():
 
         return weekly_tasks.prepare(context)
 
-    train = spark_job(
-        "train", JOBS / "train.py",
-        [*RUN, "--features", xcom("prepare", "features"), "--folds", xcom("prepare", "folds"),
-         "--seed", xcom("prepare", "seed"), "--threshold", xcom("prepare", "threshold"),
-         "--grid", xcom("prepare", "grid"), "--artist-profile", xcom("prepare", "artist_profile")],
-    )
-    score = spark_job(
-        "score", JOBS / "score.py",
-        [*RUN, "--top-n", xcom("prepare", "top_n"), "--max-per-artist", xcom("prepare", "max_per_artist"),
-         "--threshold", xcom("prepare", "threshold")],
-    )
+    train = spark_job("train", JOBS / "train.py", JOB_ARGS)
+    score = spark_job("score", JOBS / "score.py", JOB_ARGS)
 
     @task(outlets=[RECOMMENDATIONS])
     def publish(run, outlet_events=None):

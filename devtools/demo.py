@@ -4,7 +4,8 @@ Starts the Spotify stand-in (a local server that speaks the Web API, serving a s
 library, with Spotify's audio features forbidden as for any app registered today), writes a
 config file for it, and runs each DAG with ``airflow dags test`` as the assets chain them: ingest,
 then enrichment, then the two DAGs that both start on ``tracks_enriched`` (the library report and the
-weekly recommendations) side by side, as the scheduler would start them. Everything lands in
+weekly recommendations) side by side, as the scheduler would start them, and the report once more
+on the weekly DAG's ``recommendations`` event (its page then shows the week's model). Everything lands in
 ``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
 At the end it prints where the time went (per DAG and per task, from the DAG logs) and the total.
 
@@ -30,7 +31,17 @@ from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.library import write_demo_config
 from weekly_discovery.enrich.coverage import coverage_lines
 from weekly_discovery.ingest.tasks import landed_lines
-from weekly_discovery.lake.layout import METRICS, Lake, read_json
+from weekly_discovery.lake import (
+    LIKE_MODEL,
+    METRICS,
+    MODEL_CARD,
+    PUBLISH_RECORD,
+    PUBLISHED,
+    SILVER_TRACKS,
+    TRACKS_ENRICHED,
+    Lake,
+    read_json,
+)
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
 
@@ -164,12 +175,12 @@ def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     from weekly_discovery.recommend.score import summary_lines as score_lines
 
     rows, metrics = read_recommendations(lake, ds)
-    card = read_json(lake.table("models", "like_model") / f"version={ds}" / "model_card.json")
+    card = read_json(lake.version(LIKE_MODEL, ds) / MODEL_CARD)
     champion = card["champion"]
     lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
              f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}"]
     lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
-    published = read_json(lake.partition("gold", "published", ds) / "_publish.json")
+    published = read_json(lake.partition(PUBLISHED, ds) / PUBLISH_RECORD)
     playlist = standin.library.playlists[published["playlist_id"]]
     lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(playlist.track_ids())} tracks "
                  f"(snapshot {published['snapshot_id']})")
@@ -197,15 +208,15 @@ def main() -> int:
         lake = Lake(str(DEMO / "lake"))
 
         runs.append(airflow(["dags", "test", "spotify_ingest", ds], env, "spotify_ingest"))
-        section("What landed where", landed_lines(lake, ds, read_json(lake.partition("silver", "tracks", ds) / METRICS)))
+        section("What landed where", landed_lines(lake, ds, read_json(lake.partition(SILVER_TRACKS, ds) / METRICS)))
         ingest_requests = standin.count("/v1/")
 
         runs.append(airflow(["dags", "test", "spotify_enrich", ds], env, "spotify_enrich"))
-        enriched = read_json(lake.partition("silver", "tracks_enriched", ds) / METRICS)
+        enriched = read_json(lake.partition(TRACKS_ENRICHED, ds) / METRICS)
         section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
 
-        # Both DAGs are scheduled on tracks_enriched: the scheduler starts them together, and so does the demo.
-        # Whichever finishes last renders the report with the model section (weekly_tasks._refresh_report).
+        # Both DAGs start on tracks_enriched: the scheduler starts them together, and so does the demo. The
+        # report DAG also starts on the weekly DAG's recommendations event, so it runs again after it (below).
         report_run = start_airflow(["dags", "test", "library_report", ds], env, "library_report")
         weekly_run = start_airflow(["dags", "test", "weekly_recommendations", ds], env, "weekly_recommendations")
         runs.append(report_run.wait())
@@ -215,12 +226,14 @@ def main() -> int:
 
         runs.append(weekly_run.wait())
         section("This week's recommendations", weekly_lines(lake, ds, standin))
+        runs.append(airflow(["dags", "test", "library_report", ds], env, "library_report-on-recommendations"))
         print(f"\n  the report now has its model section: {report_html}")
 
         print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "
               f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
               f"{standin.count('/reccobeats')} to ReccoBeats (a rerun of the same date reuses stored answers)")
-    section("Where the time went (seconds; library_report and weekly_recommendations ran side by side)",
+    section("Where the time went (seconds; library_report and weekly_recommendations ran side by side, "
+            "then library_report again)",
             timing_lines(runs))
     print(f"\nDemo finished in {time.monotonic() - started:.0f}s wall time (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores). Lake: {lake.root}")

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # One-shot set-up run by the `airflow-init` service of docker-compose.yml, as root, before any other
-# Airflow service starts: folder ownership, the metadata database, the admin login. Safe to run again.
+# Airflow service starts: the secrets check, folder ownership, the metadata database, the admin login.
+# Safe to run again.
 set -euo pipefail
+# `${VAR:?}` in docker-compose.yml only rejects empty values: refuse "change-me" placeholders and weak
+# keys before anything starts (the rules and minimum lengths are in the script).
+python /opt/weekly-discovery/check-secrets.py
 
 : "${AIRFLOW_UID:?AIRFLOW_UID is not set: put AIRFLOW_UID=\$(id -u) in .env}"
 : "${AIRFLOW_ADMIN_PASSWORD:?AIRFLOW_ADMIN_PASSWORD is not set in .env}"

@@ -45,7 +45,7 @@ RUN pip install --no-cache-dir --no-deps /opt/weekly-discovery \
 USER root
 RUN ln -sfn "$(cat /tmp/spark-home)" /opt/pyspark && rm /tmp/spark-home \
     && install -d -o airflow -g 0 -m 2775 /srv/weekly-discovery/lake
-COPY docker/airflow-init.sh /opt/weekly-discovery/airflow-init.sh
-RUN chmod 0755 /opt/weekly-discovery/airflow-init.sh
+COPY docker/airflow-init.sh docker/check-secrets.py /opt/weekly-discovery/
+RUN chmod 0755 /opt/weekly-discovery/airflow-init.sh && chmod 0644 /opt/weekly-discovery/check-secrets.py
 USER airflow
 ENV SPARK_HOME=/opt/pyspark

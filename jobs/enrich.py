@@ -13,45 +13,58 @@ quality gates (:mod:`weekly_discovery.enrich.quality`) and writes, each partitio
 
 - ``silver/audio_features/ds=D``    the full cache snapshot (previous + what D fetched);
 - ``quarantine/features/ds=D``      answers that failed a gate, with the failing fields;
-- ``silver/tracks_enriched/ds=D``   silver tracks + features + ``feature_status``, with ``_metrics.json``.
+- ``silver/tracks_enriched/ds=D``   silver tracks + features + ``feature_status``, with ``_metrics.json``;
+  the week's discovered songs (``silver/candidates/ds=D``, when the discover DAG ran) not already in the
+  library are added as role ``candidates`` with ``source_key`` ``discover-<source>`` and their
+  provenance columns (:func:`weekly_discovery.enrich.transforms.with_discovered`).
 
 tracks_enriched is written last, so its presence means the step completed. Then, if a role's coverage
-is below ``enrichment.min_coverage``, the job exits 1 with a message naming the role and what to add.
-Exit status 2: an input is missing (the log says which step to run).
+is below its floor (``enrichment.min_coverage``, or when unset 50% for liked and disliked tracks and none
+for the other roles: :data:`weekly_discovery.enrich.coverage.DEFAULT_MIN_COVERAGE`), the job fails with a
+message naming the role and what to add.
+Exit status 2 (a user error, not retried): an input is missing (the log says which step to run) or the
+coverage is too low (rerunning on the same fetched answers cannot raise it).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import time
 from collections.abc import Sequence
 
-from weekly_discovery.core.config import ConfigError, Enrichment, load_config
-from weekly_discovery.enrich.cache import ENRICHED, QUARANTINE, SNAPSHOT, FeatureInputError, previous_snapshot_ds
-from weekly_discovery.lake.layout import MANIFEST, METRICS, Lake, LakeError, check_ds, read_json
-from weekly_discovery.spark.cli import job_parser, parse_job_args
-from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.core.config import Enrichment
+from weekly_discovery.core.errors import UserError
+from weekly_discovery.enrich.cache import FeatureInputError, previous_snapshot_ds
+from weekly_discovery.lake import (
+    AUDIO_FEATURES,
+    BATCH_BODY_PATTERN,
+    CANDIDATES,
+    BATCH_REQUEST_PATTERN,
+    MANIFEST,
+    METRICS,
+    QUARANTINE_FEATURES,
+    SILVER_TRACKS,
+    TRACKS_ENRICHED,
+    Lake,
+    check_ds,
+    read_json,
+)
+from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
 log = logging.getLogger("weekly_discovery.jobs.enrich")
 
-EXIT_INPUT, EXIT_COVERAGE = 2, 1
 
+class CoverageTooLow(UserError, RuntimeError):
+    """A role's coverage is below ``enrichment.min_coverage`` (raised after everything is written).
 
-class CoverageTooLow(RuntimeError):
-    """A role's coverage is below ``enrichment.min_coverage`` (raised after everything is written)."""
+    A user error: the job would read the same fetched answers again; more coverage needs another
+    provider (e.g. the ``file`` look-up) or a lower ``enrichment.min_coverage``.
+    """
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = job_parser(__doc__)
-    parser.add_argument("--config", default=os.environ.get("WEEKLY_DISCOVERY_CONFIG"),
-                        help="the TOML config (default: $WEEKLY_DISCOVERY_CONFIG)")
-    args = parse_job_args(parser, argv)
-    if not args.config:
-        parser.error("no config: pass --config or set WEEKLY_DISCOVERY_CONFIG")
-    return args
+    return parse_job_args(job_parser(__doc__, settings=True), argv)
 
 
 def api_batches(lake: Lake, ds: str, name: str) -> tuple[list[str], list[str], dict | None]:
@@ -103,9 +116,9 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
         module = provider_module(name)
         asked = tx.request_rows(
             spark.read.schema(tx.REQUEST_SCHEMA).option("multiLine", "true").json(requests).withColumn(
-                "batch", F.regexp_extract(F.col("_metadata.file_name"), r"^batch-(\d+)\.request\.json$", 1).cast("int")))
+                "batch", F.regexp_extract(F.col("_metadata.file_name"), BATCH_REQUEST_PATTERN, 1).cast("int")))
         texts = spark.read.text(bodies, wholetext=True).select(
-            F.regexp_extract(F.col("_metadata.file_name"), r"^batch-(\d+)\.json$", 1).cast("int").alias("batch"),
+            F.regexp_extract(F.col("_metadata.file_name"), BATCH_BODY_PATTERN, 1).cast("int").alias("batch"),
             "value",
         )
         answers = answers.unionByName(tx.api_answers(texts, asked, module.BODY, name, rank))
@@ -119,12 +132,19 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     from weekly_discovery.enrich.coverage import build_metrics, coverage_lines
     from weekly_discovery.spark.session import write_partition
 
-    silver_path = lake.partition("silver", "tracks", ds)
+    silver_path = lake.partition(SILVER_TRACKS, ds)
     if not lake.exists(silver_path):
         raise FeatureInputError(f"no silver tracks for ds={ds} ({silver_path}): run the ingest DAG for {ds} first")
     silver = spark.read.parquet(str(silver_path))
+    candidates_path = lake.partition(CANDIDATES, ds)
+    if lake.exists(candidates_path):
+        silver = tx.with_discovered(silver, spark.read.parquet(str(candidates_path)))
+        log.info("enrich ds=%s: the discovered candidates of %s join the library", ds, candidates_path)
+    else:
+        silver = tx.with_discovered(silver, None)
+        log.info("enrich ds=%s: no discovered candidates (%s does not exist): the library only", ds, candidates_path)
     previous_ds = previous_snapshot_ds(lake, ds)
-    previous = (spark.read.schema(tx.CACHE_SCHEMA).parquet(str(lake.partition(*SNAPSHOT, previous_ds)))
+    previous = (spark.read.schema(tx.CACHE_SCHEMA).parquet(str(lake.partition(AUDIO_FEATURES, previous_ds)))
                 if previous_ds else spark.createDataFrame([], tx.CACHE_SCHEMA))
     answers, asks, manifests = load_answers(spark, lake, ds, enrichment)
 
@@ -134,9 +154,9 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     enriched = tx.enrich_tracks(silver, snapshot).cache()
 
     outputs = {
-        "audio_features": lake.partition(*SNAPSHOT, ds),
-        "quarantine": lake.partition(*QUARANTINE, ds),
-        "tracks_enriched": lake.partition(*ENRICHED, ds),
+        "audio_features": lake.partition(AUDIO_FEATURES, ds),
+        "quarantine": lake.partition(QUARANTINE_FEATURES, ds),
+        "tracks_enriched": lake.partition(TRACKS_ENRICHED, ds),
     }
     rows = tx.metric_rows(enriched, gated, snapshot, new_rows).collect()  # a few dozen rows
     metrics = build_metrics(
@@ -171,37 +191,29 @@ def check_coverage(metrics: dict, enrichment: Enrichment) -> None:
         raise CoverageTooLow("\n".join(failures))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    setup_job_logging()
-    args = parse_args(argv)
-    started = time.monotonic()
-    try:
-        lake = Lake(args.lake)
-        ds = check_ds(args.ds)
-        enrichment = load_config(args.config).enrichment
-        if not lake.exists(lake.partition("silver", "tracks", ds)):
-            raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
-    except (LakeError, ConfigError, FeatureInputError) as exc:
-        log.error("enrich ds=%s failed: %s", args.ds, exc)
-        return EXIT_INPUT
-
-    from weekly_discovery.spark.session import get_spark
-
-    spark = get_spark(f"weekly-discovery-enrich-{ds}")
-    try:
+def run(args: argparse.Namespace) -> None:
+    lake = Lake(args.lake)
+    ds = check_ds(args.ds)
+    enrichment = job_config(args).enrichment
+    if not lake.exists(lake.partition(SILVER_TRACKS, ds)):  # before paying for a Spark session
+        raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
+    with job_session(f"weekly-discovery-enrich-{ds}") as spark:
         metrics = enrich_date(spark, lake, ds, enrichment)
+    try:
         check_coverage(metrics, enrichment)
-    except FeatureInputError as exc:
-        log.error("enrich ds=%s failed: %s", ds, exc)
-        return EXIT_INPUT
     except CoverageTooLow as exc:
         for line in str(exc).splitlines():
             log.error("enrich ds=%s failed the coverage check: %s", ds, line)
-        return EXIT_COVERAGE
-    finally:
-        spark.stop()
-    log.info("enrich ds=%s done in %.1f s", ds, time.monotonic() - started)
-    return 0
+        from weekly_discovery.enrich.coverage import floors_text
+
+        raise CoverageTooLow(
+            f"coverage below the floor, {floors_text(enrichment.min_coverage)}: the lines above name each "
+            "role and what to add; the partitions are written"
+        ) from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_job("enrich", parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,13 @@ import datetime as dt
 import logging
 import os
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from weekly_discovery.core.config import LAKE_ENV, ConfigError, FeatureFile, load_config
 from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
-from weekly_discovery.lake.layout import MANIFEST, Lake, LakeError, check_ds
-from weekly_discovery.spark.cli import job_parser, parse_job_args
-from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.lake import MANIFEST, Lake, check_ds
+from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 
 log = logging.getLogger("weekly_discovery.jobs.lookup_features_file")
 
@@ -41,22 +39,67 @@ MALFORMED_SAMPLE = 20
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    parser = job_parser(__doc__)
-    parser.add_argument("--config", default=os.environ.get("WEEKLY_DISCOVERY_CONFIG"),
-                        help="the TOML config (default: $WEEKLY_DISCOVERY_CONFIG)")
-    args = parse_job_args(parser, argv)
-    if not args.config:
-        parser.error("no config: pass --config or set WEEKLY_DISCOVERY_CONFIG")
-    return args
+    return parse_job_args(job_parser(__doc__, settings=True), argv)
+
+
+def feature_file_source(path: str):
+    """``(what Spark reads, where Python looks)`` for every form ``enrichment.file.path`` takes.
+
+    The config keeps URIs as written: a local path or ``file://`` URI (Spark reads either; Python
+    needs the plain path), or an object-store URI, checked through the lake's storage layer (the
+    same credentials) and handed to Spark in the form its Hadoop connectors expect (``s3://`` ->
+    ``s3a://``, as for the lake). Any other scheme is refused naming the key.
+    """
+    from urllib.parse import unquote, urlsplit
+
+    from weekly_discovery.lake import storage
+
+    if "://" not in path:
+        return path, Path(path)
+    scheme = urlsplit(path).scheme.lower()
+    if scheme == "file":
+        parts = urlsplit(path)
+        if parts.netloc not in ("", "localhost"):
+            raise FeatureInputError(f"enrichment.file.path {path!r}: a file:// URI names a local file "
+                                    "(file:///absolute/path); for another machine use object storage")
+        local = Path(unquote(parts.path))
+        return str(local), local
+    if scheme not in storage.SCHEMES:
+        raise FeatureInputError(f"enrichment.file.path {storage._redacted(path)!r}: unsupported scheme {scheme!r}; "
+                                "use a local path, file://, s3:// (or s3a://), gs:// or abfs(s)://")
+    try:
+        uri = storage.normalize_uri(path)
+    except storage.StorageError as exc:
+        raise FeatureInputError(f"enrichment.file.path cannot be used: {exc}") from exc
+    store, key = storage.open_store(uri)
+    return uri, storage.ObjectPath(store, key)
+
+
+def check_feature_file(path: str):
+    """:func:`feature_file_source` of an existing file or Parquet folder; else the fix, naming the key."""
+    spark_path, where = feature_file_source(path)
+    if not where.exists():
+        raise FeatureInputError(
+            f"enrichment.file.path {path} does not exist: download the snapshot (e.g. Kaggle's "
+            "'Spotify 1.2M+ songs' tracks_features.csv) there, or remove \"file\" from enrichment.providers"
+        )
+    return spark_path, where
 
 
 def file_modified_at(path: str) -> str:
     """The file's (or Parquet folder's newest file's) modification time, ISO UTC.
 
     Used as ``fetched_at`` of the file's answers: the same file gives the same value on a rerun.
+    ``path`` is any form :func:`feature_file_source` accepts.
     """
-    p = Path(path)
-    stamps = [f.stat().st_mtime for f in p.rglob("*") if f.is_file()] if p.is_dir() else [p.stat().st_mtime]
+    from weekly_discovery.lake.storage import ObjectPath
+
+    _, p = feature_file_source(path)
+    if isinstance(p, ObjectPath):
+        infos = [info for _, info in p.walk_files()] if p.is_dir() else [p.store.fs.get_file_info(p.fs_path)]
+        stamps = [info.mtime.timestamp() for info in infos if info.mtime is not None]
+    else:
+        stamps = [f.stat().st_mtime for f in p.rglob("*") if f.is_file()] if p.is_dir() else [p.stat().st_mtime]
     when = dt.datetime.fromtimestamp(max(stamps, default=0), dt.timezone.utc)
     return when.isoformat(timespec="seconds").replace("+00:00", "Z")
 
@@ -111,11 +154,8 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     feature_file = enrichment.file
     if feature_file is None:
         raise ConfigError(f"config {config.path}: no [enrichment.file] table: nothing to look up")
-    if not Path(feature_file.path).exists():
-        raise FeatureInputError(
-            f"enrichment.file.path {feature_file.path} does not exist: download the snapshot (e.g. Kaggle's "
-            "'Spotify 1.2M+ songs' tracks_features.csv) there, or remove \"file\" from enrichment.providers"
-        )
+    spark_path, _ = check_feature_file(feature_file.path)
+    feature_file = FeatureFile(spark_path, feature_file.format, feature_file.columns)  # what Spark reads
     wanted = wanted_ids(lake, ds, enrichment)
     log.info("file look-up ds=%s: %d wanted ids (of %d library tracks; %d known, %d backing off) in %s",
              ds, len(wanted.ids), wanted.library, wanted.known, wanted.backing_off, feature_file.path)
@@ -159,31 +199,17 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     return manifest
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    setup_job_logging()
-    args = parse_args(argv)
-    started = time.monotonic()
-    try:
-        lake = Lake(args.lake)
-        ds = check_ds(args.ds)
-    except LakeError as exc:
-        log.error("file look-up ds=%s failed: %s", args.ds, exc)
-        return 2
-
-    from weekly_discovery.spark.session import get_spark
-
+def run(args: argparse.Namespace) -> None:
+    lake = Lake(args.lake)
+    ds = check_ds(args.ds)
     # The corrupt-record column is only filled reliably when the CSV parser reads every column.
-    spark = get_spark(f"weekly-discovery-lookup-features-file-{ds}",
-                      {"spark.sql.csv.parser.columnPruning.enabled": "false"})
-    try:
+    with job_session(f"weekly-discovery-lookup-features-file-{ds}",
+                     {"spark.sql.csv.parser.columnPruning.enabled": "false"}) as spark:
         lookup(spark, lake, ds, args.config)
-    except (ConfigError, FeatureInputError) as exc:
-        log.error("file look-up ds=%s failed: %s", ds, exc)
-        return 2
-    finally:
-        spark.stop()
-    log.info("file look-up ds=%s done in %.1f s", ds, time.monotonic() - started)
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_job("file look-up", parse_args, run, argv)
 
 
 if __name__ == "__main__":

@@ -22,9 +22,7 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -32,11 +30,10 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from weekly_discovery.ingest import normalize as nz
-from weekly_discovery.lake.layout import METRICS, Lake, LakeError, check_ds, read_json
-from weekly_discovery.spark.cli import job_parser, parse_job_args
-from weekly_discovery.spark.logs import setup_job_logging
+from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake, check_ds, read_json
+from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
-from weekly_discovery.spark.session import get_spark, write_partition
+from weekly_discovery.spark.session import write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 
@@ -88,8 +85,11 @@ def load_manifests(lake: Lake, ds: str) -> list[dict]:
 
 def page_files(lake: Lake, page_rows: Sequence[tuple]) -> list[str]:
     """Absolute paths of the listed pages, each once; fails naming the missing ones."""
-    paths = sorted({str(lake.absolute(row[_PAGE_COLUMN])) for row in page_rows})
-    missing = [p for p in paths if not os.path.isfile(p)]
+    # The lake's own paths (a local Path or an object-store key): ``os.path.isfile`` on an ``s3a://`` URI
+    # is false for every page, which reported a bucket's complete raw partition as missing.
+    pages = {str(path): path for path in (lake.absolute(row[_PAGE_COLUMN]) for row in page_rows)}
+    paths = sorted(pages)
+    missing = [p for p in paths if not pages[p].is_file()]
     if missing:
         shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise nz.RawInputError(
@@ -120,9 +120,9 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
     silver = nz.to_silver(classified)
 
     outputs = {
-        "bronze": lake.partition("bronze", "items", ds),
-        "quarantine": lake.partition("quarantine", "items", ds),
-        "silver": lake.partition("silver", "tracks", ds),
+        "bronze": lake.partition(BRONZE_ITEMS, ds),
+        "quarantine": lake.partition(QUARANTINE_ITEMS, ds),
+        "silver": lake.partition(SILVER_TRACKS, ds),
     }
     counts = [(r["source_key"], r["outcome"], r["count"]) for r in nz.outcome_counts(classified, pages).collect()]
     unique = {r["role"]: r["unique_tracks"] for r in nz.unique_tracks_by_role(silver).collect()}
@@ -143,25 +143,16 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
     return metrics
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    setup_job_logging()
-    args = parse_args(argv)
-    started = time.monotonic()
-    try:
-        lake = Lake(args.lake)
-        ds = check_ds(args.ds)
-        raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
-    except (LakeError, nz.RawInputError) as exc:
-        log.error("normalize ds=%s failed: %s", args.ds, exc)
-        return 2
-
-    spark = get_spark(f"weekly-discovery-normalize-{ds}", CACHE_CONF)
-    try:
+def run(args: argparse.Namespace) -> None:
+    lake = Lake(args.lake)
+    ds = check_ds(args.ds)
+    raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
+    with job_session(f"weekly-discovery-normalize-{ds}", CACHE_CONF) as spark:
         normalize_date(spark, lake, ds, raw)
-    finally:
-        spark.stop()
-    log.info("normalize ds=%s done in %.1f s", ds, time.monotonic() - started)
-    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_job("normalize", parse_args, run, argv)
 
 
 if __name__ == "__main__":

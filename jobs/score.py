@@ -3,14 +3,23 @@
 Run it with the venv's spark-submit (see docs/stack.md)::
 
     spark-submit --master local[2] jobs/score.py --lake /srv/weekly-discovery/lake --ds 2026-11-23 \\
-        --top-n 30 --max-per-artist 2 --threshold 0.5
+        --config ~/weekly-discovery.toml [--params '{"top_n": 20}']
 
-``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE``. It reads ``silver/tracks_enriched/ds=D`` and the
+``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE`` and ``--config`` to ``$WEEKLY_DISCOVERY_CONFIG``; the
+config's ``[model]`` threshold, top_n and max_per_artist apply, with a manual run's Params (``--params``,
+e.g. ``top_n``) on top (:func:`weekly_discovery.spark.runner.job_config`). It reads
+``silver/tracks_enriched/ds=D`` and the
 champion in force for D (``models/like_model/champion.json``), and writes, each partition staged
 and renamed into place:
 
 - ``gold/scores/ds=D``            every candidate track with its probability (null: no usable features);
-- ``gold/recommendations/ds=D``   the top N new tracks, with ``_metrics.json`` ("N of M" per playlist).
+- ``gold/recommendations/ds=D``   the top N new tracks, each with its ``source`` and one-line ``reason``,
+  with ``_metrics.json`` ("N of M" per playlist and per discovery source).
+
+Candidates are the role-``candidates`` rows: the candidate playlists' songs and the songs the discover
+DAG found. Novelty: no song of a library role, none published in the ``[discover] novelty_weeks``
+weeks before D (``gold/picks``, :mod:`weekly_discovery.recommend.history`); the sources are mixed
+round-robin (:func:`weekly_discovery.recommend.score.recommend`).
 
 Only the per-playlist counts and the top N rows come to the driver. The transforms are in
 :mod:`weekly_discovery.recommend.score`. Exit status 2: input or champion missing (the log says what to run).
@@ -21,90 +30,96 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.core.config import Model
-from weekly_discovery.lake.layout import METRICS, Lake, LakeError, check_ds
+from weekly_discovery.lake import METRICS, RECOMMENDATIONS, SCORES, TRACKS_ENRICHED, Lake, check_ds
 from weekly_discovery.recommend import score as sc
-from weekly_discovery.recommend import store
-from weekly_discovery.spark.cli import enriched_input, job_parser, parse_job_args
-from weekly_discovery.spark.logs import setup_job_logging
-from weekly_discovery.spark.session import get_spark, write_partition
+from weekly_discovery.recommend import history, store
+from weekly_discovery.spark.runner import enriched_input, job_config, job_parser, job_session, parse_job_args, run_job
+from weekly_discovery.spark.session import write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.score")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    defaults = Model()
-    parser = job_parser(__doc__)
-    parser.add_argument("--top-n", type=int, default=defaults.top_n)
-    parser.add_argument("--max-per-artist", type=int, default=defaults.max_per_artist)
-    parser.add_argument("--threshold", type=float, default=defaults.threshold)
-    args = parse_job_args(parser, argv)
-    if args.top_n < 1 or args.max_per_artist < 1 or not 0.0 <= args.threshold <= 1.0:
-        parser.error("--top-n and --max-per-artist must be >= 1 and --threshold between 0 and 1")
-    return args
+    return parse_job_args(job_parser(__doc__, settings=True), argv)
 
 
-def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, args: argparse.Namespace) -> dict[str, Any]:
-    """Score ``ds``, write gold/scores and gold/recommendations; return the metrics."""
-    enriched = spark.read.parquet(str(lake.partition("silver", "tracks_enriched", ds)))
+def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings: Model,
+               novelty_weeks: int = 12) -> dict[str, Any]:
+    """Score ``ds`` with the ``[model]`` settings (threshold, top_n, max_per_artist), keeping out the
+    library and the picks of the ``novelty_weeks`` weeks before; write gold/scores and
+    gold/recommendations; return the metrics."""
+    from pyspark.sql.types import StringType, StructField, StructType
+
+    enriched = spark.read.parquet(str(lake.partition(TRACKS_ENRICHED, ds)))
     model = store.load_model(champion)
-    scores = sc.score_candidates(model, enriched, champion.features, args.threshold).cache()
+    scores = sc.score_candidates(model, enriched, champion.features, settings.threshold).cache()
     playlists = [row.asDict() for row in sc.playlist_summary(scores).collect()]
-    top = sc.recommend(scores, sc.known_track_ids(enriched), args.top_n, args.max_per_artist)
+    recent = history.recent_pick_ids(lake, ds, novelty_weeks)
+    excluded = sc.excluded_track_ids(enriched, spark.createDataFrame([(t,) for t in recent], "track_id string"))
+    top = sc.recommend(scores, excluded, settings.top_n, settings.max_per_artist)
     recommendations = [row.asDict(recursive=True) for row in top.collect()]  # <= top_n rows
+    reasons = sc.pick_reasons(enriched, recommendations, champion.features)
+    for r in recommendations:
+        r["reason"] = reasons.get(r["track_id"], "")
+    sources: dict[str, int] = {}
+    for r in recommendations:
+        sources[r["source"]] = sources.get(r["source"], 0) + 1
     metrics = {
         "ds": ds,
         "model_version": champion.version,
         "model": {**champion.candidate.to_dict(), "features": list(champion.features)},
-        "threshold": args.threshold,
-        "top_n": args.top_n,
-        "max_per_artist": args.max_per_artist,
+        "threshold": settings.threshold,
+        "top_n": settings.top_n,
+        "max_per_artist": settings.max_per_artist,
         "playlists": playlists,
         "candidates": {"rows": sum(p["total"] for p in playlists), "scored": sum(p["scored"] for p in playlists),
                        "recommended": sum(p["recommended"] for p in playlists)},
         "recommended": len(recommendations),
+        "novelty_weeks": novelty_weeks,
+        "recently_published_excluded": len(recent),
+        "picks_per_source": sources,
     }
-    outputs = {"scores": lake.partition("gold", "scores", ds), "recommendations": lake.partition("gold", "recommendations", ds)}
+    outputs = {"scores": lake.partition(SCORES, ds), "recommendations": lake.partition(RECOMMENDATIONS, ds)}
     write_partition(scores.orderBy("source_key", "position"), lake, outputs["scores"], "parquet",
                     extra_json={METRICS: metrics})
     # the rows written are the rows logged: build the partition from the collected top N
-    written = spark.createDataFrame(recommendations, schema=top.schema) if recommendations else top
+    schema = StructType([*top.schema.fields, StructField("reason", StringType())])
+    written = spark.createDataFrame(recommendations, schema=schema) if recommendations else \
+        top.selectExpr("*", "cast(null as string) as reason")
     write_partition(written, lake, outputs["recommendations"], "parquet", extra_json={METRICS: metrics})
     scores.unpersist()
 
     log.info("scored with champion %s (%s, features %s)", champion.version, champion.candidate.label(),
              ", ".join(champion.features))
-    for line in sc.summary_lines(playlists, recommendations, args.threshold):
+    log.info("novelty: %d songs published in the %d weeks before %s kept out, and every library song; "
+             "picks per source: %s", len(recent), novelty_weeks, ds,
+             ", ".join(f"{k} {v}" for k, v in sorted(sources.items())) or "none")
+    for line in sc.summary_lines(playlists, recommendations, settings.threshold):
         log.info("%s", line)
+    for r in recommendations:
+        log.info("%3d. reason: %s", r["rank"], r["reason"])
     for name, path in outputs.items():
         log.info("score ds=%s wrote %s: %s", ds, name, path)
     return metrics
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    setup_job_logging()
-    args = parse_args(argv)
-    started = time.monotonic()
-    try:
-        lake = Lake(args.lake)
-        ds = check_ds(args.ds)
-        enriched_input(lake, ds)
-        champion = store.champion_for_scoring(lake, ds)  # fail before paying for a Spark session
-    except (LakeError, store.NoChampion) as exc:
-        log.error("score ds=%s failed: %s", args.ds, exc)
-        return 2
+def run(args: argparse.Namespace) -> None:
+    lake = Lake(args.lake)
+    ds = check_ds(args.ds)
+    config = job_config(args)
+    model = config.model
+    enriched_input(lake, ds)
+    champion = store.champion_for_scoring(lake, ds)  # fail before paying for a Spark session
+    with job_session(f"weekly-discovery-score-{ds}") as spark:
+        score_date(spark, lake, ds, champion, model, config.discover.novelty_weeks)
 
-    spark = get_spark(f"weekly-discovery-score-{ds}")
-    try:
-        score_date(spark, lake, ds, champion, args)
-    finally:
-        spark.stop()
-    log.info("score ds=%s done in %.1f s", ds, time.monotonic() - started)
-    return 0
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_job("score", parse_args, run, argv)
 
 
 if __name__ == "__main__":

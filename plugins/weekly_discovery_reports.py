@@ -158,7 +158,7 @@ def _not_configured(exc: Exception) -> HTMLResponse:
 
 
 def _reports(lake) -> list[dict[str, Any]]:
-    from weekly_discovery.lake.layout import read_json
+    from weekly_discovery.lake import read_json
     from weekly_discovery.report.paths import REPORT_JSON, describe, list_reports, read_latest, report_dir
 
     latest = read_latest(lake)
@@ -225,7 +225,7 @@ def latest_report(request: Request, user: Any = Depends(signed_in_user)) -> Resp
 
 def _report_response(ds: str, name: str) -> Response:
     from weekly_discovery.core.config import ConfigError
-    from weekly_discovery.lake.layout import LakeError
+    from weekly_discovery.lake import LakeError
     from weekly_discovery.report.paths import report_file
 
     try:

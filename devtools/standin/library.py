@@ -181,6 +181,9 @@ class Playlist:
     collaborative: bool = False
     owner_display_name: str | None = None
     revision: int = 0
+    followed: bool = True
+    """Whether the user follows it, i.e. /me/playlists lists it. Deleting a playlist in the Spotify
+    app unfollows it: the playlist stays (GET /playlists/{id} still answers), it is only no longer listed."""
 
     @property
     def uri(self) -> str:
@@ -238,6 +241,42 @@ class DemoLibrary:
     def reccobeats_id(self, track_id: str) -> str | None:
         track = self.tracks.get(track_id)
         return None if track is None else track.reccobeats_id
+
+    # -- discography and recommendations (the discovery sources) --------------------------------
+
+    def artist_albums(self, artist_id: str) -> list[Album]:
+        """Albums and singles whose primary artist is ``artist_id``, newest first (as Spotify lists them)."""
+        albums = {t.album.id: t.album for t in self.tracks.values() if t.album.artists and t.album.artists[0].id == artist_id}
+        return sorted(albums.values(), key=lambda a: (a.release_date, a.id), reverse=True)
+
+    def album_tracks(self, album_id: str) -> list[Track]:
+        """An album's tracks in track-number order (empty for an unknown album)."""
+        return sorted((t for t in self.tracks.values() if t.album.id == album_id), key=lambda t: (t.track_number, t.id))
+
+    def has_artist(self, artist_id: str) -> bool:
+        return any(a.id == artist_id for t in self.tracks.values() for a in t.artists)
+
+    def recommendations(self, seed_ids: list[str], size: int) -> list[str]:
+        """What the stand-in ReccoBeats recommends for ``seed_ids``: track ids, best first.
+
+        Tracks near the seeds' mean in the unit audio features, seeds excluded, ``size`` of them drawn
+        from the nearest ``3 * size`` with a generator seeded by the seeds: the same seeds always give
+        the same answer, other seeds another. Like the real service, it knows nothing of the user's
+        library, so the answer includes songs the user already has.
+        """
+        seeds = [self.tracks[s] for s in seed_ids if s in self.tracks and self.tracks[s].reccobeats_id]
+        if not seeds:
+            return []
+        centre = [sum(t.features[f] for t in seeds) / len(seeds) for f in UNIT_FEATURES]
+        seed_set = {t.id for t in seeds}
+        ranked = sorted(
+            (sum((t.features[f] - c) ** 2 for f, c in zip(UNIT_FEATURES, centre)), t.id)
+            for t in self.tracks.values()
+            if t.reccobeats_id and t.id not in seed_set
+        )
+        pool = [track_id for _, track_id in ranked[: 3 * size]]
+        rng = random.Random("recommend:" + ",".join(sorted(seed_set)) + f":{size}")
+        return rng.sample(pool, min(size, len(pool)))
 
     # -- roles ---------------------------------------------------------------------------------
 
@@ -616,6 +655,9 @@ def _build(seed: int, plan: _Plan) -> DemoLibrary:
         _sprinkle(builder, target, ("local", "episode", "null", "duplicate"), shows, episodes)
     _sprinkle(builder, death_metal, ("local", "duplicate"), shows, episodes)
     _mark_feature_gaps(builder, [saved_ids, liked_ids, disliked_ids, discovery_ids, death_metal_ids])
+    in_sources = {*saved_ids, *liked_ids, *disliked_ids, *reference_ids, *editorial_ids, *discovery_ids,
+                  *death_metal_ids}
+    _add_unheard_albums(builder, seed, saved_ids, in_sources)
 
     return DemoLibrary(
         user_id=user_id,
@@ -632,6 +674,52 @@ def _build(seed: int, plan: _Plan) -> DemoLibrary:
         episodes=episodes,
         seed=seed,
     )
+
+
+UNHEARD_ARTISTS = 5  # the most-liked artists that get albums the user has not heard
+UNHEARD_ALBUMS = 2  # per artist
+UNHEARD_ALBUM_TRACKS = 6  # at most, per album
+
+
+def _add_unheard_albums(builder: _Builder, seed: int, saved_ids: list[str], in_sources: set[str]) -> None:
+    """Give the user's most-liked artists whole albums the user has never heard (the ``artists`` source's prey).
+
+    The songs are catalogue tracks in no source, of the artist's own taste cluster, moved onto new albums
+    by that artist: the catalogue keeps its size and every id, and the main generator's stream is untouched
+    (this draws from its own ``random.Random``), so libraries of earlier versions keep their ids.
+    """
+    rng = random.Random(f"unheard-albums-{seed}")
+    liked_by_artist: dict[str, list[Track]] = {}
+    for track_id in saved_ids:
+        track = builder.tracks[track_id]
+        liked_by_artist.setdefault(track.artists[0].id, []).append(track)
+    top = sorted(liked_by_artist.values(), key=lambda ts: (-len(ts), ts[0].artists[0].id))[:UNHEARD_ARTISTS]
+    spare = {name: [t for t in builder._cluster_tracks[name] if t.id not in in_sources] for name in CLUSTERS}
+    for liked in top:
+        artist, cluster = liked[0].artists[0], liked[0].cluster
+        for _ in range(UNHEARD_ALBUMS):
+            songs, spare[cluster] = spare[cluster][:UNHEARD_ALBUM_TRACKS], spare[cluster][UNHEARD_ALBUM_TRACKS:]
+            if not songs:
+                break
+            album = Album(
+                id=_unused_id(rng, builder),
+                name=_fill(rng, rng.choice(_TITLE_FORMS)),
+                release_date=f"{rng.randint(2024, 2026)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                artists=(artist,),
+                album_type="album" if len(songs) > 2 else "single",
+                total_tracks=len(songs),
+            )
+            for number, track in enumerate(songs, start=1):
+                track.album.total_tracks -= 1
+                track.artists, track.album, track.track_number = [artist], album, number
+
+
+def _unused_id(rng: random.Random, builder: _Builder) -> str:
+    while True:
+        candidate = "".join(rng.choices(BASE62, k=22))
+        if candidate not in builder._ids:
+            builder._ids.add(candidate)
+            return candidate
 
 
 def generate_demo_library(seed: int = 7, n_tracks: int = 3000) -> DemoLibrary:

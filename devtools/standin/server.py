@@ -3,10 +3,12 @@
 Tests, demos and benchmarks point the real client (spotipy, requests) at this server instead of
 api.spotify.com, so every request goes through the same code path as in production: OAuth refresh,
 paging by ``next`` links, 401 on expired tokens, 403 on playlists the user does not own, 429 with
-``Retry-After``, the quota 429 with ``reason: QUOTA_EXCEEDED``, and the null/local/episode items the
-real API returns. Response shapes follow ``shared/data/spotify-web-api-openapi.yml``; where the real
-API departs from that spec (null items, local files with null ids, null audio-features entries), the
-stand-in does what the real API does.
+``Retry-After``, the quota 429 with ``reason: QUOTA_EXCEEDED``, the null/local/episode items the
+real API returns, "deleting" a playlist as Spotify does it (an unfollow: the playlist still answers
+GET, only /me/playlists stops listing it), and writes whose answer is lost after they took effect
+(``FaultConfig.lose_answers``). Response shapes follow ``shared/data/spotify-web-api-openapi.yml``;
+where the real API departs from that spec (null items, local files with null ids, null audio-features
+entries), the stand-in does what the real API does.
 
 Only the standard library is used (``http.server.ThreadingHTTPServer``), so the stand-in runs in any
 environment the pipeline runs in.
@@ -25,6 +27,7 @@ import secrets
 import socket
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -59,6 +62,13 @@ MAX_LEGACY_TRACKS_LIMIT = 100  # deprecated /playlists/{id}/tracks
 MAX_AUDIO_FEATURE_IDS = 100
 MAX_RECCOBEATS_IDS = 40
 MAX_URIS_PER_WRITE = 100
+MAX_ARTIST_ALBUMS_LIMIT = 10  # development-mode apps since Feb 2026: more is 400 "Invalid limit"
+MAX_ALBUM_TRACKS_LIMIT = 50
+MAX_RECCOBEATS_SEEDS = 5
+MAX_RECCOBEATS_SIZE = 100
+MAX_LIBRARY_URIS = 40  # /me/library/contains
+DROP_CONNECTION = 0
+"""A ``FaultConfig.lose_answers`` status: close the connection without answering (a lost answer or timeout)."""
 _ID_RE = re.compile(r"[0-9A-Za-z]{22}")
 
 
@@ -72,6 +82,11 @@ class FaultConfig:
     /v1 or /reccobeats route), then ``fail_rate`` (random, from ``random.Random(seed)``).
     The token endpoint only sees scripted faults and, when ``token_faults`` is on, ``fail_rate``
     faults as 503 (the accounts service has no Retry-After contract).
+
+    ``lose_answers`` (same keys as ``script``) fails requests *after* carrying them out: the next
+    request of a matching route that succeeds gets the listed status instead of its answer, or no
+    answer at all for :data:`DROP_CONNECTION` (the connection closes, as on a timeout). That is the
+    case a client must not blindly retry: a POST whose answer is lost may already have been applied.
     """
 
     seed: int = 0
@@ -84,6 +99,7 @@ class FaultConfig:
     fail_first_n: int = 0
     script: dict[str, list[int]] = field(default_factory=dict)
     token_faults: bool = True
+    lose_answers: dict[str, list[int]] = field(default_factory=dict)
 
 
 class RequestRecord(NamedTuple):
@@ -181,18 +197,25 @@ _ROUTES = (
     _route("GET", "/v1/me", "api", "_me"),
     _route("GET", "/v1/me/tracks", "api", "_saved_tracks"),
     _route("GET", "/v1/me/playlists", "api", "_my_playlists"),
+    _route("GET", "/v1/me/library/contains", "api", "_library_contains"),
     _route("POST", "/v1/me/playlists", "api", "_create_playlist"),
     _route("GET", "/v1/users/{user_id}/playlists", "api", "_user_playlists"),
     _route("POST", "/v1/users/{user_id}/playlists", "api", "_create_playlist_for_user"),
     _route("GET", "/v1/playlists/{playlist_id}", "api", "_playlist"),
     _route("GET", "/v1/playlists/{playlist_id}/items", "api", "_playlist_items"),
+    _route("GET", "/v1/playlists/{playlist_id}/followers/contains", "api", "_follows_playlist"),
+    _route("PUT", "/v1/playlists/{playlist_id}/followers", "api", "_follow_playlist"),
+    _route("DELETE", "/v1/playlists/{playlist_id}/followers", "api", "_unfollow_playlist"),
     _route("PUT", "/v1/playlists/{playlist_id}/items", "api", "_replace_items"),
     _route("POST", "/v1/playlists/{playlist_id}/items", "api", "_add_items"),
     _route("GET", "/v1/playlists/{playlist_id}/tracks", "api", "_playlist_items_legacy"),
     _route("PUT", "/v1/playlists/{playlist_id}/tracks", "api", "_replace_items"),
     _route("POST", "/v1/playlists/{playlist_id}/tracks", "api", "_add_items"),
     _route("GET", "/v1/audio-features", "api", "_audio_features"),
+    _route("GET", "/v1/artists/{artist_id}/albums", "api", "_artist_albums"),
+    _route("GET", "/v1/albums/{album_id}/tracks", "api", "_album_tracks"),
     _route("GET", "/reccobeats/v1/audio-features", "reccobeats", "_reccobeats_features"),
+    _route("GET", "/reccobeats/v1/track/recommendation", "reccobeats", "_reccobeats_recommendation"),
 )
 
 
@@ -232,6 +255,7 @@ class StandIn:
         self._lock = threading.RLock()
         self._fault_rng = random.Random(self.faults.seed)
         self._script = {prefix: collections.deque(statuses) for prefix, statuses in self.faults.script.items()}
+        self._lost = {prefix: collections.deque(statuses) for prefix, statuses in self.faults.lose_answers.items()}
         self._route_hits: collections.Counter[str] = collections.Counter()
         self._log: list[RequestRecord] = []
         self._access_tokens: dict[str, _AccessToken] = {}
@@ -402,6 +426,11 @@ class StandIn:
             if route.kind == "api":
                 request.token = self._authenticate(request)
             status, payload = getattr(self, route.handler)(request)
+            lost = self._lost_answer(route_key)
+            if lost == DROP_CONNECTION:
+                status, payload = DROP_CONNECTION, None
+            elif lost is not None:
+                raise self._fault_error(lost, route.kind)
             if isinstance(payload, _Redirect):
                 headers["Location"], payload = payload.location, None
         except ApiError as error:
@@ -434,6 +463,14 @@ class StandIn:
                     return self._fault_error(faults.fail_statuses[seen % len(faults.fail_statuses)], route.kind)
             if faults.fail_rate > 0 and self._fault_rng.random() < faults.fail_rate:
                 return self._fault_error(self._fault_rng.choice(faults.fail_statuses), route.kind)
+        return None
+
+    def _lost_answer(self, route_key: str) -> int | None:
+        """The scripted status that replaces the answer of a request that was carried out, if any."""
+        with self._lock:
+            for prefix, statuses in self._lost.items():
+                if statuses and _route_matches(route_key, prefix):
+                    return statuses.popleft()
         return None
 
     def _fault_error(self, status: int, kind: str) -> ApiError:
@@ -561,7 +598,14 @@ class StandIn:
     def _listed_playlists(self, request: _Request, owner_id: str | None) -> tuple[int, Any]:
         with self._lock:
             # Most recently created/followed first, like the Spotify app's library view.
-            playlists = [p for p in reversed(self.library.playlists.values()) if owner_id in (None, p.owner_id)]
+            # The user's own list holds what they follow (a deleted playlist is an unfollowed one);
+            # another user's list is theirs, whatever this user follows. Private playlists need the
+            # playlist-read-private scope, collaborative ones playlist-read-collaborative.
+            scopes = request.token.scopes if request.token else frozenset()
+            playlists = [p for p in reversed(self.library.playlists.values())
+                         if (p.followed if owner_id is None else p.owner_id == owner_id)
+                         and (p.public or "playlist-read-private" in scopes or p.collaborative)
+                         and (not p.collaborative or "playlist-read-collaborative" in scopes)]
             render = _Renderer(request, self.library)
             return 200, _page(
                 request, request.path, len(playlists),
@@ -585,6 +629,48 @@ class StandIn:
         if playlist is None:
             raise ApiError(404, "Resource not found")
         return playlist
+
+    def _follows_playlist(self, request: _Request) -> tuple[int, Any]:
+        """Deprecated ``/playlists/{id}/followers/contains``: ``[true]`` while the user follows it."""
+        with self._lock:
+            playlist = self._find_playlist(request)
+            asked = request.query.get("ids") or self.library.user_id
+            return 200, [asked == self.library.user_id and playlist.followed]
+
+    def _set_followed(self, request: _Request, followed: bool) -> tuple[int, Any]:
+        self._require_scope(request, WRITE_SCOPES)
+        with self._lock:
+            self._find_playlist(request).followed = followed
+        return 200, None
+
+    def _follow_playlist(self, request: _Request) -> tuple[int, Any]:
+        return self._set_followed(request, True)
+
+    def _unfollow_playlist(self, request: _Request) -> tuple[int, Any]:
+        """What deleting a playlist in the Spotify app does: the playlist stays, unlisted."""
+        return self._set_followed(request, False)
+
+    def _library_contains(self, request: _Request) -> tuple[int, Any]:
+        """``/me/library/contains?uris=``: followed playlists and saved tracks; other kinds answer false."""
+        self._require_scope(request, {"user-library-read", "user-follow-read", "playlist-read-private"})
+        uris = [u for u in (request.query.get("uris") or "").split(",") if u]
+        if not uris:
+            raise ApiError(400, "Missing required parameter: uris")
+        if len(uris) > MAX_LIBRARY_URIS:
+            raise ApiError(400, f"Too many uris: at most {MAX_LIBRARY_URIS}")
+        answers = []
+        with self._lock:
+            saved = {track_id for _, track_id in self.library.saved}
+            for uri in uris:
+                parts = uri.split(":")
+                if len(parts) != 3 or parts[0] != "spotify" or not _ID_RE.fullmatch(parts[2]):
+                    raise ApiError(400, f"Invalid uri: {uri}")
+                if parts[1] == "playlist":
+                    playlist = self.library.playlists.get(parts[2])
+                    answers.append(playlist is not None and playlist.followed)
+                else:
+                    answers.append(parts[1] == "track" and parts[2] in saved)
+        return 200, answers
 
     def _may_access_items(self, playlist: Playlist) -> bool:
         # Since Feb 2026 only owners and collaborators may read or change a playlist's items.
@@ -770,6 +856,77 @@ class StandIn:
                     | features
                 )
         return 200, {"content": content}
+
+    # -- discovery: artists' albums, album tracks, ReccoBeats recommendations --------------------
+
+    def _artist_albums(self, request: _Request) -> tuple[int, Any]:
+        """``/artists/{id}/albums``: at most 10 a page for development-mode apps, ``include_groups`` filter."""
+        _int_param(request.query, "limit", 5, 1, MAX_ARTIST_ALBUMS_LIMIT)  # 400 "Invalid limit" above 10
+        artist_id = request.params["artist_id"]
+        if not _ID_RE.fullmatch(artist_id):
+            raise ApiError(400, "Invalid base62 id")
+        groups = {g for g in (request.query.get("include_groups") or "album,single,compilation,appears_on").split(",") if g}
+        with self._lock:
+            if not self.library.has_artist(artist_id):
+                raise ApiError(404, "Resource not found")
+            albums = [a for a in self.library.artist_albums(artist_id) if a.album_type in groups]
+            render = _Renderer(request, self.library)
+            keep = {k: request.query[k] for k in ("include_groups", "market") if k in request.query}
+            return 200, _page(
+                request, request.path, len(albums),
+                lambda start, stop: [render.album(a) | {"album_group": a.album_type} for a in albums[start:stop]],
+                max_limit=MAX_ARTIST_ALBUMS_LIMIT, keep=keep,
+            )
+
+    def _album_tracks(self, request: _Request) -> tuple[int, Any]:
+        """``/albums/{id}/tracks``: SimplifiedTrackObjects, at most 50 a page."""
+        _int_param(request.query, "limit", 20, 1, MAX_ALBUM_TRACKS_LIMIT)
+        album_id = request.params["album_id"]
+        if not _ID_RE.fullmatch(album_id):
+            raise ApiError(400, "Invalid base62 id")
+        with self._lock:
+            tracks = self.library.album_tracks(album_id)
+            if not tracks:
+                raise ApiError(404, "Resource not found")
+            render = _Renderer(request, self.library)
+            keep = {k: request.query[k] for k in ("market",) if k in request.query}
+            return 200, _page(
+                request, request.path, len(tracks),
+                lambda start, stop: [_simplified_track(render, t) for t in tracks[start:stop]],
+                max_limit=MAX_ALBUM_TRACKS_LIMIT, keep=keep,
+            )
+
+    def _reccobeats_recommendation(self, request: _Request) -> tuple[int, Any]:
+        """ReccoBeats ``/v1/track/recommendation?seeds=<1-5 Spotify or ReccoBeats ids>&size=<1-100>``."""
+        seeds = [s.strip() for s in request.query.get("seeds", "").split(",") if s.strip()]
+        if not 1 <= len(seeds) <= MAX_RECCOBEATS_SEEDS:
+            raise ApiError(400, f"seeds must name 1 to {MAX_RECCOBEATS_SEEDS} tracks")
+        size = _int_param(request.query, "size", 10, 1, MAX_RECCOBEATS_SIZE)
+        with self._lock:
+            by_reccobeats_id = {t.reccobeats_id: t.id for t in self.library.tracks.values() if t.reccobeats_id}
+            spotify_ids = [by_reccobeats_id.get(s, s) for s in seeds]
+            content = [self._reccobeats_track(track_id) for track_id in self.library.recommendations(spotify_ids, size)]
+        return 200, {"content": content}
+
+    def _reccobeats_track(self, track_id: str) -> dict[str, Any]:
+        """One recommended track as ReccoBeats sends it: its own ids, the Spotify link only in ``href``."""
+        track = self.library.tracks[track_id]
+        return {
+            "id": track.reccobeats_id,
+            "trackTitle": track.name,
+            "artists": [
+                {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, a.id)), "name": a.name,
+                 "href": f"https://open.spotify.com/artist/{a.id}"}
+                for a in track.artists
+            ],
+            "durationMs": track.duration_ms,
+            "isrc": f"QZ{track.id[:10].upper()}",
+            "ean": None,
+            "upc": None,
+            "href": f"https://open.spotify.com/track/{track.id}",
+            "availableCountries": [],
+            "popularity": 0,
+        }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1044,6 +1201,12 @@ class _Renderer:
         }
 
 
+def _simplified_track(render: _Renderer, track: Track) -> dict[str, Any]:
+    """A SimplifiedTrackObject (album track lists): a track object without album, ids or popularity."""
+    full = render.track(track)
+    return {k: v for k, v in full.items() if k not in ("album", "external_ids", "popularity")}
+
+
 def _images(object_id: str, *, sized: bool = True) -> list[dict[str, Any]]:
     url = f"https://i.scdn.co/image/ab67616d0000b273{object_id.lower()}"
     if not sized:  # playlist mosaics come without dimensions
@@ -1104,6 +1267,9 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception:  # a bug in the stand-in must still produce an answer, and a log line
             logger.exception("stand-in failed on %s %s", self.command, self.path)
             status, payload, headers = 500, ApiError(500, "Stand-in internal error").body(), {}
+        if status == DROP_CONNECTION:
+            self.close_connection = True  # a lost answer: no status line, the client sees the connection end
+            return
         body = b"" if payload is None else json.dumps(payload).encode()
         self.send_response(status)
         if payload is not None:

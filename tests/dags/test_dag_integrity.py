@@ -10,7 +10,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DAG_FILES = sorted((REPO / "dags").glob("*.py"))
-EXPECTED_DAGS = {"spotify_ingest", "spotify_enrich", "library_report", "weekly_recommendations"}
+EXPECTED_DAGS = {"spotify_ingest", "spotify_discover", "spotify_enrich", "library_report", "weekly_recommendations"}
 
 
 @pytest.fixture(scope="module")

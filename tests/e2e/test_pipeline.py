@@ -1,5 +1,6 @@
-"""The whole chain through real Airflow, as `make demo` runs it: ingest -> enrich -> report (-> weekly),
-with Spotify's audio features forbidden (the situation of every app registered today)."""
+"""The whole chain through real Airflow, as `make demo` runs it: ingest -> enrich -> report (-> weekly
+-> report again, on the recommendations event), with Spotify's audio features forbidden (the situation of
+every app registered today)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.e2e.conftest import dags_test, pipeline_env
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.report.paths import INDEX_HTML, report_dir
 
 pytestmark = pytest.mark.e2e
 DS = "2026-11-23"
@@ -33,6 +35,10 @@ def chain(airflow_db, tmp_path_factory):
         for dag_id in CHAIN:
             runs[dag_id] = dags_test(env, dag_id, DS)
             assert runs[dag_id].returncode == 0, f"{dag_id} failed:\n{runs[dag_id].output[-6000:]}"
+        page_before_rerun = (report_dir(Lake(str(tmp / "lake")), DS) / INDEX_HTML).read_text()
+        # the weekly DAG's recommendations event starts the report DAG again (its schedule is either asset)
+        report_after_weekly = dags_test(env, "library_report", DS)
+        assert report_after_weekly.returncode == 0, report_after_weekly.output[-6000:]
         requests_after_first_pass = {
             "audio_features": standin.count("GET /v1/audio-features"), "reccobeats": standin.count("/reccobeats")}
         lake = Lake(str(tmp / "lake"))
@@ -52,6 +58,7 @@ def chain(airflow_db, tmp_path_factory):
             "enriched_before": enriched_before,
             "first_playlist": first_playlist, "rerun_playlist": _published_playlist(standin, tmp),
             "playlists_created_on_rerun": playlists_created, "rerun_weekly": rerun_weekly,
+            "page_before_rerun": page_before_rerun, "report_after_weekly": report_after_weekly,
             # every access token the stand-in handed out during the runs (its private registry)
             "secrets": (standin.client_secret, standin.refresh_token, *standin._access_tokens),
         }
@@ -108,8 +115,21 @@ def test_report_is_written_and_logged(chain):
     assert f"/weekly-discovery/reports/{DS}/" in chain["runs"]["library_report"].output
 
 
+def test_the_report_shows_the_weeks_model_once_the_report_dag_runs_after_the_weekly_dag(chain):
+    # the weekly DAG does not touch the report DAG's page: after it, the page is still the one rendered before
+    before = chain["page_before_rerun"].split('<section id="model">')[1]
+    assert f"The weekly model has not run yet for {DS}" in before
+    page = (report_dir(chain["lake"], DS) / INDEX_HTML).read_text()
+    model = page.split('<section id="model">')[1]
+    assert "not run yet" not in model
+    assert f"Model version {DS}" in model
+    assert "<h3>Recommended tracks</h3>" in model
+    assert f"/weekly-discovery/reports/{DS}/" in chain["report_after_weekly"].output
+
+
 def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
-    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output, chain["rerun_weekly"].output]
+    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output, chain["rerun_weekly"].output,
+                                                               chain["report_after_weekly"].output]
     for secret in chain["secrets"]:
         for text in outputs:
             assert secret not in text

@@ -47,8 +47,16 @@ def config(tmp_path, monkeypatch):
 
 def test_partition_comes_from_the_newest_triggering_event(config):
     events = [Event({"ds": D1, "lake_root": config.lake_root}), Event({"ds": D2, "lake_root": config.lake_root})]
-    run = enrich_tasks.prepare(run_context(events, params={"ds": "2026-01-01"}))
+    run = enrich_tasks.prepare(run_context(events))
     assert run == {"ds": D2, "lake_root": config.lake_root, "config_path": str(config.path),
+                   "providers": ["spotify", "file"], "use_file": True}
+
+
+def test_an_explicit_ds_param_wins_over_the_triggering_event(config):
+    """One rule for every DAG (airflow.runtime.resolve_partition); this DAG used to prefer the event."""
+    events = [Event({"ds": D1, "lake_root": config.lake_root}), Event({"ds": D2, "lake_root": config.lake_root})]
+    run = enrich_tasks.prepare(run_context(events, params={"ds": "2026-01-01"}))
+    assert run == {"ds": "2026-01-01", "lake_root": config.lake_root, "config_path": str(config.path),
                    "providers": ["spotify", "file"], "use_file": True}
 
 

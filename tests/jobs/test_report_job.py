@@ -123,8 +123,11 @@ def job_run(tmp_path_factory):
     lake = Lake(str(root))
     rows, corr_data = build_rows()
     write_partition(lake, rows)
-    result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--top-artist-min-tracks", "1",
-                     "--strong-correlation", "0.8", "--features", "danceability,energy,loudness,tempo,key,mode")
+    config = tmp_path_factory.mktemp("config") / "weekly-discovery.toml"  # the job's settings, as in Airflow
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[report]\ntop_artist_min_tracks = 1\n'
+                      'strong_correlation = 0.8\n\n[model]\n'
+                      'features = ["danceability", "energy", "loudness", "tempo", "key", "mode"]\n')
+    result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--config", str(config))
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     report = json.loads((lake.partition("reports", "library", DS) / "report.json").read_text())
     return lake, report, result.stdout + result.stderr, corr_data
@@ -185,7 +188,13 @@ def load_job_module():
 
 def test_missing_input_fails_before_spark_starts(tmp_path, caplog):
     job = load_job_module()
-    assert job.main(["--lake", str(tmp_path), "--ds", DS]) == 2
+    config = tmp_path / "weekly-discovery.toml"
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n')
+    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
-    with pytest.raises(SystemExit):
-        job.parse_args(["--lake", str(tmp_path), "--ds", DS, "--bin-width", "0.3"])
+    with pytest.raises(SystemExit):  # no config: a usage error
+        job.parse_args(["--lake", str(tmp_path), "--ds", DS, "--config", ""])
+    # a bad setting is the config's to refuse, before Spark, naming the key: a user error
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[report]\nbin_width = 0.3\n')
+    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert "report.bin_width must divide 1 evenly" in caplog.text

@@ -64,10 +64,14 @@ def runs(tmp_path_factory):
     extra_liked = row("t999", "liked", artist="ar05", position=99, tempo=None)  # tempo not detected: dropped
     write_enriched(lake, DS, [*taste_rows(), extra_liked, *candidate_rows()])
     cwd = tmp_path_factory.mktemp("cwd")
-    common = ["--lake", str(root), "--ds", DS]
-    train = run_job("train.py", [*common, "--features", FEATURES, "--folds", "3", "--seed", "42", "--grid", "quick"], cwd)
+    config = tmp_path_factory.mktemp("config") / "weekly-discovery.toml"  # the jobs' settings, as in Airflow
+    features = ", ".join(f'"{f}"' for f in FEATURES.split(","))
+    config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[model]\nfeatures = [{features}]\nfolds = 3\n'
+                      'seed = 42\ngrid = "quick"\ntop_n = 30\nmax_per_artist = 2\nthreshold = 0.5\n')
+    common = ["--lake", str(root), "--ds", DS, "--config", str(config)]
+    train = run_job("train.py", common, cwd)
     assert train.returncode == 0, output(train)[-4000:]
-    score = run_job("score.py", [*common, "--top-n", "10", "--max-per-artist", "2", "--threshold", "0.5"], cwd)
+    score = run_job("score.py", [*common, "--params", '{"top_n": 10}'], cwd)  # a manual run's Param wins
     assert score.returncode == 0, output(score)[-4000:]
     return lake, output(train), output(score)
 
@@ -151,4 +155,6 @@ def test_scoring_without_a_champion_fails_before_spark(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     write_enriched(Lake(str(tmp_path)), DS, candidate_rows())
-    assert module.main(["--lake", str(tmp_path), "--ds", DS]) == 2
+    config = tmp_path / "weekly-discovery.toml"
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n')
+    assert module.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2

@@ -7,6 +7,7 @@ connection JSON), as a deployment would from its secrets backend.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -45,20 +46,71 @@ def config(tmp_path, monkeypatch):
     return load_config(path, env={})
 
 
-def test_prepare_takes_the_event_date_and_the_config(config):
+def test_prepare_takes_the_event_date_and_the_config(config, caplog):
+    caplog.set_level("INFO")
     run = weekly_tasks.prepare(context([Event({"ds": DS, "lake_root": config.lake_root})]))
     assert run == {
-        "ds": DS, "lake_root": config.lake_root, "config_path": str(config.path), "features": "energy,tempo",
-        "folds": "5", "seed": "7", "threshold": "0.5", "top_n": "25", "max_per_artist": "3",
-        "playlist_name": "Weekly Discovery", "dry_run": False, "grid": "default", "artist_profile": "on",
+        "ds": DS, "lake_root": config.lake_root, "config_path": str(config.path), "params": "{}",
+        "playlist_name": "Weekly Discovery", "dry_run": False, "allow_empty": False, "allow_backfill": False,
     }
+    # the jobs read the settings from the config themselves (--config); the task log shows them
+    assert "model: features energy,tempo; 5 folds grouped by artist, seed 7; threshold 0.5" in caplog.text
+    assert "recommendations: top 25, at most 3 per artist, into the playlist 'Weekly Discovery'" in caplog.text
 
 
-def test_params_of_a_manual_run_win(config):
+def test_params_of_a_manual_run_win(config, caplog):
+    caplog.set_level("INFO")
     run = weekly_tasks.prepare(context(params={"ds": "2026-12-07", "top_n": 10, "playlist_name": " Fresh ",
                                                "dry_run": True}))
-    assert (run["ds"], run["top_n"], run["playlist_name"], run["dry_run"]) == ("2026-12-07", "10", "Fresh", True)
+    assert (run["ds"], run["playlist_name"], run["dry_run"]) == ("2026-12-07", "Fresh", True)
+    assert json.loads(run["params"]) == {"top_n": 10, "playlist_name": " Fresh "}  # the jobs apply them again
+    assert config.with_params(json.loads(run["params"])).model.top_n == 10
+    assert "recommendations: top 10, at most 3 per artist, into the playlist 'Fresh'" in caplog.text
     assert weekly_tasks.prepare(context())["ds"] == "2026-11-30"  # no event, no param: the run date
+
+
+def test_allow_empty_and_allow_backfill_params_reach_the_publish_step(config):
+    run = weekly_tasks.prepare(context(params={"allow_empty": True, "allow_backfill": True}))
+    assert (run["allow_empty"], run["allow_backfill"]) == (True, True)
+    run = weekly_tasks.prepare(context(params={"allow_empty": False}))
+    assert (run["allow_empty"], run["allow_backfill"]) == (False, False)
+
+
+def test_the_dag_declares_allow_empty_and_allow_backfill_off_by_default():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "dags" / "weekly_recommendations.py"
+    spec = importlib.util.spec_from_file_location("dagfile_weekly_recommendations_params", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    params = module.weekly_recommendations().params
+    assert params["allow_empty"] is False and params["allow_backfill"] is False
+
+
+def test_publish_task_skips_an_empty_week_succeeds_and_sends_nothing(config, standin, library, monkeypatch,
+                                                                      caplog):
+    monkeypatch.setenv("AIRFLOW_CONN_SPOTIFY_DEFAULT", standin.connection_json())
+    lake = Lake(config.lake_root)
+    write_recommendations(lake, DS, [])
+    run = {"ds": DS, "lake_root": config.lake_root, "config_path": str(config.path),
+           "playlist_name": "Weekly Discovery", "dry_run": False, "allow_empty": False, "allow_backfill": False}
+    caplog.set_level("INFO")
+
+    result = weekly_tasks.publish(run, SimpleNamespace(extra=None))
+
+    assert result["skipped"] and "allow_empty" in result["skipped"]
+    assert standin.request_log == [] and library.playlists == before_playlists(library)
+    assert "allow_empty" in caplog.text and "not published" in caplog.text
+    assert read_json(Path(lake.partition("gold", "published", DS)) / "_publish.json")["skipped"] == result["skipped"]
+
+    # with the param, the same run publishes (an empty playlist is created and remembered)
+    result = weekly_tasks.publish({**run, "allow_empty": True})
+    assert result["skipped"] is None and library.playlists[result["playlist_id"]].track_ids() == []
+
+
+def before_playlists(library):
+    """The demo library's own playlists: publishing added none."""
+    return {k: v for k, v in library.playlists.items() if v.name != "Weekly Discovery"}
 
 
 def test_bad_params_fail_without_retries(config):

@@ -27,6 +27,7 @@ import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
 from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, table_rows
+from weekly_discovery.core.errors import TransientError
 from weekly_discovery.enrich.fetch import fetch_features
 from weekly_discovery.enrich.providers.base import ProviderContext
 from weekly_discovery.lake.layout import Lake
@@ -74,7 +75,20 @@ def enrich_and_publish(spark, standin: StandIn, lake: Lake, config, sleep) -> No
                               sleep=lambda seconds: None)  # ReccoBeats' Retry-After: recorded by the stand-in only
     fetch_features(lake, DS, config.enrichment, context)
     load_job("enrich").enrich_date(spark, lake, DS, config.enrichment)
-    publish(make_api(standin, policy=POLICY, sleep=sleep), lake, DS, PLAYLIST)
+    publish_with_task_retries(make_api(standin, policy=POLICY, sleep=sleep), lake)
+
+
+def publish_with_task_retries(api, lake: Lake, tries: int = 4) -> None:
+    """Publish as Airflow runs the task: a transient failure reruns it. Creating the playlist is
+    never retried inside a run (a 503 on ``POST /me/playlists`` may come after Spotify created it),
+    so a 503 there fails the attempt and the next one looks for the playlist before creating it."""
+    for attempt in range(1, tries + 1):
+        try:
+            publish(api, lake, DS, PLAYLIST)
+            return
+        except TransientError:
+            if attempt == tries:
+                raise
 
 
 def lake_result(lake: Lake) -> dict[str, Any]:

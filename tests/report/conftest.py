@@ -148,3 +148,35 @@ def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
 @pytest.fixture
 def lake(tmp_path) -> Lake:
     return Lake(str(tmp_path / "lake"))
+
+
+def write_picks(lake: Lake, ds: str, picks: list[tuple]) -> None:
+    """``gold/picks/ds=<ds>`` in the history table's shape: ``(rank, track_id, name, artists, source,
+    probability, reason)`` per pick, the other columns filled from them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = lake.partition("gold", "picks", ds)
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [{"ds": ds, "rank": rank, "track_id": tid, "track_uri": f"spotify:track:{tid}", "name": name,
+             "artist_names": artists, "primary_artist_id": None, "primary_artist_name": artists[0] if artists else None,
+             "source": source, "probability": p, "reason": reason, "playlist_id": "W" * 22}
+            for rank, tid, name, artists, source, p, reason in picks]
+    schema = pa.schema([("ds", pa.string()), ("rank", pa.int32()), ("track_id", pa.string()),
+                        ("track_uri", pa.string()), ("name", pa.string()), ("artist_names", pa.list_(pa.string())),
+                        ("primary_artist_id", pa.string()), ("primary_artist_name", pa.string()),
+                        ("source", pa.string()), ("probability", pa.float64()), ("reason", pa.string()),
+                        ("playlist_id", pa.string())])
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
+
+
+def write_library(lake: Lake, ds: str, rows: list[tuple[str, str, str]]) -> None:
+    """``silver/tracks/ds=<ds>`` with the columns the hit rate reads: ``(track_id, role, source_key)`` rows."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = lake.partition("silver", "tracks", ds)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"track_id": [r[0] for r in rows], "role": [r[1] for r in rows],
+                             "source_key": [r[2] for r in rows], "name": ["x"] * len(rows)}),
+                   folder / "part-00000.parquet")

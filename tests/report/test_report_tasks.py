@@ -4,42 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
-from tests.report.conftest import make_report, write_report
-from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT
+from tests.report.conftest import make_report, write_model_outputs, write_report
+from weekly_discovery.airflow.assets import LIBRARY_REPORT, RECOMMENDATIONS
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report import tasks as report_tasks
 
 
-def event(ds, lake_root, minute=0):
-    return SimpleNamespace(extra={"ds": ds, "lake_root": lake_root},
-                           timestamp=dt.datetime(2026, 11, 23, 7, minute, tzinfo=dt.timezone.utc))
-
-
-def context(events=None, params=None, run_after=dt.datetime(2026, 11, 25, 6, tzinfo=dt.timezone.utc)):
-    return {"params": params or {}, "triggering_asset_events": {ENRICHED_TRACKS: events or []},
-            "logical_date": None, "dag_run": SimpleNamespace(run_after=run_after)}
-
-
-def test_date_and_lake_from_the_newest_triggering_event(tmp_path, caplog):
-    config_lake, event_lake = str(tmp_path / "a"), str(tmp_path / "b")
-    ctx = context([event("2026-11-16", event_lake), event("2026-11-23", event_lake, 5)])
-    with caplog.at_level(logging.INFO):
-        assert report_tasks.run_partition(ctx, config_lake) == ("2026-11-23", event_lake,
-                                                                "from the tracks_enriched event")
-    assert "several events triggered this run (2026-11-16, 2026-11-23)" in caplog.text
-    assert "using the event's lake" in caplog.text
-
-
-def test_ds_param_wins_then_the_run_date(tmp_path):
-    lake = str(tmp_path)
-    assert report_tasks.run_partition(context([event("2026-11-23", lake)], {"ds": "2026-11-02"}), lake)[0] \
-        == "2026-11-02"
-    assert report_tasks.run_partition(context(), lake) == ("2026-11-25", lake, "from the run date")
-    with pytest.raises(ValueError):
-        report_tasks.run_partition(context([event("../../x", lake)]), lake)
+# The partition rule (ds param, then the triggering event, then the run date) is tested once, in
+# tests/airflow_layer/test_runtime.py, where resolve_partition lives.
 
 
 def test_render_task_logs_the_summary_and_where_to_open_it(lake, caplog):
@@ -71,10 +48,60 @@ def dag():
 def test_dag_wiring(dag):
     assert [t.task_id for t in dag.topological_sort()] == ["prepare", "report", "render"]
     assert dag.max_active_runs == 1 and "weekly-discovery" in dag.tags and len(dag.doc_md) > 100
-    assert [a.name for a in dag.timetable.asset_condition.objects] == [ENRICHED_TRACKS.name]
+    # either asset starts a run (Airflow's AssetAny): enrichment, and the weekly model's recommendations
+    condition = dag.timetable.asset_condition
+    assert type(condition).__name__ == "AssetAny"
+    assert [a.name for a in condition.objects] == ["weekly_discovery.tracks_enriched",
+                                                   "weekly_discovery.recommendations"]
     render = dag.get_task("render")
     assert [o.name for o in render.outlets] == [LIBRARY_REPORT.name]
     report = dag.get_task("report")
     assert report.application.endswith("jobs/report.py")
-    assert "--strong-correlation" in report.application_args
+    assert "--config" in report.application_args  # the job reads [report] from the config itself
     assert all(t.retries >= 1 for t in dag.tasks)
+
+
+def _triggering_events(asset, ds, lake_root):
+    """The ``triggering_asset_events`` Airflow hands a task run started by one event of ``asset``."""
+    from airflow.sdk.api.datamodels._generated import AssetReferenceAssetEventDagRun
+    from airflow.sdk.execution_time.comms import AssetEventDagRunReferenceResult
+    from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
+    return TriggeringAssetEventsAccessor.build([AssetEventDagRunReferenceResult(
+        asset=AssetReferenceAssetEventDagRun(name=asset.name, uri=asset.uri, extra={}),
+        extra={"ds": ds, "lake_root": lake_root}, source_task_id="publish", source_dag_id="weekly_recommendations",
+        source_run_id="asset_triggered__x", source_map_index=-1, source_aliases=[],
+        timestamp=dt.datetime(2026, 11, 23, 9, tzinfo=dt.timezone.utc))])
+
+
+def test_the_recommendations_event_renders_its_week_with_the_model_section(tmp_path, monkeypatch, caplog):
+    """The weekly DAG no longer re-renders the page: its recommendations event starts the report DAG, whose run
+    must take the event's date and lake (not the run's own date) and show the week's model."""
+    config_lake, event_lake = tmp_path / "config-lake", tmp_path / "event-lake"
+    config = tmp_path / "wd.toml"
+    config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[lake]\nroot = "{config_lake}"\n')
+    monkeypatch.setenv("WEEKLY_DISCOVERY_CONFIG", str(config))
+    monkeypatch.delenv("WEEKLY_DISCOVERY_LAKE", raising=False)
+    context = {"params": {"ds": None}, "logical_date": None,
+               "dag_run": SimpleNamespace(run_after=dt.datetime(2026, 11, 25, 6, tzinfo=dt.timezone.utc)),
+               "triggering_asset_events": _triggering_events(RECOMMENDATIONS, "2026-11-23", str(event_lake))}
+    with caplog.at_level(logging.INFO):
+        run = report_tasks.prepare(context)
+    assert (run["ds"], run["lake_root"]) == ("2026-11-23", str(event_lake))
+    assert "partition ds=2026-11-23 (from the recommendations event)" in caplog.text
+
+    lake = Lake(str(event_lake))  # what the report job and the weekly DAG wrote there for that week
+    write_report(lake, make_report("2026-11-23"))
+    write_model_outputs(lake, "2026-11-23", label="Plain name")
+    page = Path(report_tasks.render(run)["path"]).read_text()
+    model = page.split('<section id="model">')[1]
+    assert "not run yet" not in model
+    assert "Model version 2026-11-23" in model
+    assert "12 of 50" in model
+
+
+def test_render_without_report_json_fails_without_retry(tmp_path):
+    from airflow.sdk.exceptions import AirflowFailException
+
+    with pytest.raises(AirflowFailException, match="no report for ds=2026-11-23 at .*: run the library_report DAG"):
+        report_tasks.render({"ds": "2026-11-23", "lake_root": str(tmp_path / "lake")})

@@ -59,7 +59,7 @@ def known(spark):
 def rec(rank, track, artist, probability, key=A_KEY, name=B_NAME):
     return {"rank": rank, "track_id": sid(track), "uri": f"spotify:track:{sid(track)}", "name": f"Song {track}",
             "artists": [f"Artist {artist}"], "primary_artist_id": sid(artist), "primary_artist_name": f"Artist {artist}",
-            "probability": probability, "source_key": key, "source_name": name}
+            "probability": probability, "source_key": key, "source_name": name, "source": "playlists"}
 
 
 def test_recommend_excludes_known_deduplicates_caps_artists_and_breaks_ties_by_id(scores, known):

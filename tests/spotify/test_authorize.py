@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -62,3 +63,68 @@ def test_cli_without_client_id_names_the_fix(capsys, monkeypatch):
     except SystemExit as exit_:
         assert exit_.code == 2
     assert "pass --client-id or set SPOTIFY_CLIENT_ID" in capsys.readouterr().err
+
+
+# ---- the loopback callback serves until the answer to this request arrives (issue 12, item 12) ----
+
+def start_flow(standin: StandIn, wait_seconds: float = 20):
+    """Start :func:`authorize` in a thread; return (thread, result, callback address, state)."""
+    said: list[str] = []
+    result: dict = {}
+
+    def target():
+        try:
+            result["credentials"] = authorize(
+                standin.client_id, standin.client_secret, port=0, authorize_url=standin.authorize_url,
+                token_url=standin.token_url, api_base_url=standin.api_base_url, open_browser=False,
+                announce=said.append, wait_seconds=wait_seconds,
+            )
+        except Exception as exc:  # surfaced by the assertions
+            result["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    while not said:
+        thread.join(0.05)
+    url = re.search(r"(http://\S+)", said[0]).group(1)
+    query = parse_qs(urlsplit(url).query)
+    return thread, result, url, query["redirect_uri"][0], query["state"][0]
+
+
+def test_other_requests_to_the_port_do_not_end_the_flow():
+    with StandIn(generate_demo_library(seed=1, n_tracks=200)) as standin:
+        thread, result, url, callback, state = start_flow(standin)
+        base = callback.rsplit("/", 1)[0]
+        assert requests.get(f"{base}/favicon.ico", timeout=10).status_code == 404
+        assert requests.get(f"{base}/callbackx?code=c&state={state}", timeout=10).status_code == 404
+        wrong = requests.get(f"{callback}?code=forged&state=not-{state}", timeout=10)
+        assert wrong.status_code == 400 and "ignored" in wrong.text
+        browser = requests.get(url, timeout=10)  # the real answer, after all that
+        thread.join(20)
+        assert "error" not in result, result
+        assert browser.status_code == 200 and "authorized" in browser.text
+        assert result["credentials"].refresh_token
+
+
+def test_an_error_answer_is_reported_without_control_characters():
+    with StandIn(generate_demo_library(seed=1, n_tracks=200)) as standin:
+        thread, result, _, callback, state = start_flow(standin)
+        evil = "access_denied\x1b]0;pwned\x07\x1b[2J\u202e\r\n"
+        answer = requests.get(callback, params={"error": evil, "state": state}, timeout=10)
+        thread.join(20)
+        assert answer.status_code == 200 and "failed" in answer.text
+        message = str(result["error"])
+        assert message.startswith("Spotify did not authorize the app: access_denied")
+        assert not any(ord(ch) < 32 or 0x7f <= ord(ch) < 0xa0 or ch == "\u202e" for ch in message), repr(message)
+
+
+def test_an_answer_with_another_state_is_ignored_and_the_timeout_says_so():
+    with StandIn(generate_demo_library(seed=1, n_tracks=200)) as standin:
+        thread, result, _, callback, state = start_flow(standin, wait_seconds=2)
+        requests.get(callback, params={"error": "access_denied\x1b[31m", "state": "forged"}, timeout=10)
+        requests.get(callback.rsplit("/", 1)[0] + "/", timeout=10)
+        thread.join(20)
+        message = str(result["error"])
+        assert "no answer from Spotify within 2 s" in message
+        assert "1 answer with another state was ignored (possible CSRF)" in message
+        assert "access_denied" not in message and "\x1b" not in message

@@ -149,6 +149,7 @@ def api(standin):
         assert response.headers["Content-Type"].startswith("application/json")
         return response.json()
 
+    call.base, call.headers = base, dict(session.headers)  # for requests whose answer has no JSON body
     return call
 
 
@@ -227,6 +228,20 @@ def test_create_playlist(api, library):
     _assert_valid(_validator(_response_schema("/users/{user_id}/playlists", "post", 201)), legacy)
 
 
+def test_follow_checks_and_unfollow(api, library):
+    playlist_id = api("POST", "/me/playlists", 201, json={"name": "to unfollow"})["id"]
+    uri = f"spotify:playlist:{playlist_id}"
+    follows = _validator(_response_schema("/playlists/{playlist_id}/followers/contains", "get", 200))
+    contains = _validator(_response_schema("/me/library/contains", "get", 200))
+    _assert_valid(follows, api("GET", f"/playlists/{playlist_id}/followers/contains"))
+    _assert_valid(contains, api("GET", "/me/library/contains", params={"uris": uri}))
+    response = requests.delete(  # the spec's 200 "Playlist unfollowed" has no body
+        api.base + f"/playlists/{playlist_id}/followers", headers=api.headers)
+    assert response.status_code == 200 and not response.content
+    assert api("GET", f"/playlists/{playlist_id}/followers/contains") == [False]
+    assert api("GET", "/me/library/contains", params={"uris": uri}) == [False]
+
+
 @pytest.mark.parametrize("route", ["items", "tracks"])
 def test_add_and_replace_items(api, library, route):
     playlist_id = api("POST", "/me/playlists", 201, json={"name": f"target {route}"})["id"]
@@ -256,6 +271,8 @@ def _error_cases(library, standin):
         ("/me/playlists", "post", "/me/playlists", 403,
          {"json": {"name": "x"}, "headers": {"Authorization": f"Bearer {read_only}"}}),
         ("/audio-features", "get", "/audio-features", 400, {"params": {"ids": ",".join(list(library.tracks)[:101])}}),
+        ("/playlists/{playlist_id}/followers/contains", "get", "/playlists/" + "0" * 22 + "/followers/contains",
+         404, {}),
         (None, "get", "/no/such/endpoint", 404, {}),
     ]
 

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import EVIL, make_report, write_model_outputs, write_report
+from tests.report.conftest import EVIL, make_report, write_library, write_model_outputs, write_picks, write_report
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report.render import render_report
 
@@ -44,7 +44,7 @@ ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 DS, OLDER = "2026-11-23", "2026-11-16"
 PASSWORD = "ui-test-password-4711"
-SECTIONS = ["feature-ranges", "top-artists", "correlation", "coverage", "model"]
+SECTIONS = ["feature-ranges", "top-artists", "correlation", "coverage", "model", "picks", "reaction"]
 
 
 def free_port() -> int:
@@ -84,6 +84,11 @@ def lake(tmp_path_factory) -> Lake:
     render_report(lake, OLDER)
     write_report(lake, make_report(DS))
     write_model_outputs(lake, DS)
+    # last week's picks, one of them saved since; this week's, one named like an attack
+    write_picks(lake, OLDER, [(1, "a" * 22, "Kept", ["Ann"], "reccobeats", 0.9, "ReccoBeats, from X"),
+                              (2, "b" * 22, "Skipped", ["Bo"], "artists", 0.8, "new from Bo")])
+    write_picks(lake, DS, [(1, "T" * 22, EVIL, [EVIL], "catalog", 0.87, f"from your catalogue; close to {EVIL}")])
+    write_library(lake, DS, [("a" * 22, "liked", "saved_tracks")])
     render_report(lake, DS)
     return lake
 
@@ -312,6 +317,10 @@ def test_browser_opens_the_report_through_the_airflow_ui(api_server, browser):
     assert heat.size["width"] > 300 and heat.size["height"] > 300  # actually laid out, not collapsed
     assert "energy and loudness: 0.86" in browser.find_element(By.ID, "correlation").text
     assert "12 of 50" in browser.find_element(By.ID, "model").text
+    assert "from your catalogue; close to <img src=x onerror=alert(1)>" in browser.find_element(By.ID, "picks").text
+    assert "1 of 2 (50%)" in browser.find_element(By.ID, "reaction").text
+    trend = browser.find_element(By.CSS_SELECTOR, "#reaction svg.chart.trend")
+    assert trend.size["width"] > 300  # laid out
     assert not browser.find_elements(By.CSS_SELECTOR, "main img, main script")  # the payload stayed text
     assert browser.execute_script("return document.scripts.length") == 0
     height = browser.execute_script("return document.documentElement.scrollHeight")

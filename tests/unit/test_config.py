@@ -1,11 +1,13 @@
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from weekly_discovery.core.config import ConfigError, Model, load_config, resolve_config_path
+from weekly_discovery.core.config import ConfigError, Discover, Model, load_config, resolve_config_path
 
 A = "37i9dQZF1DXcBWIGoYBM5M"
 B = "5ABHKGoOzxkaa28ttQV9sE"
+LIKED = '[sources]\nliked = ["saved_tracks"]\n'
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -78,6 +80,8 @@ def test_example_config_in_the_repo_is_valid(repo):
     assert {s.role for s in config.sources} == {"liked", "disliked", "reference", "candidates"}
     # its [model] table documents the defaults: it must not drift from them
     assert config.model == Model()
+    # and its [discover] table the discovery defaults
+    assert config.discover == Discover()
 
 
 def test_report_and_model_sections(tmp_path):
@@ -116,3 +120,80 @@ artist_profile = false
 def test_bad_report_and_model_settings(tmp_path, section, expected):
     with pytest.raises(ConfigError, match=expected.replace("[", r"\[").replace("]", r"\]").replace(".", r"\.")):
         load_config(write(tmp_path, '[sources]\nliked = ["saved_tracks"]\n' + section), env={})
+
+
+# --- cases the hand-written checks let through as raw exceptions, and the schema's own guarantees ---
+
+
+def test_a_folder_given_as_the_path_says_so(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path, env={})
+    assert str(info.value) == (
+        f"Configuration file {tmp_path} is a folder, not a file. Point WEEKLY_DISCOVERY_CONFIG at the TOML file "
+        f"itself (e.g. {tmp_path / 'weekly-discovery.toml'}).")
+
+
+def test_a_file_that_is_not_utf8_says_so(tmp_path):
+    path = tmp_path / "weekly-discovery.toml"
+    path.write_bytes('[model]\nplaylist_name = "Café"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    assert str(info.value) == f"config {path}: not UTF-8 text (byte 28 is b'\\xe9'); save the file as UTF-8"
+
+
+FEATURES_FORM = (
+    "model.features must be a non-empty list of distinct names from danceability, energy, speechiness, "
+    "instrumentalness, acousticness, liveness, valence, loudness, tempo, key, mode, time_signature, duration_ms")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a table inside the list used to escape as TypeError (unhashable type: 'dict')
+        (LIKED + '[model]\nfeatures = [{name = "energy"}]\n', f"{FEATURES_FORM}, got [{{'name': 'energy'}}]"),
+        (LIKED + '[model]\nfeatures = ["energy", "energy"]\n', f"{FEATURES_FORM}, got ['energy', 'energy']"),
+        (LIKED + "[model]\ntop_n = 10001\n", "model.top_n must be a whole number between 1 and 10000, got 10001"),
+        (LIKED + "[model]\ntop_n = 12.0\n", "model.top_n must be a whole number between 1 and 10000, got 12.0"),
+        (LIKED + "[model]\nseed = true\n", "model.seed must be a whole number between 0 and 2147483647, got True"),
+        (LIKED + "[model]\nfolds = 1\n", "model.folds must be a whole number between 2 and 20, got 1"),
+        (LIKED + "[model]\nthreshold = inf\n", "model.threshold must be a number between 0.0 and 1.0, got inf"),
+        (LIKED + '[model]\ngrid = "fast"\n', "model.grid must be one of default, quick, got 'fast'"),
+        (LIKED + '[model]\nplaylist_name = "   "\n',
+         "model.playlist_name must be a non-empty name of at most 100 characters, got '   '"),
+        ("model = 3\n" + LIKED, "[model] must be a table"),
+        (LIKED + "[report]\ntop_artist_min_tracks = -1\n",
+         "report.top_artist_min_tracks must be a whole number between 0 and 10000, got -1"),
+        (LIKED + '[spotify]\nconnection_id = ""\n',
+         "spotify.connection_id must be an Airflow connection id (string), got ''"),
+        (LIKED + '[spotify]\nconn_id = "x"\n', "unknown key 'conn_id' in [spotify]; expected one of: connection_id"),
+        (LIKED + "[lake]\nroot = 3\n", "lake.root must be a folder path or an object-store URI (string), got 3"),
+        (LIKED + "reference = [3]\n", "sources.reference must be a list of strings, got [3]"),
+    ],
+)
+def test_every_key_is_checked_by_the_schema(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={})
+    assert str(info.value) == f"config {tmp_path / 'weekly-discovery.toml'}: {expected}"
+
+
+def test_an_empty_file_asks_for_a_source(tmp_path):
+    with pytest.raises(ConfigError, match=r'\[sources\] lists no source; add at least liked = \["saved_tracks"\]'):
+        load_config(write(tmp_path, ""), env={})
+
+
+def test_a_playlist_name_is_stripped(tmp_path):
+    path = write(tmp_path, '[sources]\nliked = ["saved_tracks"]\n[model]\nplaylist_name = "  My Mix "\n')
+    assert load_config(path, env={}).model.playlist_name == "My Mix"
+
+
+def test_objects_built_in_code_are_checked_too():
+    # the rules live on the fields, so a test or a job building these directly gets the same checks
+    with pytest.raises(ValueError, match="top_n"):
+        Model(top_n=0)
+    with pytest.raises(ValueError, match="colour"):
+        Model(features=("energy", "colour"))
+    with pytest.raises(ValueError, match="topn"):
+        Model(topn=3)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        Model().top_n = 3  # type: ignore[misc]
+    assert dataclasses.replace(Model(), top_n=5) == Model(top_n=5)

@@ -22,7 +22,7 @@ def load(tmp_path: Path, enrichment: str):
 def test_defaults_without_the_section(tmp_path):
     assert load(tmp_path, "").enrichment == Enrichment(
         providers=("spotify", "reccobeats"), reccobeats_url="https://api.reccobeats.com", missing_retry_days=30,
-        min_coverage=0.0, file=None)
+        min_coverage=None, file=None)  # unset: the per-role default floors (enrich/coverage.py, issue 12)
 
 
 def test_every_key(tmp_path):
@@ -94,3 +94,47 @@ def test_mistakes_name_the_key_and_the_expected_form(tmp_path, text, expected):
         load(tmp_path, text)
     assert expected in str(info.value)
     assert str(tmp_path) in str(info.value)
+
+
+@pytest.mark.parametrize("url", [
+    "https://alice:hunter2@api.reccobeats.com/",
+    "https://hunter2@api.reccobeats.com",
+    "http://alice:hunter2@127.0.0.1:8080/reccobeats",
+])
+def test_credentials_in_the_reccobeats_url_are_refused_without_echoing_them(tmp_path, url):
+    # the URL lands in the lake's request files: a password there would be stored in clear
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, f'[enrichment]\nreccobeats_url = "{url}"\n')
+    message = str(info.value)
+    assert "enrichment.reccobeats_url must not carry a user name or password (user:pass@)" in message
+    assert "ReccoBeats needs no credentials; write 'http" in message and "@" not in message.split("write")[1]
+    assert "hunter2" not in message
+
+
+def test_the_reccobeats_fix_names_the_url_without_credentials(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, '[enrichment]\nreccobeats_url = "https://u:p@api.reccobeats.com"\n')
+    assert str(info.value).endswith("; write 'https://api.reccobeats.com'")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ('[enrichment]\nreccobeats_url = "http://"\n', "enrichment.reccobeats_url must be an http(s) URL, got 'http://'"),
+    ('[enrichment]\nfile = 3\n', "[enrichment.file] must be a table"),
+    ('[enrichment.file]\nformat = "csv"\n',
+     "enrichment.file.path is missing; it must be the path of your CSV or Parquet file"),
+    ('[enrichment.file]\npath = "f.csv"\ncolumns = 3\n',
+     "enrichment.file.columns must map our names to the file's column names, got 3"),
+])
+def test_more_mistakes(tmp_path, text, expected):
+    with pytest.raises(ConfigError) as info:
+        load(tmp_path, text)
+    assert str(info.value) == f"config {tmp_path / 'weekly-discovery.toml'}: {expected}"
+
+
+def test_feature_file_built_in_code_gets_the_same_defaults():
+    # jobs and tests build FeatureFile directly (positional, like the dataclass it was): same rules apply
+    feature_file = FeatureFile("/srv/f.parquet")
+    assert (feature_file.format, feature_file.columns["id"], feature_file.columns["tempo"]) == ("parquet", "id", "tempo")
+    assert FeatureFile("/srv/f.csv", "csv", {"id": "track_id"}).columns["id"] == "track_id"
+    with pytest.raises(ValueError, match="danceabilty"):
+        FeatureFile("/srv/f.csv", "csv", {"danceabilty": "d"})

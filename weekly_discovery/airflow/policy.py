@@ -17,6 +17,8 @@ START_DATE = pendulum.datetime(2026, 1, 5, tz="UTC")
 WEEKLY_MONDAY_6AM = "0 6 * * 1"
 TAGS = ["weekly-discovery"]
 
+# Retries are for transient failures (429, 5xx, lost connections): a user error (core.errors.UserError,
+# or a Spark job's exit status 2) fails its task at once instead.
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "weekly-discovery",
     "retries": 2,
@@ -45,6 +47,8 @@ def spark_job(task_id: str, application: Path, args: list[str], **kwargs: Any) -
     The ``weekly_discovery`` package goes with the job as a zip in ``--py-files``, built when the task
     runs (:mod:`weekly_discovery.airflow.spark_submit`), so executors and cluster-mode drivers need no copy of
     the project installed. ``application`` is an absolute path; nothing depends on the working directory.
+    A job that exits with ``USER_ERROR_EXIT`` (a user error, :mod:`weekly_discovery.spark.runner`) fails
+    its task without the retries of :data:`DEFAULT_ARGS`; any other failure is retried.
     """
     return PackagedSparkSubmitOperator(
         task_id=task_id,

@@ -8,12 +8,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
-from weekly_discovery.core.config import Config, ConfigError, load_config, resolve_config_path
-from weekly_discovery.lake.layout import LakeError, check_ds
-from weekly_discovery.spotify.credentials import CredentialsError, SpotifyCredentials
-from weekly_discovery.spotify.errors import SpotifyAccessError, SpotifyUnavailable
+from weekly_discovery.core.config import Config, load_config, resolve_config_path
+from weekly_discovery.core.errors import UserError
+from weekly_discovery.lake import Lake, check_ds
+from weekly_discovery.spotify.credentials import SpotifyCredentials
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +26,60 @@ def load_run_config() -> Config:
     return load_config(path)
 
 
-def partition_date(context: dict[str, Any]) -> str:
-    """The lake partition a run writes: the ``ds`` param, else the logical date, else the run time.
+class Partition(NamedTuple):
+    """The partition a run works on: its date, its lake root, and where the date came from (for the log)."""
 
-    Manually triggered and asset-triggered runs in Airflow 3 have no logical date.
+    ds: str
+    lake_root: str
+    origin: str
+
+
+def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
+    """The partition a run processes, the same rule for every DAG:
+
+    1. an explicit ``ds`` param (a manual run or a backfill by hand) wins, in the config's lake;
+    2. else the newest triggering asset event whose extra names a ``ds`` (its ``lake_root`` too, if it
+       names one: the data landed there);
+    3. else the run's logical date, or for a run without one (manual and asset-triggered runs in
+       Airflow 3) its ``run_after``, as a UTC date.
+
+    Airflow folds the events that arrived while the DAG was busy into one run: the newest date is
+    processed then (older dates can be rerun by hand with the ``ds`` param). A malformed date raises
+    :class:`~weekly_discovery.lake.layout.LakeError` (a user error).
     """
     params = context.get("params") or {}
     if params.get("ds"):
-        return check_ds(str(params["ds"]))
+        return Partition(check_ds(str(params["ds"])), config.lake_root, "from the ds param")
+    event = _newest_event(context.get("triggering_asset_events") or {})
+    if event is not None:
+        extra, asset_name = event
+        lake_root = config.lake_root
+        event_lake = str(extra.get("lake_root") or "")
+        if event_lake and Lake(event_lake).root != Lake(config.lake_root).root:
+            log.warning("the triggering event names lake %s but the config says %s: using the event's lake",
+                        event_lake, config.lake_root)
+            lake_root = event_lake
+        return Partition(check_ds(str(extra["ds"])), lake_root, f"from the {asset_name} event")
     when = context.get("logical_date") or context["dag_run"].run_after
-    return when.astimezone(dt.timezone.utc).date().isoformat()
+    return Partition(when.astimezone(dt.timezone.utc).date().isoformat(), config.lake_root, "from the run date")
+
+
+def _newest_event(events_by_asset: Any) -> tuple[dict[str, Any], str] | None:
+    """``(extra, short asset name)`` of the newest event whose extra names a ``ds``, or None."""
+    found = []
+    for asset, events in events_by_asset.items():
+        name = str(getattr(asset, "name", asset)).rsplit(".", 1)[-1]
+        for e in events or ():
+            extra = getattr(e, "extra", None)
+            if isinstance(extra, dict) and extra.get("ds"):
+                found.append((str(extra["ds"]), str(getattr(e, "timestamp", "")), extra, name))
+    if not found:
+        return None
+    newest = max(found, key=lambda f: (f[0], f[1]))
+    dates = sorted({f[0] for f in found})
+    if len(dates) > 1:
+        log.info("several events triggered this run (%s): processing the newest, ds=%s", ", ".join(dates), newest[0])
+    return newest[2], newest[3]
 
 
 def spotify_api(conn_id: str):
@@ -52,15 +96,13 @@ def spotify_api(conn_id: str):
 
 @contextlib.contextmanager
 def fail_fast_on_user_errors() -> Iterator[None]:
-    """Turn errors that a retry cannot fix into AirflowFailException (no retries, message kept)."""
+    """Fail the task at once on a :class:`~weekly_discovery.core.errors.UserError` (AirflowFailException:
+    no retries, the message with its fix kept); a transient or unexpected error propagates, so Airflow
+    retries the task with its back-off."""
     from airflow.sdk.exceptions import AirflowFailException
-
-    from weekly_discovery.ingest.extract import SourcesUnreadable
 
     try:
         yield
-    except SpotifyUnavailable:
-        raise  # transient: let Airflow retry the task
-    except (ConfigError, CredentialsError, LakeError, SpotifyAccessError, SourcesUnreadable) as exc:
+    except UserError as exc:
         log.error("%s", exc)
         raise AirflowFailException(str(exc)) from None

@@ -9,12 +9,16 @@ application's staging directory; Kubernetes needs ``spark.kubernetes.file.upload
 
 The zip is built when the task runs, never when a DAG file is parsed, and named by a hash of its
 content: the same code gives the same file, which is built once and reused by every later task.
+
+A job's exit status says which kind of failure it was (:mod:`weekly_discovery.spark.runner`): the
+operator turns ``USER_ERROR_EXIT`` into a failure without retry; any other failure is retried.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import io
 import logging
 import os
 import tempfile
@@ -24,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from weekly_discovery.core.errors import USER_ERROR_EXIT
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +77,16 @@ def package_zip(package: str = PACKAGE, directory: Path | None = None) -> Path:
     target = folder / f"{package}-{digest.hexdigest()[:16]}.zip"
     if target.is_file():
         return target
-    tmp = folder / f".{target.name}.{os.getpid()}.tmp"
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for path, name in members:
-                info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                archive.writestr(info, path.read_bytes())
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    from weekly_discovery.lake.storage import write_atomic
+
+    buffer = io.BytesIO()  # the package's code only: a few hundred kB
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path, name in members:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, path.read_bytes())
+    write_atomic(target, buffer.getvalue())  # concurrent tasks may build the same zip: the last rename wins
     log.info("built %s from %s (%d files)", target, root, len(members))
     _remove_stale(folder, package, keep=target)
     return target
@@ -100,7 +106,8 @@ def _remove_stale(folder: Path, package: str, keep: Path) -> None:
 class PackagedSparkSubmitOperator(SparkSubmitOperator):
     """``SparkSubmitOperator`` that adds the ``weekly_discovery`` package to ``--py-files`` at run time.
 
-    ``py_files`` given to the constructor (rendered) are submitted after the package zip.
+    ``py_files`` given to the constructor (rendered) are submitted after the package zip. A job that
+    exits with ``USER_ERROR_EXIT`` fails the task at once (no retry): its log names the fix.
     """
 
     def execute(self, context: Any) -> Any:
@@ -110,7 +117,15 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
         self.py_files = ",".join(p for p in (str(archive), self.py_files) if p)
         self._hook = None  # the hook copies py_files when it is created
         self.log.info("shipping %s with --py-files", archive)
-        return super().execute(context)
+        try:
+            return super().execute(context)
+        except AirflowException as exc:
+            if job_exit_code(self._hook) == USER_ERROR_EXIT:
+                raise AirflowFailException(
+                    f"{self.task_id}: the Spark job stopped on a user error (exit status {USER_ERROR_EXIT}); "
+                    "retrying won't help. Read the job's log above for what to fix, then rerun."
+                ) from exc
+            raise
 
     def add_lake_storage(self, connection_getter: Any = None) -> None:
         """Add what the job needs to reach the lake: the Spark connection's ``extra.conf`` (e.g.
@@ -138,6 +153,21 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
         self._hook = None  # the hook copies conf and env_vars when it is created
         if storage.conf or user_conf:
             self.log.info("lake storage settings: %s", ", ".join(sorted({*storage.conf, *user_conf})))
+
+
+def job_exit_code(hook: Any) -> int | None:
+    """The job's exit status as the spark-submit hook saw it, or None when it cannot be known.
+
+    In Kubernetes cluster mode the hook reads the driver's status from the log (``_spark_exit_code``);
+    in client mode (local or a standalone cluster) spark-submit exits with the Python driver's own
+    status. A standalone cluster-mode driver is only polled for its state: no status, so None.
+    """
+    if hook is None:
+        return None
+    if getattr(hook, "_is_kubernetes", False) and getattr(hook, "_spark_exit_code", None) is not None:
+        return hook._spark_exit_code
+    process = getattr(hook, "_submit_sp", None)
+    return getattr(process, "returncode", None)
 
 
 def lake_root_arg(args: Any) -> str | None:

@@ -4,48 +4,154 @@ One TOML file (see ``weekly-discovery.example.toml``), found through the environ
 ``WEEKLY_DISCOVERY_CONFIG`` or the Airflow Variable ``weekly_discovery_config``, read when a run
 starts (never when a DAG file is parsed). Every key is checked: a typo or a malformed id stops the
 run with a message naming the key and the expected form.
-"""
 
-from __future__ import annotations
+The file's shape is declared once, as frozen pydantic dataclasses (unknown keys forbidden, ranges,
+``Literal`` choices), and every rule lives on its field: the same checks run when a test or a job
+builds :class:`Model` or :class:`Enrichment` directly and when a manual run's Params are applied
+(:meth:`Config.with_params`). Each field's ``description`` is its expected form; pydantic's errors
+become a :class:`ConfigError` in one place, :func:`_explain`, which names the key and that form.
+They are pydantic *dataclasses* (not ``BaseModel``) so that callers keep building them like the
+dataclasses they replaced: positional arguments, ``dataclasses.replace``, ``==``.
+"""
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import field, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from urllib.parse import urlsplit
 
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic.dataclasses import dataclass
+from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.spotify_ids import InvalidSpotifyId, parse_spotify_id
-from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, POST_FEATURES, ROLES, SAVED_TRACKS
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, PLAYLIST, POST_FEATURES, ROLES, SAVED_TRACKS
 from weekly_discovery.lake import layout as lake_layout
 from weekly_discovery.lake import storage
 
 CONFIG_ENV = "WEEKLY_DISCOVERY_CONFIG"
 CONFIG_VARIABLE = "weekly_discovery_config"
 LAKE_ENV = "WEEKLY_DISCOVERY_LAKE"
-
-_TOP_KEYS = {"sources", "lake", "spotify", "enrichment", "report", "model"}
-_REPORT_KEYS = {"bin_width", "top_artist_min_tracks", "strong_correlation"}
-_MODEL_KEYS = {"features", "top_n", "max_per_artist", "playlist_name", "threshold", "seed", "folds", "grid",
-               "artist_profile"}
 MODEL_GRIDS = ("default", "quick")
-_ENRICHMENT_KEYS = {"providers", "reccobeats_url", "missing_retry_days", "min_coverage", "file"}
-_FILE_KEYS = {"path", "format", "columns"}
 PROVIDERS = ("spotify", "reccobeats", "file")
 DEFAULT_RECCOBEATS_URL = "https://api.reccobeats.com"
-_LAKE_KEYS = {"root"}
-_SPOTIFY_KEYS = {"connection_id"}
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """The configuration file is missing or invalid; the message says what to change."""
 
 
-@dataclass(frozen=True)
+# --- the building blocks of the schema --------------------------------------------------------------
+
+#: Every table refuses keys it does not know: a typo must stop the run, not be silently ignored.
+_TABLE = ConfigDict(extra="forbid")
+
+#: Strict: TOML's ``true`` and ``1.5`` are not whole numbers (pydantic's lax mode would take ``true``).
+WholeNumber = Annotated[int, Strict()]
+#: Strict too (``true`` is not a number), but an integer is taken and stored as a float.
+Number = Annotated[float, Strict(), AllowInfNan(False)]
+
+Provider = Literal[PROVIDERS]  # type: ignore[valid-type]
+FeatureName = Literal[FEATURE_COLUMNS]  # type: ignore[valid-type]
+ColumnName = Literal[("id", *FEATURE_COLUMNS)]  # type: ignore[valid-type]
+Grid = Literal[MODEL_GRIDS]  # type: ignore[valid-type]
+Role = Literal[ROLES]  # type: ignore[valid-type]
+
+
+def _between(low: float, high: float) -> Any:
+    """The range of a number field and the message that states it, from the same two numbers."""
+    kind = "a whole number" if isinstance(low, int) else "a number"
+    return Field(ge=low, le=high, description=f"{kind} between {low} and {high}")
+
+
+def _problem(text: str) -> PydanticCustomError:
+    """A rule's own message. Starting with "must", it follows the key's name; otherwise it follows "key: ".
+
+    The text travels in the context, not in the template, so braces in a user's value are harmless.
+    """
+    return PydanticCustomError("config", "{problem}", {"problem": text})
+
+
+def _distinct(values: tuple[str, ...]) -> tuple[str, ...]:
+    if len(set(values)) != len(values):
+        raise ValueError("names repeat")  # the field's description says what is expected
+    return values
+
+
+def _http_url(url: str) -> str:
+    """An http(s) URL without credentials, trailing slash dropped (paths are appended to it)."""
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    if "@" in authority:  # checked first, so that no message echoes the password
+        bare = url.replace(authority, authority.rsplit("@", 1)[1], 1)
+        raise _problem(
+            "must not carry a user name or password (user:pass@): the URL is written into the lake's "
+            f"request files, and ReccoBeats needs no credentials; write {bare!r}")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("not an http(s) URL")
+    return url.rstrip("/")
+
+
+def _divides_one(width: float) -> float:
+    if abs(round(1 / width) * width - 1) > 1e-9:
+        raise _problem(f"must divide 1 evenly (0.05, 0.1, 0.2, 0.25...), got {width}")
+    return width
+
+
+def _playlist_id(ref: str, alternatives: str = "") -> str:
+    try:
+        return parse_spotify_id(ref, PLAYLIST)
+    except InvalidSpotifyId as exc:
+        raise _problem(f"{exc}{alternatives}") from None
+
+
+def _liked_ref(ref: str) -> str:
+    """``saved_tracks`` or a playlist's id (from an id, URI or link)."""
+    return SAVED_TRACKS if ref.strip() == SAVED_TRACKS else _playlist_id(ref, ' or "saved_tracks"')
+
+
+def _playlist_ref(ref: str) -> str:
+    """A playlist's id (from an id, URI or link): the other roles cannot hold the Liked Songs."""
+    if ref.strip() == SAVED_TRACKS:
+        raise _problem(f'"{SAVED_TRACKS}" (your Liked Songs) can only be used under sources.liked')
+    return _playlist_id(ref)
+
+
+def _beside_the_config(path: str, info: ValidationInfo) -> str:
+    """A relative path in the file is relative to the file's folder, not to the working directory."""
+    folder = (info.context or {}).get("folder")
+    if folder is None or "://" in path or Path(path).expanduser().is_absolute():
+        return path
+    return str(Path(folder) / path)
+
+
+# --- what callers read ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Source:
     """One place tracks come from: the user's Liked Songs or one playlist, in one role."""
 
-    role: str
-    kind: str  # "saved_tracks" or "playlist"
+    role: Role
+    kind: Literal[SAVED_TRACKS, PLAYLIST]  # type: ignore[valid-type]
     spotify_id: str | None = None
 
     @property
@@ -57,52 +163,155 @@ class Source:
         return "Liked Songs" if self.kind == SAVED_TRACKS else f"playlist {self.spotify_id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class FeatureFile:
     """A downloaded snapshot of audio features keyed by Spotify track id (CSV or Parquet)."""
 
-    path: str
-    format: str  # "csv" or "parquet"
-    columns: Mapping[str, str]  # our column name -> the file's column name ("id" -> track id)
+    path: Annotated[str, Field(min_length=1, description="the path of your CSV or Parquet file")]
+    # None (the file leaves it out): from the path's extension
+    format: Literal["csv", "parquet"] = Field(None, validate_default=True,  # type: ignore[assignment]
+                                              description='"csv" or "parquet"')
+    # our column name -> the file's column name ("id" -> track id); the names left out are the file's too
+    columns: Mapping[ColumnName, str] = Field(
+        default_factory=dict, validate_default=True, description="a table of our names -> the file's column names",
+        json_schema_extra={"must": "map our names to the file's column names"})
+
+    _resolve_path = field_validator("path")(_beside_the_config)
+
+    @field_validator("format", mode="before")
+    @classmethod
+    def _format_from_extension(cls, value: Any, info: ValidationInfo) -> Any:
+        if value not in (None, ""):
+            return value
+        return "parquet" if str(info.data.get("path", "")).endswith(".parquet") else "csv"
+
+    @field_validator("columns")
+    @classmethod
+    def _every_column_named(cls, columns: Mapping[str, str]) -> dict[str, str]:
+        return {**{name: name for name in sorted(get_args(ColumnName))}, **columns}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class Enrichment:
     """Where audio features come from, in order, and how strict coverage must be."""
 
-    providers: tuple[str, ...] = ("spotify", "reccobeats")
-    reccobeats_url: str = DEFAULT_RECCOBEATS_URL
-    missing_retry_days: int = 30
-    min_coverage: float = 0.0
+    providers: Annotated[tuple[Provider, ...], Field(
+        min_length=1, description=f"a non-empty list of distinct names from {', '.join(PROVIDERS)} "
+                                  "(in the order to ask them)"), AfterValidator(_distinct)] = ("spotify", "reccobeats")
+    reccobeats_url: Annotated[str, Field(description="an http(s) URL"), AfterValidator(_http_url)] = \
+        DEFAULT_RECCOBEATS_URL
+    missing_retry_days: Annotated[WholeNumber, Field(ge=0, description="a whole number of days >= 0")] = 30
+    # unset (None): weekly_discovery.enrich.coverage.DEFAULT_MIN_COVERAGE, a floor for the labelled roles only
+    min_coverage: Annotated[Number | None, Field(ge=0, le=1, description="a share between 0 and 1 (e.g. 0.9)")] = None
     file: FeatureFile | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class Report:
     """How the weekly library report bins, filters and flags."""
 
-    bin_width: float = 0.1
-    top_artist_min_tracks: int = 3  # list artists with MORE than this many liked tracks
-    strong_correlation: float = 0.5
+    bin_width: Annotated[Number, _between(0.01, 0.5), AfterValidator(_divides_one)] = 0.1
+    # list artists with MORE than this many liked tracks
+    top_artist_min_tracks: Annotated[WholeNumber, _between(0, 10_000)] = 3
+    strong_correlation: Annotated[Number, _between(0.0, 1.0)] = 0.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, config=_TABLE)
 class Model:
     """What the weekly model learns from and what it recommends."""
 
-    features: tuple[str, ...] = POST_FEATURES
-    top_n: int = 30
-    max_per_artist: int = 2
-    playlist_name: str = "Weekly Discovery"
-    threshold: float = 0.5  # a candidate is "recommended" at or above this probability
-    seed: int = 42
-    folds: int = 5
-    grid: str = "default"  # "quick": one small configuration per model family (small libraries, demos)
-    artist_profile: bool = True  # challengers also learn each feature's average over the track's artist
+    features: Annotated[tuple[FeatureName, ...], Field(
+        min_length=1, description=f"a non-empty list of distinct names from {', '.join(FEATURE_COLUMNS)}"),
+        AfterValidator(_distinct)] = POST_FEATURES
+    top_n: Annotated[WholeNumber, _between(1, 10_000)] = 30
+    max_per_artist: Annotated[WholeNumber, _between(1, 10_000)] = 2
+    playlist_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+                             Field(description="a non-empty name of at most 100 characters")] = "Weekly Discovery"
+    # a candidate is "recommended" at or above this probability
+    threshold: Annotated[Number, _between(0.0, 1.0)] = 0.5
+    seed: Annotated[WholeNumber, _between(0, 2**31 - 1)] = 42
+    folds: Annotated[WholeNumber, _between(2, 20)] = 5
+    # "quick": one small configuration per model family (small libraries, demos)
+    grid: Annotated[Grid, Field(description=f"one of {', '.join(MODEL_GRIDS)}")] = "default"
+    # challengers also learn each feature's average over the track's artist
+    artist_profile: Annotated[StrictBool, Field(description="true or false")] = True
 
 
-@dataclass(frozen=True)
+DISCOVER_SOURCES = ("reccobeats", "artists", "playlists")
+"""The discovery stage's candidate sources (``weekly_discovery.discover.sources`` has one module each;
+a test keeps the two lists equal: a layer may not import a stage)."""
+DEFAULT_DISCOVER_BUDGETS: Mapping[str, int] = {"reccobeats": 20, "artists": 150, "playlists": 0}
+DiscoverSource = Literal[DISCOVER_SOURCES]  # type: ignore[valid-type]
+ALBUM_GROUPS = ("album", "single", "compilation", "appears_on")
+
+
+def _album_groups(value: str) -> str:
+    groups = [g for g in value.split(",") if g]
+    if not groups or set(groups) - set(ALBUM_GROUPS):
+        raise _problem(f"must be a comma-separated list of {', '.join(ALBUM_GROUPS)}, got {value!r}")
+    return value
+
+
+def _with_default_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
+    """A budget given for one source keeps the others' defaults."""
+    return {**DEFAULT_DISCOVER_BUDGETS, **budgets}
+
+
+@dataclass(frozen=True, config=_TABLE)
+class Discover:
+    """[discover]: where the weekly candidate songs come from, how many requests each source may make,
+    and how long a published song stays out of the playlist.
+
+    Defaults, and why:
+
+    * ``sources``: songs similar to recent likes first (ReccoBeats), then new albums of favourite
+      artists, then the candidate playlists the user still keeps (no requests).
+    * ``budgets`` (requests per source per week): ``reccobeats`` 20 (about 20 x 100 suggestions; the
+      service publishes no limits, so stay polite), ``artists`` 150 (10 artists: ~1-3 album pages each,
+      plus one request per album not read before; album track lists are kept in the lake),
+      ``playlists`` 0 (their songs are already in ``silver/tracks``). A retry of one request under the
+      HTTP retry policy is not a new request.
+    * ``seeds_per_call = 5`` (ReccoBeats takes 1-5 seeds), ``recommendations_per_call = 100`` (1-100).
+    * ``like_half_life_days = 90``, ``min_like_weight = 0.2``: a like's weight as a ReccoBeats seed
+      halves every 90 days but never falls below 0.2, so recent taste leads while old likes still come up.
+    * ``top_artists = 10``: the artists with the most liked songs whose albums are read.
+    * ``album_groups = "album,single"``, ``albums_page_size = 10`` (development-mode apps get 400 above
+      10), ``album_tracks_page_size = 50`` (the API's maximum).
+    * ``novelty_weeks = 12``: a song published in one of the 12 weeks before is not offered again
+      (0: only the library is excluded).
+    """
+
+    sources: Annotated[tuple[DiscoverSource, ...], Field(
+        description=f"a list of distinct names from {', '.join(DISCOVER_SOURCES)} (in the order to ask them)"),
+        AfterValidator(_distinct)] = DISCOVER_SOURCES
+    budgets: Annotated[Mapping[DiscoverSource, Annotated[WholeNumber, Field(ge=0)]], Field(
+        description="a table of source name -> requests per week (whole numbers >= 0)"),
+        AfterValidator(_with_default_budgets)] = field(default_factory=lambda: dict(DEFAULT_DISCOVER_BUDGETS))
+    reccobeats_url: Annotated[str, Field(description="an http(s) URL"), AfterValidator(_http_url)] = \
+        DEFAULT_RECCOBEATS_URL
+    seeds_per_call: Annotated[WholeNumber, _between(1, 5)] = 5
+    recommendations_per_call: Annotated[WholeNumber, _between(1, 100)] = 100
+    like_half_life_days: Annotated[Number, Field(gt=0, description="a number of days above 0")] = 90.0
+    min_like_weight: Annotated[Number, Field(gt=0, le=1, description="a number above 0 and at most 1")] = 0.2
+    top_artists: Annotated[WholeNumber, _between(1, 1000)] = 10
+    album_groups: Annotated[str, AfterValidator(_album_groups)] = "album,single"
+    albums_page_size: Annotated[WholeNumber, _between(1, 10)] = 10
+    album_tracks_page_size: Annotated[WholeNumber, _between(1, 50)] = 50
+    novelty_weeks: Annotated[WholeNumber, _between(0, 520)] = 12
+
+    def budget(self, source: str) -> int:
+        """The per-week request budget of ``source``."""
+        return self.budgets[source]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as JSON-ready values (for a run's metrics)."""
+        return TypeAdapter(Discover).dump_python(self, mode="json")
+
+
+@dataclass(frozen=True, config=_TABLE)
 class Config:
+    """The checked configuration as every stage reads it (:func:`load_config` builds it from the file)."""
+
     path: Path
     sources: tuple[Source, ...]
     lake_root: str
@@ -110,6 +319,7 @@ class Config:
     enrichment: Enrichment = field(default_factory=Enrichment)
     report: Report = field(default_factory=Report)
     model: Model = field(default_factory=Model)
+    discover: Discover = field(default_factory=Discover)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
     def sources_in(self, role: str) -> tuple[Source, ...]:
@@ -118,6 +328,99 @@ class Config:
     @property
     def lake(self) -> lake_layout.Lake:
         return lake_layout.Lake(self.lake_root)
+
+    def with_params(self, params: Mapping[str, Any]) -> "Config":
+        """This config with a manual run's Airflow Params (``top_n``, ``playlist_name``) applied.
+
+        They are checked by the same rules as the file's [model] keys. A missing, None or empty Param
+        keeps the config's value; other Params (``dry_run``, ``ds``...) are not configuration and are
+        ignored here. A whole float (the Params form may send ``25.0``) counts as a whole number.
+        """
+        given = {key: params[key] for key in ("top_n", "playlist_name") if params.get(key) not in (None, "")}
+        if not given:
+            return self
+        changes = {key: int(value) if isinstance(value, float) and value.is_integer() else value
+                   for key, value in given.items()}
+        try:
+            model = replace(self.model, **changes)
+        except ValidationError as exc:
+            raise ConfigError(_explain(exc.errors()[0], Model, given, name=lambda key: f"the {key} param")) from None
+        return replace(self, model=model)
+
+
+# --- the file's own tables (what is not handed to callers as is) -----------------------------------
+
+_LikedRefs = Annotated[list[Annotated[str, AfterValidator(_liked_ref)]], Field(description="a list of strings")]
+_PlaylistRefs = Annotated[list[Annotated[str, AfterValidator(_playlist_ref)]], Field(description="a list of strings")]
+
+
+@dataclass(frozen=True, config=_TABLE)
+class _Sources:
+    """[sources]: references by role (ids, URIs or links), read as playlist ids or ``saved_tracks``."""
+
+    liked: _LikedRefs = field(default_factory=list)
+    disliked: _PlaylistRefs = field(default_factory=list)
+    reference: _PlaylistRefs = field(default_factory=list)
+    candidates: _PlaylistRefs = field(default_factory=list)
+
+    def as_sources(self) -> tuple[Source, ...]:
+        return tuple(Source(role=role, kind=SAVED_TRACKS) if ref == SAVED_TRACKS
+                     else Source(role=role, kind=PLAYLIST, spotify_id=ref)
+                     for role in ROLES for ref in getattr(self, role))
+
+    @model_validator(mode="after")
+    def _one_role_each(self) -> "_Sources":
+        seen: dict[str, str] = {}
+        for role in ROLES:
+            for index, ref in enumerate(getattr(self, role)):
+                if ref in seen:
+                    raise _problem(f"sources.{role}[{index}] ({ref!r}) is already listed under "
+                                   f"sources.{seen[ref]}; a source can play one role only")
+                seen[ref] = role
+        return self
+
+
+@dataclass(frozen=True, config=_TABLE)
+class _Lake:
+    # WEEKLY_DISCOVERY_LAKE overrides it; "" or none: "lake" beside the config file
+    root: str | None = Field(None, description="a folder path or an object-store URI (string)")
+
+
+@dataclass(frozen=True, config=_TABLE)
+class _Spotify:
+    connection_id: Annotated[str, Field(min_length=1, description="an Airflow connection id (string)")] = \
+        "spotify_default"
+
+
+@dataclass(frozen=True, config=_TABLE)
+class _ConfigFile:
+    """The whole TOML file, table by table."""
+
+    sources: _Sources = field(default_factory=_Sources)
+    lake: _Lake = field(default_factory=_Lake)
+    spotify: _Spotify = field(default_factory=_Spotify)
+    enrichment: Enrichment = field(default_factory=Enrichment)
+    report: Report = field(default_factory=Report)
+    model: Model = field(default_factory=Model)
+    discover: Discover = field(default_factory=Discover)
+
+    @model_validator(mode="after")
+    def _complete(self) -> "_ConfigFile":
+        # here, not on _Sources: a file without [sources] gets this message, not an unknown key's
+        if not self.sources.as_sources():
+            raise _problem(f'[sources] lists no source; add at least liked = ["{SAVED_TRACKS}"]')
+        # here, not on Enrichment: code may build Enrichment(providers=("file", ...)) to test other things
+        if "file" in self.enrichment.providers and self.enrichment.file is None:
+            raise _problem(
+                'enrichment.providers lists "file" but there is no [enrichment.file] table with path = "..." '
+                "(a CSV or Parquet snapshot keyed by Spotify track id)")
+        return self
+
+
+_FILE = TypeAdapter(_ConfigFile)
+
+
+# --- reading the file -------------------------------------------------------------------------------
 
 
 def resolve_config_path(
@@ -149,206 +452,134 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
             f"Configuration file {path} does not exist. Create it from weekly-discovery.example.toml "
             f"or point {CONFIG_ENV} at your file."
         ) from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"Configuration file {path} is a folder, not a file. Point {CONFIG_ENV} at the TOML file "
+            f"itself (e.g. {path / 'weekly-discovery.toml'})."
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"config {path}: not UTF-8 text (byte {exc.start} is {exc.object[exc.start:exc.start + 1]!r}); "
+            "save the file as UTF-8"
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config {path}: not valid TOML ({exc})") from None
-    return _validate(path, data, env)
-
-
-def _validate(path: Path, data: dict[str, Any], env: Mapping[str, str]) -> Config:
-    where = f"config {path}"
-    _no_unknown_keys(where, "top level", data, _TOP_KEYS)
-
-    sources_table = data.get("sources")
-    if not isinstance(sources_table, dict):
-        raise ConfigError(f"{where}: missing table [sources] with keys {', '.join(ROLES)}")
-    _no_unknown_keys(where, "[sources]", sources_table, set(ROLES))
-
-    sources: list[Source] = []
-    seen: dict[str, str] = {}
-    for role in ROLES:
-        refs = sources_table.get(role, [])
-        if not isinstance(refs, list) or not all(isinstance(r, str) for r in refs):
-            raise ConfigError(f"{where}: sources.{role} must be a list of strings, got {refs!r}")
-        for index, ref in enumerate(refs):
-            source = _parse_source(where, role, index, ref)
-            previous = seen.get(source.key)
-            if previous is not None:
-                raise ConfigError(
-                    f"{where}: sources.{role}[{index}] ({ref!r}) is already listed under "
-                    f"sources.{previous}; a source can play one role only"
-                )
-            seen[source.key] = role
-            sources.append(source)
-    if not sources:
-        raise ConfigError(f"{where}: [sources] lists no source; add at least liked = [\"saved_tracks\"]")
-
-    lake_table = data.get("lake", {})
-    if not isinstance(lake_table, dict):
-        raise ConfigError(f"{where}: [lake] must be a table")
-    _no_unknown_keys(where, "[lake]", lake_table, _LAKE_KEYS)
-    lake_root = env.get(LAKE_ENV) or lake_table.get("root") or "lake"
-    if not isinstance(lake_root, str):
-        raise ConfigError(f"{where}: lake.root must be a folder path (string)")
-    if "://" not in lake_root and not Path(lake_root).expanduser().is_absolute():
-        lake_root = str(path.parent / lake_root)  # relative to the config file, not the cwd
-    if storage.is_object_uri(lake_root):
-        try:
-            lake_root = storage.normalize_uri(lake_root)  # s3:// -> s3a://, the form Spark expects
-        except storage.StorageError as exc:
-            raise ConfigError(f"{where}: lake.root: {exc}") from None
-
-    spotify_table = data.get("spotify", {})
-    if not isinstance(spotify_table, dict):
-        raise ConfigError(f"{where}: [spotify] must be a table")
-    _no_unknown_keys(where, "[spotify]", spotify_table, _SPOTIFY_KEYS)
-    conn_id = spotify_table.get("connection_id", "spotify_default")
-    if not isinstance(conn_id, str) or not conn_id:
-        raise ConfigError(f"{where}: spotify.connection_id must be an Airflow connection id (string)")
-
+    try:
+        tables = _FILE.validate_python(data, context={"folder": path.parent})
+    except ValidationError as exc:
+        raise ConfigError(f"config {path}: {_explain(exc.errors()[0], _ConfigFile, data)}") from None
     return Config(
         path=path,
-        sources=tuple(sources),
-        lake_root=lake_root,
-        spotify_connection_id=conn_id,
-        enrichment=_parse_enrichment(where, path, data.get("enrichment", {})),
-        report=_parse_report(where, data.get("report", {})),
-        model=_parse_model(where, data.get("model", {})),
+        sources=tables.sources.as_sources(),
+        lake_root=_lake_root(path, env.get(LAKE_ENV) or tables.lake.root or "lake"),
+        spotify_connection_id=tables.spotify.connection_id,
+        enrichment=tables.enrichment,
+        report=tables.report,
+        model=tables.model,
+        discover=tables.discover,
         raw=data,
     )
 
 
-def _parse_enrichment(where: str, path: Path, table: Any) -> Enrichment:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [enrichment] must be a table")
-    _no_unknown_keys(where, "[enrichment]", table, _ENRICHMENT_KEYS)
-    defaults = Enrichment()
-    providers = table.get("providers", list(defaults.providers))
-    if (not isinstance(providers, list) or not providers or not all(isinstance(p, str) for p in providers)
-            or len(set(providers)) != len(providers) or not all(p in PROVIDERS for p in providers)):
-        raise ConfigError(
-            f"{where}: enrichment.providers must be a non-empty list of distinct names from "
-            f"{', '.join(PROVIDERS)} (in the order to ask them), got {providers!r}"
-        )
-    url = table.get("reccobeats_url", defaults.reccobeats_url)
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        raise ConfigError(f"{where}: enrichment.reccobeats_url must be an http(s) URL, got {url!r}")
-    days = table.get("missing_retry_days", defaults.missing_retry_days)
-    if not isinstance(days, int) or isinstance(days, bool) or days < 0:
-        raise ConfigError(f"{where}: enrichment.missing_retry_days must be a whole number of days >= 0")
-    coverage = table.get("min_coverage", defaults.min_coverage)
-    if not isinstance(coverage, (int, float)) or isinstance(coverage, bool) or not 0 <= coverage <= 1:
-        raise ConfigError(f"{where}: enrichment.min_coverage must be a share between 0 and 1 (e.g. 0.9)")
-    feature_file = _parse_feature_file(where, path, table.get("file"), "file" in providers)
-    return Enrichment(tuple(providers), url.rstrip("/"), days, float(coverage), feature_file)
+def _lake_root(path: Path, root: str) -> str:
+    """A folder relative to the config file (not the cwd), or an object-store URI in Spark's form."""
+    if "://" not in root and not Path(root).expanduser().is_absolute():
+        return str(path.parent / root)
+    if storage.is_object_uri(root):
+        try:
+            return storage.normalize_uri(root)  # s3:// -> s3a://
+        except storage.StorageError as exc:
+            raise ConfigError(f"config {path}: lake.root: {exc}") from None
+    return root
 
 
-def _parse_feature_file(where: str, path: Path, table: Any, required: bool) -> FeatureFile | None:
-    if table is None:
-        if required:
-            raise ConfigError(
-                f"{where}: enrichment.providers lists \"file\" but there is no [enrichment.file] table "
-                "with path = \"...\" (a CSV or Parquet snapshot keyed by Spotify track id)"
-            )
-        return None
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [enrichment.file] must be a table")
-    _no_unknown_keys(where, "[enrichment.file]", table, _FILE_KEYS)
-    file_path = table.get("path")
-    if not isinstance(file_path, str) or not file_path:
-        raise ConfigError(f"{where}: enrichment.file.path must be the path of your CSV or Parquet file")
-    if "://" not in file_path and not Path(file_path).expanduser().is_absolute():
-        file_path = str(path.parent / file_path)
-    fmt = table.get("format") or ("parquet" if file_path.endswith(".parquet") else "csv")
-    if fmt not in ("csv", "parquet"):
-        raise ConfigError(f"{where}: enrichment.file.format must be \"csv\" or \"parquet\", got {fmt!r}")
-    columns = table.get("columns", {})
-    allowed = {"id", *FEATURE_COLUMNS}
-    if not isinstance(columns, dict) or not all(isinstance(v, str) for v in columns.values()):
-        raise ConfigError(f"{where}: enrichment.file.columns must map our names to the file's column names")
-    _no_unknown_keys(where, "[enrichment.file.columns]", columns, allowed)
-    return FeatureFile(file_path, fmt, {**{c: c for c in sorted(allowed)}, **columns})
+# --- pydantic's errors as the user's words ---------------------------------------------------------
+
+_MISSING = object()
 
 
-def _parse_report(where: str, table: Any) -> Report:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [report] must be a table")
-    _no_unknown_keys(where, "[report]", table, _REPORT_KEYS)
-    d = Report()
-    bin_width = _number(where, "report.bin_width", table.get("bin_width", d.bin_width), 0.01, 0.5)
-    if abs(round(1 / bin_width) * bin_width - 1) > 1e-9:
-        raise ConfigError(f"{where}: report.bin_width must divide 1 evenly (0.05, 0.1, 0.2, 0.25...), got {bin_width}")
-    return Report(
-        bin_width=bin_width,
-        top_artist_min_tracks=int(_number(where, "report.top_artist_min_tracks",
-                                          table.get("top_artist_min_tracks", d.top_artist_min_tracks), 0, 10_000,
-                                          integer=True)),
-        strong_correlation=_number(where, "report.strong_correlation",
-                                   table.get("strong_correlation", d.strong_correlation), 0.0, 1.0),
-    )
+def _explain(error: ErrorDetails, schema: type, data: Any, name: Callable[[str], str] = lambda key: key) -> str:
+    """One validation error as a sentence naming the key (through ``name``) and its expected form.
+
+    ``schema`` is the dataclass ``data`` was validated as; the key's expected form is the
+    ``description`` of the field the error is in, and the value shown is the one written for that
+    field (the whole list, not the one bad item).
+    """
+    loc = tuple(error["loc"])
+    depth, info, table = _follow(schema, loc)
+    if error["type"] in ("extra_forbidden", "unexpected_keyword_argument") and depth == len(loc) - 1:
+        return _unknown_key(loc, _table_fields(table))
+    if loc[-1:] == ("[key]",) and depth == len(loc) - 2 and info is not None:
+        return _unknown_key(loc[:-1], _mapping_keys(info.annotation))
+    if error["type"] == "config":
+        problem = error["ctx"]["problem"]
+        if depth == len(loc) and table is not None:  # a check across a table's keys names them itself
+            return problem
+        key = name(_dotted(loc))
+        return f"{key} {problem}" if problem.startswith("must ") else f"{key}: {problem}"
+    if depth == len(loc) and table is not None:
+        return f"[{_dotted(loc)}] must be a table"
+    if info is None or not info.description:
+        return f"{name(_dotted(loc))}: {error['msg']}"
+    extra = info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+    must = extra.get("must") or f"be {info.description}"  # "must" words what "be <description>" cannot
+    key, value = name(_dotted(loc[:depth])), _value_at(data, loc[:depth])
+    if value is _MISSING:
+        return f"{key} is missing; it must {must}"
+    return f"{key} must {must}, got {value!r}"
 
 
-def _parse_model(where: str, table: Any) -> Model:
-    if not isinstance(table, dict):
-        raise ConfigError(f"{where}: [model] must be a table")
-    _no_unknown_keys(where, "[model]", table, _MODEL_KEYS)
-    d = Model()
-    features = table.get("features", list(d.features))
-    usable = [c for c in FEATURE_COLUMNS]
-    if (not isinstance(features, list) or not features or len(set(features)) != len(features)
-            or not all(f in usable for f in features)):
-        raise ConfigError(f"{where}: model.features must be a non-empty list of distinct names from "
-                          f"{', '.join(usable)}, got {features!r}")
-    grid = table.get("grid", d.grid)
-    if grid not in MODEL_GRIDS:
-        raise ConfigError(f"{where}: model.grid must be one of {', '.join(MODEL_GRIDS)}, got {grid!r}")
-    artist_profile = table.get("artist_profile", d.artist_profile)
-    if not isinstance(artist_profile, bool):
-        raise ConfigError(f"{where}: model.artist_profile must be true or false, got {artist_profile!r}")
-    name = table.get("playlist_name", d.playlist_name)
-    if not isinstance(name, str) or not name.strip() or len(name) > 100:
-        raise ConfigError(f"{where}: model.playlist_name must be a non-empty name of at most 100 characters")
-    return Model(
-        features=tuple(features),
-        top_n=int(_number(where, "model.top_n", table.get("top_n", d.top_n), 1, 10_000, integer=True)),
-        max_per_artist=int(_number(where, "model.max_per_artist", table.get("max_per_artist", d.max_per_artist),
-                                   1, 10_000, integer=True)),
-        playlist_name=name.strip(),
-        threshold=_number(where, "model.threshold", table.get("threshold", d.threshold), 0.0, 1.0),
-        seed=int(_number(where, "model.seed", table.get("seed", d.seed), 0, 2**31 - 1, integer=True)),
-        folds=int(_number(where, "model.folds", table.get("folds", d.folds), 2, 20, integer=True)),
-        grid=grid,
-        artist_profile=artist_profile,
-    )
+def _follow(schema: type, loc: tuple[Any, ...]) -> tuple[int, FieldInfo | None, type | None]:
+    """How far ``loc`` goes through named fields: (depth, the last field's info, the table it reaches)."""
+    table: type | None = schema
+    depth, info = 0, None
+    for part in loc:
+        fields = _table_fields(table)
+        if part not in fields:
+            break
+        info = fields[part]
+        table = _table_type(info.annotation)
+        depth += 1
+    return depth, info, table
 
 
-def _number(where: str, key: str, value: Any, low: float, high: float, integer: bool = False) -> float:
-    kinds = (int,) if integer else (int, float)
-    if not isinstance(value, kinds) or isinstance(value, bool) or not low <= value <= high:
-        kind = "a whole number" if integer else "a number"
-        raise ConfigError(f"{where}: {key} must be {kind} between {low} and {high}, got {value!r}")
-    return float(value)
+def _table_fields(table: type | None) -> dict[str, FieldInfo]:
+    return dict(getattr(table, "__pydantic_fields__", {}) or {})
 
 
-def _parse_source(where: str, role: str, index: int, ref: str) -> Source:
-    if ref.strip() == SAVED_TRACKS:
-        if role != "liked":
-            raise ConfigError(
-                f"{where}: sources.{role}[{index}]: \"saved_tracks\" (your Liked Songs) can only be "
-                "used under sources.liked"
-            )
-        return Source(role=role, kind=SAVED_TRACKS)
-    try:
-        return Source(role=role, kind="playlist", spotify_id=parse_spotify_id(ref, "playlist"))
-    except InvalidSpotifyId as exc:
-        extra = ' or "saved_tracks"' if role == "liked" else ""
-        raise ConfigError(f"{where}: sources.{role}[{index}]: {exc}{extra}") from None
+def _table_type(annotation: Any) -> type | None:
+    """The table (pydantic dataclass) a field holds, if it holds one (``FeatureFile | None`` too)."""
+    if get_origin(annotation) in (Union, UnionType):
+        tables = [t for t in get_args(annotation) if hasattr(t, "__pydantic_fields__")]
+        return tables[0] if len(tables) == 1 else None
+    return annotation if hasattr(annotation, "__pydantic_fields__") else None
 
 
-def _no_unknown_keys(where: str, section: str, table: Mapping[str, Any], allowed: set[str]) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} in {section}; expected one of: {', '.join(sorted(allowed))}"
-        )
+def _mapping_keys(annotation: Any) -> list[str]:
+    """The allowed keys of a ``Mapping[Literal[...], ...]`` field."""
+    key_type = get_args(annotation)[0] if get_args(annotation) else None
+    return [str(k) for k in get_args(key_type)]
+
+
+def _unknown_key(loc: tuple[Any, ...], allowed: Mapping[str, Any] | list[str]) -> str:
+    section = f"[{_dotted(loc[:-1])}]" if loc[:-1] else "top level"
+    return f"unknown key {loc[-1]!r} in {section}; expected one of: {', '.join(sorted(allowed))}"
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    """``("sources", "liked", 1)`` -> ``sources.liked[1]``: the key as the user would write it."""
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _value_at(data: Any, loc: tuple[Any, ...]) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+    return data

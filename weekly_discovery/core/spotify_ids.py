@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from weekly_discovery.core.errors import UserError
+
 SPOTIFY_ID_RE = re.compile(r"[0-9A-Za-z]{22}")
 _URI_RE = re.compile(r"^spotify:(?P<kind>[a-z]+):(?P<id>[^:]+)$")
 _USER_PLAYLIST_URI_RE = re.compile(r"^spotify:user:[^:]+:playlist:(?P<id>[^:]+)$")
 
 
-class InvalidSpotifyId(ValueError):
+class InvalidSpotifyId(UserError, ValueError):
     """A reference that is not a Spotify id, URI or open.spotify.com URL of the right kind."""
 
 

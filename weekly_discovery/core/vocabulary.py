@@ -19,6 +19,9 @@ POST_FEATURES = (
 ROLES = ("liked", "disliked", "reference", "candidates")
 #: The source kind (and lake source key) of the user's Liked Songs; the other kind is "playlist".
 SAVED_TRACKS = "saved_tracks"
+#: ``source_key`` of the songs the discovery stage found: ``discover-<source>`` (reccobeats, artists, ...);
+#: a candidate playlist's songs keep ``playlist-<id>`` and count as the source ``playlists``
+DISCOVER_SOURCE_PREFIX = "discover-"
 PLAYLIST = "playlist"
 #: A track's audio-feature status in ``silver/audio_features`` and ``silver/tracks_enriched``.
 STATUS_OK = "ok"

@@ -1,7 +1,8 @@
 """The feature cache and the "which ids to ask" rule, read with pyarrow (a few columns only).
 
 The cache is ``silver/audio_features``: a full snapshot per date, one row per track id ever asked,
-with ``status`` ok / missing / quarantined. For date D the fetch step asks only for library ids that
+with ``status`` ok / missing / quarantined. For date D the fetch step asks only for the ids of the
+library and of the week's discovered candidates (``silver/candidates``) that
 
 * have no row in the newest snapshot strictly before D (never asked), or
 * are missing or quarantined there and either ``missing_retry_days`` have passed since the date
@@ -19,22 +20,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from weekly_discovery.core.config import Enrichment
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import (
     FEATURE_COLUMNS,
     STATUS_OK,
 )
-from weekly_discovery.lake.layout import Lake, check_ds, list_partitions
-from weekly_discovery.lake.storage import arrow_source
+from weekly_discovery.lake import AUDIO_FEATURES, CANDIDATES, SILVER_TRACKS, Lake, arrow_source, check_ds, list_partitions
 
-SNAPSHOT = ("silver", "audio_features")
-ENRICHED = ("silver", "tracks_enriched")
-QUARANTINE = ("quarantine", "features")
 CACHE_COLUMNS = (
     "track_id", "status", "source", "fetched_at", "fetched_ds", "providers_asked", "detail", *FEATURE_COLUMNS,
 )
 
 
-class FeatureInputError(RuntimeError):
+class FeatureInputError(UserError, RuntimeError):
     """An input of the enrichment step is missing; the message says which step to run."""
 
 
@@ -68,7 +66,7 @@ def silver_track_ids(lake: Lake, ds: str) -> list[str]:
     """Distinct track ids of the silver tracks partition of ``ds``, sorted (reads one column)."""
     import pyarrow.compute as pc
 
-    path = lake.partition("silver", "tracks", ds)
+    path = lake.partition(SILVER_TRACKS, ds)
     if not lake.exists(path):
         raise FeatureInputError(
             f"no silver tracks for ds={ds} ({path}): run the ingest DAG (spotify_ingest) for {ds} first"
@@ -78,10 +76,25 @@ def silver_track_ids(lake: Lake, ds: str) -> list[str]:
     return sorted(ids)
 
 
+def candidate_track_ids(lake: Lake, ds: str) -> list[str]:
+    """Distinct track ids of ``silver/candidates/ds=<ds>`` (the songs discovery found), sorted.
+
+    Empty when the discover DAG has not run for ``ds`` (a week from before discovery, or a backfill):
+    the library alone is enriched then.
+    """
+    import pyarrow.compute as pc
+
+    path = lake.partition(CANDIDATES, ds)
+    if not lake.exists(path):
+        return []
+    table = _read(path, ["track_id"])
+    return sorted(pc.unique(table.column("track_id").drop_null()).to_pylist())
+
+
 def previous_snapshot_ds(lake: Lake, ds: str) -> str | None:
     """The newest cache snapshot strictly before ``ds`` (None on the first run)."""
     check_ds(ds)
-    earlier = [d for d in list_partitions(lake.table(*SNAPSHOT)) if d < ds]
+    earlier = [d for d in list_partitions(lake.table(AUDIO_FEATURES)) if d < ds]
     return earlier[-1] if earlier else None
 
 
@@ -89,7 +102,7 @@ def read_cache_state(lake: Lake, snapshot_ds: str | None) -> dict[str, CacheEntr
     """track id -> (status, fetched_ds, providers asked) of one snapshot (empty for None)."""
     if snapshot_ds is None:
         return {}
-    table = _read(lake.partition(*SNAPSHOT, snapshot_ds), ["track_id", "status", "fetched_ds", "providers_asked"])
+    table = _read(lake.partition(AUDIO_FEATURES, snapshot_ds), ["track_id", "status", "fetched_ds", "providers_asked"])
     state = {}
     for track_id, status, fetched_ds, asked in zip(*(table.column(c).to_pylist() for c in table.column_names)):
         state[track_id] = CacheEntry(status, fetched_ds, tuple(p for p in (asked or "").split(",") if p))
@@ -107,7 +120,8 @@ def retry_due(entry: CacheEntry, ds: str, chain: tuple[str, ...], retry_days: in
 def wanted_ids(lake: Lake, ds: str, enrichment: Enrichment) -> Wanted:
     """The library ids of ``ds`` to ask the providers for (see the module docstring)."""
     check_ds(ds)
-    library = silver_track_ids(lake, ds)
+    # the discovered candidates get their features from the same chain and cache as the library
+    library = sorted(set(silver_track_ids(lake, ds)) | set(candidate_track_ids(lake, ds)))
     previous = previous_snapshot_ds(lake, ds)
     state = read_cache_state(lake, previous)
     wanted, known, backing_off, retrying = [], 0, 0, 0

@@ -4,6 +4,7 @@ Pure Python (no Spark), so the publish task can log them without importing pyspa
 Example ``_metrics.json`` (``silver/tracks_enriched/ds=D``)::
 
     {"ds": "2026-11-23", "providers_in_order": ["spotify", "reccobeats"], "min_coverage": 0.9,
+     "min_coverage_by_role": {"liked": 0.9, "disliked": 0.9, "reference": 0.9, "candidates": 0.9},
      "roles": {"liked": {"tracks": 700, "with_features": 696, "coverage": 0.9943,
                          "by_source": {"reccobeats": 696}, "by_status": {"missing": 4, "ok": 696}}, ...},
      "library": {...same shape, distinct tracks of every role...},
@@ -22,7 +23,36 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, STATUS_OK
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, ROLES, STATUS_OK
+
+DEFAULT_MIN_COVERAGE: Mapping[str, float] = {"liked": 0.5, "disliked": 0.5, "reference": 0.0, "candidates": 0.0}
+"""The coverage floor per role when ``enrichment.min_coverage`` is not set.
+
+Liked and disliked tracks are the model's labelled set: with fewer than half of them described, the
+model learns from a thin, biased sample (the tracks one provider happens to know), and at 0% nothing
+can be trained at all; failing here, at the step that lost the features, names the cause, where a 0
+floor let it surface two DAGs later as "0 usable tracks". Half, not more: a library of older or
+obscure music can sit well below 90% with one free provider and still train a useful model, and the
+demo library (about 97 to 99% with ReccoBeats alone) passes with room to spare. Candidates and
+reference playlists are not gated (0): a candidate without features is simply not scored, and a
+reference playlist only feeds the report; their coverage is still logged. Setting
+``enrichment.min_coverage`` applies that one floor to every role, as before.
+"""
+
+
+def coverage_floors(min_coverage: float | None) -> dict[str, float]:
+    """The floor of each role: ``min_coverage`` for all of them, or :data:`DEFAULT_MIN_COVERAGE` when unset."""
+    if min_coverage is None:
+        return dict(DEFAULT_MIN_COVERAGE)
+    return {role: float(min_coverage) for role in ROLES}
+
+
+def floors_text(min_coverage: float | None) -> str:
+    """How the floors read in a log line, e.g. ``liked 50%, disliked 50%, reference 0%, candidates 0% (default)``."""
+    if min_coverage is not None:
+        return f"{min_coverage:.0%} for every role (enrichment.min_coverage)"
+    floors = ", ".join(f"{role} {floor:.0%}" for role, floor in coverage_floors(None).items())
+    return f"{floors} (the default; enrichment.min_coverage sets one floor for every role)"
 
 
 def build_metrics(
@@ -35,10 +65,13 @@ def build_metrics(
     manifests: Mapping[str, Mapping[str, Any]],
     *,
     previous_ds: str | None,
-    min_coverage: float,
+    min_coverage: float | None,
     outputs: Mapping[str, str],
 ) -> dict[str, Any]:
-    """The ``_metrics.json`` of ``silver/tracks_enriched/ds=D`` from the collected aggregates."""
+    """The ``_metrics.json`` of ``silver/tracks_enriched/ds=D`` from the collected aggregates.
+
+    ``min_coverage`` is the configured value (None: unset); ``min_coverage_by_role`` the floors checked.
+    """
     roles: dict[str, dict[str, Any]] = {}
     for role, status, source, tracks in coverage:
         entry = roles.setdefault(role, {"tracks": 0, "with_features": 0, "by_source": {}, "by_status": {}})
@@ -85,6 +118,7 @@ def build_metrics(
         "ds": ds,
         "providers_in_order": list(chain),
         "min_coverage": min_coverage,
+        "min_coverage_by_role": coverage_floors(min_coverage),
         "roles": dict(sorted(roles.items(), key=lambda kv: _ROLE_ORDER.get(kv[0], 99))),
         "library": library,
         "gates": gate,
@@ -131,8 +165,9 @@ def _kv(mapping: Mapping[str, int]) -> str:
 FILE_HINT = "a \"file\" snapshot such as Kaggle's 'Spotify 1.2M+ songs' tracks_features.csv"
 
 
-def coverage_failures(metrics: Mapping[str, Any], min_coverage: float, chain: Sequence[str]) -> list[str]:
-    """One message per role whose coverage is below ``min_coverage``, naming what to add."""
+def coverage_failures(metrics: Mapping[str, Any], min_coverage: float | None, chain: Sequence[str]) -> list[str]:
+    """One message per role whose coverage is below its floor (:func:`coverage_floors`), naming what to add."""
+    floors = coverage_floors(min_coverage)
     missing = [name for name in ("reccobeats", "file") if name not in chain]
     if missing == ["reccobeats", "file"]:
         advice = f"add \"reccobeats\" to enrichment.providers, or {FILE_HINT}"
@@ -146,11 +181,14 @@ def coverage_failures(metrics: Mapping[str, Any], min_coverage: float, chain: Se
     off = [f"provider {name} was off" for name, m in metrics["providers"].items() if m.get("status") == "off"]
     messages = []
     for role, entry in metrics["roles"].items():
-        if entry["tracks"] and entry["coverage"] < min_coverage:
+        floor = floors.get(role, 0.0)
+        if entry["tracks"] and entry["coverage"] < floor:
             without = ", ".join(f"{v} {k}" for k, v in entry["by_status"].items() if k != STATUS_OK)
+            below = (f"enrichment.min_coverage {floor:.1%}" if min_coverage is not None else
+                     f"the default floor {floor:.1%} for {role} tracks (enrichment.min_coverage is not set)")
             messages.append(
                 f"audio-feature coverage of role {role!r} is {entry['coverage']:.1%} ({entry['with_features']} of "
-                f"{entry['tracks']} tracks; {without}), below enrichment.min_coverage {min_coverage:.1%}"
+                f"{entry['tracks']} tracks; {without}), below {below}"
                 + (f" ({'; '.join(off)})" if off else "") + f": {advice}."
             )
     return messages

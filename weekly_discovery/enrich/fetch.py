@@ -9,12 +9,17 @@ For date D (:func:`fetch_features`):
      the file's place in the order (no HTTP request for them);
    * an API provider: batches of at most ``batch_size`` ids. Each answer is written to
      ``raw/features/provider=<name>/ds=D/batch-NNNNN.json`` (the body, verbatim), then
-     ``batch-NNNNN.request.json`` (the ids asked, when, how many requests): each file atomically
-     (temporary file + ``os.replace``), the request file last, so a batch counts only once both
+     ``batch-NNNNN.request.json`` (the ids asked, when, how many requests; names from
+     :func:`weekly_discovery.lake.batch_file_name`): each file atomically
+     (:func:`weekly_discovery.lake.write_atomic`), the request file last, so a batch counts only once both
      exist and a crash loses at most the batch in flight. A rerun of D reuses D's complete
      batches: an id already asked of that provider on D is not asked again (answered or not).
    * the first :class:`~weekly_discovery.enrich.providers.base.ProviderOff` (Spotify's 403) turns the
      provider off for the rest of the run with one warning; the chain moves on.
+   * when every provider of the chain was off without answering anything (e.g. ReccoBeats answering
+     401 after Spotify's 403), the run fails with
+     :class:`~weekly_discovery.enrich.providers.base.AllProvidersFailed` (a user error, not retried),
+     after writing the manifests: a 0% coverage is a broken configuration, not an empty week.
 
 3. ``_manifest.json`` per API provider partition lists its batches and this run's request count
    (:func:`request_counts` reads them back for benchmarks and the enrich metrics).
@@ -25,10 +30,8 @@ The Spark enrich job then builds the cache snapshot from these files.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import math
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -38,6 +41,7 @@ from weekly_discovery.core.config import Enrichment
 from weekly_discovery.enrich import cache
 from weekly_discovery.enrich.providers.base import (
     FILE_PROVIDER,
+    AllProvidersFailed,
     FeatureProvider,
     ProviderContext,
     ProviderOff,
@@ -45,21 +49,11 @@ from weekly_discovery.enrich.providers.base import (
     is_api_provider,
     provider_module,
 )
-from weekly_discovery.lake.layout import MANIFEST, Lake, read_json
-from weekly_discovery.lake.storage import ObjectPath, write_atomic
+from weekly_discovery.lake import MANIFEST, Lake, batch_file_name, json_bytes, parse_batch_file_name, read_json, write_atomic
 
 log = logging.getLogger(__name__)
 
-BATCH_RE = re.compile(r"^batch-(\d{5})\.request\.json$")
 PROGRESS_LINES = 10  # about this many progress lines per provider, whatever the number of batches
-
-
-def body_name(index: int) -> str:
-    return f"batch-{index:05d}.json"
-
-
-def request_name(index: int) -> str:
-    return f"batch-{index:05d}.request.json"
 
 
 @dataclass
@@ -146,7 +140,19 @@ def fetch_features(
     log.info("ds=%s: %d of %d asked ids have features, %d without; requests: %s; %.1fs",
              ds, summary.resolved, len(wanted.ids), summary.unresolved,
              ", ".join(f"{k} {v}" for k, v in summary.requests.items()) or "none", summary.seconds)
+    if wanted.ids and all(p.status == "off" and not p.answered for p in summary.providers):
+        raise AllProvidersFailed(_all_failed_message(ds, len(wanted.ids), summary.providers))
     return summary
+
+
+def _all_failed_message(ds: str, wanted: int, runs: list[ProviderRun]) -> str:
+    answers = "; ".join(f"{p.name}: {p.off_reason}" for p in runs)
+    others = [n for n in ("reccobeats", FILE_PROVIDER) if n not in {p.name for p in runs}]
+    add = " or ".join('a "file" snapshot' if n == FILE_PROVIDER else f'"{n}"' for n in others)
+    return (f"every audio-feature provider in enrichment.providers failed for ds={ds}, so none of the {wanted} "
+            f"tracks to enrich got features. {answers}. Fix what the answer names"
+            + (f", or add {add} to enrichment.providers" if add else "")
+            + "; the task is not retried (the same request would get the same answer)")
 
 
 def _walk_file(lake: Lake, ds: str, unresolved: list[str]) -> tuple[ProviderRun, set[str]]:
@@ -259,11 +265,11 @@ def _complete_batches(folder: Path, module: Any) -> list[_Batch]:
         if path.name.startswith(".") and path.name.endswith(".tmp"):
             path.unlink(missing_ok=True)  # left by a crash mid-write
             continue
-        match = BATCH_RE.match(path.name)
-        if not match:
+        batch = parse_batch_file_name(path.name)
+        if batch is None or not batch.request:
             continue
-        index = int(match.group(1))
-        body = folder / body_name(index)
+        index = batch.index
+        body = folder / batch_file_name(index)
         if not body.is_file():
             continue
         request = read_json(path)
@@ -276,19 +282,19 @@ def _complete_batches(folder: Path, module: Any) -> list[_Batch]:
 def _write_batch(folder: Path, index: int, ids: list[str], result: Any, provider: str, ds: str) -> _Batch:
     folder.mkdir(parents=True, exist_ok=True)
     fetched_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    atomic_write(folder / body_name(index), result.body)
+    write_atomic(folder / batch_file_name(index), result.body)
     request = {
         "provider": provider,
         "ds": ds,
         "batch": index,
-        "body": body_name(index),
+        "body": batch_file_name(index),
         "url": result.url,
         "ids": list(ids),
         "answered": len(result.rows),
         "fetched_at": fetched_at,
         "requests": result.requests,
     }
-    atomic_write(folder / request_name(index), _json_bytes(request))
+    write_atomic(folder / batch_file_name(index, request=True), json_bytes(request))
     return _Batch(index, list(ids), set(result.rows), fetched_at, result.requests)
 
 
@@ -311,22 +317,13 @@ def _write_manifest(folder: Path, provider: str, ds: str, chain: list[str], batc
         "asked": run.asked,
         "answered": run.answered,
         "batches": [
-            {"body": body_name(b.index), "request": request_name(b.index), "ids": len(b.ids),
+            {"body": batch_file_name(b.index), "request": batch_file_name(b.index, request=True), "ids": len(b.ids),
              "answered": len(b.answered), "fetched_at": b.fetched_at}
             for b in sorted(batches, key=lambda b: b.index)
         ],
         "written_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
     }
-    atomic_write(folder / MANIFEST, _json_bytes(manifest))
-
-
-def atomic_write(path: Path | ObjectPath, data: bytes) -> None:
-    """Write ``path`` so that it appears complete or not at all (temporary file + os.replace; one PUT)."""
-    write_atomic(path, data)
-
-
-def _json_bytes(obj: Any) -> bytes:
-    return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
+    write_atomic(folder / MANIFEST, json_bytes(manifest))
 
 
 def read_manifests(lake: Lake, ds: str, chain: list[str] | tuple[str, ...]) -> dict[str, dict[str, Any]]:

@@ -28,6 +28,7 @@ from pyspark.sql.types import (
 )
 
 from weekly_discovery.core.vocabulary import (
+    DISCOVER_SOURCE_PREFIX,
     FEATURE_COLUMNS,
     STATUS_MISSING,
     STATUS_OK,
@@ -118,6 +119,15 @@ def _blank_to_null(column: Column) -> Column:
     return F.when(text != "", text)
 
 
+def _file_column(name: str) -> Column:
+    """The file's column ``name`` taken literally: one quoted identifier, its backticks doubled.
+
+    Names come from the user's ``[enrichment.file.columns]`` (copied from the file's header): a dot
+    must not read as a struct field, nor a backtick end the quoting early.
+    """
+    return F.col("`" + name.replace("`", "``") + "`")
+
+
 def file_lookup(
     file_df: DataFrame,
     wanted: DataFrame,
@@ -136,12 +146,12 @@ def file_lookup(
     id_column = columns["id"]
     selected = file_df.select(
         # some snapshots write URIs (spotify:track:<id>) instead of bare ids
-        F.regexp_replace(_blank_to_null(F.col(f"`{id_column}`")), r"^spotify:track:", "").alias("track_id"),
+        F.regexp_replace(_blank_to_null(_file_column(id_column)), r"^spotify:track:", "").alias("track_id"),
         *[
-            (_blank_to_null(F.col(f"`{columns[name]}`")) if name in columns else F.lit(None).cast("string")).alias(name)
+            (_blank_to_null(_file_column(columns[name])) if name in columns else F.lit(None).cast("string")).alias(name)
             for name in FEATURE_COLUMNS
         ],
-        (F.col(f"`{corrupt_column}`") if corrupt_column else F.lit(None).cast("string")).alias("_corrupt"),
+        (_file_column(corrupt_column) if corrupt_column else F.lit(None).cast("string")).alias("_corrupt"),
     )
     matched = selected.join(F.broadcast(wanted.select("track_id").distinct()), "track_id", "inner")
     problems = [
@@ -365,6 +375,61 @@ def merge_snapshot(previous: DataFrame, new_rows: DataFrame) -> DataFrame:
     """The snapshot of a date: the previous snapshot with the date's rows replacing theirs (by id)."""
     kept = previous.join(new_rows.select("track_id"), "track_id", "left_anti")
     return _conform(kept, CACHE_SCHEMA).unionByName(_conform(new_rows, CACHE_SCHEMA)).orderBy("track_id")
+
+
+# --------------------------------------------------------------------------------------------------
+# the discovered candidates as rows of the library table
+# --------------------------------------------------------------------------------------------------
+
+DISCOVER_SOURCE_NAMES: Mapping[str, str] = {
+    "reccobeats": "ReccoBeats recommendations",
+    "artists": "New from your artists",
+    "catalog": "From your catalogue",
+}
+"""The readable ``source_name`` of each discovery source (others: ``Discovered (<source>)``)."""
+
+PROVENANCE_COLUMNS = ("seed_track_ids", "seed_artist_id", "seed_artist_name", "catalogue", "reccobeats_id")
+"""Where a discovered candidate came from (``silver/candidates``), carried into ``tracks_enriched``:
+the liked songs ReccoBeats was asked about, the liked artist whose albums were read, the catalogue
+file, ReccoBeats' own id. Null on the library's rows."""
+
+
+def discovered_tracks(silver: DataFrame, candidates: DataFrame) -> DataFrame:
+    """The week's discovered songs shaped as silver track rows of role ``candidates``.
+
+    Only the songs not already in ``silver`` in any role: a library song is never a candidate, and a
+    candidate playlist's song (the ``playlists`` source) is already there with its playlist. Each
+    (track, source) row keeps its source: ``source_key`` ``discover-<source>``, a readable
+    ``source_name``, ``position`` the order the source offered it in. Columns the candidates table
+    has no value for (added_at, explicit, duration_ms...) are null; ``duration_ms`` then comes from
+    the feature provider in :func:`enrich_tracks`.
+    """
+    fresh = candidates.join(silver.select("track_id").distinct(), "track_id", "left_anti")
+    names = F.create_map(*[F.lit(x) for pair in DISCOVER_SOURCE_NAMES.items() for x in pair])
+    given = {
+        "role": F.lit("candidates"),
+        "source_key": F.concat(F.lit(DISCOVER_SOURCE_PREFIX), F.col("source")),
+        "source_id": F.lit(None),
+        "source_name": F.coalesce(names[F.col("source")], F.concat(F.lit("Discovered ("), F.col("source"), F.lit(")"))),
+        "position": F.col("rank"),
+        "primary_artist_id": F.element_at(F.col("artist_ids"), 1),
+        "primary_artist_name": F.element_at(F.col("artist_names"), 1),
+        **{name: F.col(name) for name in ("track_id", "track_uri", "name", "artist_ids", "artist_names",
+                                          "album_id", "album_name", *PROVENANCE_COLUMNS)},
+    }
+    types = dict(silver.dtypes)
+    return fresh.select(*[
+        (given[name] if name in given else F.lit(None)).cast(types[name]).alias(name) for name in silver.columns
+    ], *[given[name] for name in PROVENANCE_COLUMNS])
+
+
+def with_discovered(silver: DataFrame, candidates: DataFrame | None) -> DataFrame:
+    """The library's rows (provenance null) and, when discovery ran, :func:`discovered_tracks`."""
+    library = silver.select("*", F.lit(None).cast(ArrayType(StringType())).alias("seed_track_ids"),
+                            *[F.lit(None).cast(StringType()).alias(n) for n in PROVENANCE_COLUMNS[1:]])
+    if candidates is None:
+        return library
+    return library.unionByName(discovered_tracks(silver, candidates))
 
 
 # --------------------------------------------------------------------------------------------------

@@ -37,9 +37,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from weekly_discovery.core.config import Config, Source
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake.layout import MANIFEST, Lake, PartitionWriter
-from weekly_discovery.lake.storage import remove_partition
+from weekly_discovery.lake import MANIFEST, Lake, PartitionWriter, remove_partition
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.errors import Forbidden, NotFound
 
@@ -50,7 +50,7 @@ PLAYLIST_ITEMS_PAGE = 50  # GET /playlists/{id}/items: limit 1-50
 PLAYLIST_FIELDS = "id,name,snapshot_id,collaborative,owner(id,display_name),items(total),tracks(total)"
 
 
-class SourcesUnreadable(RuntimeError):
+class SourcesUnreadable(UserError, RuntimeError):
     """Some configured sources could not be read; the others were extracted."""
 
 

@@ -28,9 +28,10 @@ from typing import Any
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake.layout import RAW_PAGE_RE, LakeError, check_raw_page, source_key
+from weekly_discovery.lake import RAW_PAGE_RE, LakeError, check_raw_page, source_key
 from weekly_discovery.spark.schemas import (
     BRONZE_ITEMS_SCHEMA,
     CORRUPT_RECORD,
@@ -49,7 +50,7 @@ _CONTEXT = ["ds", "role", "source_key", "source_id", "source_name", "snapshot_id
 _REQUIRED_MANIFEST_KEYS = ("source_key", "kind", "role", "name", "ds", "pages")
 
 
-class RawInputError(ValueError):
+class RawInputError(UserError, ValueError):
     """The raw input of a date cannot be normalized: no manifests, a bad manifest, a missing page."""
 
 

@@ -9,11 +9,11 @@ from typing import Any
 from weekly_discovery.airflow.runtime import (
     fail_fast_on_user_errors,
     load_run_config,
-    partition_date,
+    resolve_partition,
     spotify_api,
 )
 from weekly_discovery.core.config import load_config
-from weekly_discovery.lake.layout import METRICS, Lake
+from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ def prepare(context: dict[str, Any]) -> dict[str, str]:
     """Validate the config and fix the partition date before anything is fetched."""
     with fail_fast_on_user_errors():
         config = load_run_config()
-        ds = partition_date(context)
+        ds = resolve_partition(context, config).ds
     for role in ("liked", "disliked", "reference", "candidates"):
         names = ", ".join(s.describe() for s in config.sources_in(role)) or "-"
         log.info("config %s: %s = %s", config.path, role, names)
@@ -44,7 +44,7 @@ def extract(run: dict[str, str], full_resync: bool) -> dict[str, Any]:
 def publish_tracks(run: dict[str, str], outlet_event: Any) -> dict[str, Any]:
     """Log what landed where and announce the silver tracks partition to downstream DAGs."""
     lake = Lake(run["lake_root"])
-    partition = lake.partition("silver", "tracks", run["ds"])
+    partition = lake.partition(SILVER_TRACKS, run["ds"])
     metrics = json.loads((partition / METRICS).read_text())
     for line in landed_lines(lake, run["ds"], metrics):
         log.info("%s", line)
@@ -62,6 +62,6 @@ def landed_lines(lake: Lake, ds: str, metrics: dict[str, Any]) -> list[str]:
     totals = metrics["totals"]
     lines.append(f"total: {totals['tracks']} tracks ({totals['unique_tracks']} distinct per role) from "
                  f"{totals['sources']} sources, {totals['quarantined_total']} items quarantined")
-    for layer, name in (("bronze", "items"), ("silver", "tracks"), ("quarantine", "items")):
-        lines.append(f"{layer}/{name}: {lake.partition(layer, name, ds)}")
+    for table in (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS):
+        lines.append(f"{table}: {lake.partition(table, ds)}")
     return lines

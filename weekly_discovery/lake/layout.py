@@ -16,7 +16,19 @@ Layout under the lake root::
     silver/audio_features/ds=<YYYY-MM-DD>/part-*.parquet               feature cache: full snapshot per date
     silver/tracks_enriched/ds=<YYYY-MM-DD>/part-*.parquet              tracks + features, with _metrics.json
     quarantine/features/ds=<YYYY-MM-DD>/part-*.parquet                 features that failed a quality gate
+    gold/scores/ds=<YYYY-MM-DD>/part-*.parquet                         every candidate's probability
+    gold/recommendations/ds=<YYYY-MM-DD>/part-*.parquet                the week's picks, with _metrics.json
+    gold/published/ds=<YYYY-MM-DD>/_publish.json                       what was written to Spotify
+    gold/picks/ds=<YYYY-MM-DD>/part-00000.parquet                      the published picks (history)
+    models/like_model/version=<YYYY-MM-DD>/model_card.json             a trained model version
+    models/like_model/champion.json                                    which version scores
+    reports/library/ds=<YYYY-MM-DD>/index.html                         the rendered report
     _staging/<uuid>/                                                   partitions being written
+
+Every table is declared once below as a :class:`Table` constant (``SILVER_TRACKS``,
+``TRACKS_ENRICHED``, ...) and every file name the pipeline writes and reads back as a constant or a
+function pair (:func:`batch_file_name` / :func:`parse_batch_file_name`): code outside this package
+names a table by its constant, never by a ``("silver", "tracks")`` literal.
 
 A partition is written into ``_staging`` and renamed into place when complete, so a
 reader never sees half a partition and a rerun of the same date replaces only its
@@ -44,7 +56,6 @@ nothing from the user's config is used raw in a path.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 import shutil
@@ -52,8 +63,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, NamedTuple
 
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
 from weekly_discovery.lake import storage
@@ -66,9 +78,97 @@ MANIFEST = "_manifest.json"
 METRICS = "_metrics.json"
 STALE_STAGING_SECONDS = 24 * 3600
 
+# ---- folder names -----------------------------------------------------------------------------------
+RAW = "raw"  # verbatim answers of the APIs
+RAW_PAGES = "spotify"  # raw/spotify/source=<key>/ds=<date>/: Spotify library pages
+RAW_FEATURES = "features"  # raw/features/provider=<api>/ds=<date>/: audio-feature answers
+RAW_DISCOVER = "discover"  # raw/discover/source=<name>/ds=<date>/: candidate sources' answers (discover)
+STAGING = "_staging"  # partitions being written (ignored by Spark: it starts with "_")
+LAYERS = ("bronze", "silver", "gold", "quarantine", "reports", "models")
+_TABLE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
-class LakeError(ValueError):
+# ---- file names -------------------------------------------------------------------------------------
+MODEL_CARD = "model_card.json"  # models/like_model/version=<ds>/: what was trained and why it won or lost
+CHAMPION = "champion.json"  # models/like_model/: which version scores, and the history of decisions
+PUBLISH_RECORD = "_publish.json"  # gold/published/ds=<ds>/: what was written to Spotify
+
+
+class LakeError(UserError, ValueError):
     """A lake path was asked for with an invalid key or date."""
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of the lake, ``<layer>/<name>``: declared once below, passed to :meth:`Lake.partition`.
+
+    A typo in a table name fails at import time here, not as an empty read in a Spark job.
+    """
+
+    layer: str
+    name: str
+
+    def __post_init__(self) -> None:
+        if self.layer not in LAYERS:
+            raise LakeError(f"unknown layer {self.layer!r}: one of {', '.join(LAYERS)}")
+        if not _TABLE_NAME_RE.fullmatch(self.name or ""):
+            raise LakeError(f"invalid table name {self.name!r}")
+
+    def __str__(self) -> str:
+        return f"{self.layer}/{self.name}"
+
+
+# ingest
+BRONZE_ITEMS = Table("bronze", "items")  # NDJSON, one raw item a line
+SILVER_TRACKS = Table("silver", "tracks")  # typed tracks, one row per (source, track)
+QUARANTINE_ITEMS = Table("quarantine", "items")  # rejected items with a reason
+# enrich
+AUDIO_FEATURES = Table("silver", "audio_features")  # the feature cache: a full snapshot per date
+TRACKS_ENRICHED = Table("silver", "tracks_enriched")  # tracks + features, with _metrics.json
+QUARANTINE_FEATURES = Table("quarantine", "features")  # answers that failed a quality gate
+# recommend
+LIKE_MODEL = Table("models", "like_model")  # version=<ds>/ folders and champion.json (not ds= partitions)
+SCORES = Table("gold", "scores")
+RECOMMENDATIONS = Table("gold", "recommendations")
+PUBLISHED = Table("gold", "published")
+PICKS = Table("gold", "picks")  # every published pick with its week, source, probability and reason
+# report
+REPORTS = Table("reports", "library")  # ds=<ds>/index.html, report.json; latest.json
+# discover
+CANDIDATES = Table("silver", "candidates")  # one row per (track_id, source), with provenance
+ALBUM_TRACKS = Table("silver", "album_tracks")  # album track lists already read: a full snapshot per date
+TABLES = (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS, AUDIO_FEATURES, TRACKS_ENRICHED, QUARANTINE_FEATURES,
+          LIKE_MODEL, SCORES, RECOMMENDATIONS, PUBLISHED, PICKS, REPORTS,
+          CANDIDATES, ALBUM_TRACKS)
+
+
+# ---- raw feature batches ------------------------------------------------------------------------------
+# The fetch task writes them (weekly_discovery.enrich.fetch) and the Spark enrich job reads the batch
+# number back from the file name (jobs/enrich.py, with Spark's regexp_extract on BATCH_*_PATTERN).
+BATCH_BODY_PATTERN = r"^batch-(\d{5,})\.json$"
+BATCH_REQUEST_PATTERN = r"^batch-(\d{5,})\.request\.json$"
+_BATCH_BODY_RE = re.compile(BATCH_BODY_PATTERN)
+_BATCH_REQUEST_RE = re.compile(BATCH_REQUEST_PATTERN)
+
+
+class BatchFile(NamedTuple):
+    index: int
+    request: bool  # the ``.request.json`` file (the ids asked), else the body (the answer, verbatim)
+
+
+def batch_file_name(index: int, *, request: bool = False) -> str:
+    """``batch-00007.json`` (the answer of batch 7) or ``batch-00007.request.json`` (what it asked)."""
+    if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+        raise LakeError(f"batch index must be a non-negative integer, got {index!r}")
+    return f"batch-{index:05d}.request.json" if request else f"batch-{index:05d}.json"
+
+
+def parse_batch_file_name(name: str) -> BatchFile | None:
+    """The inverse of :func:`batch_file_name`; None for any other file (a manifest, a temporary file)."""
+    for pattern, request in ((_BATCH_REQUEST_RE, True), (_BATCH_BODY_RE, False)):
+        match = pattern.fullmatch(name)
+        if match:
+            return BatchFile(int(match.group(1)), request)
+    return None
 
 
 def source_key(kind: str, spotify_id: str | None = None) -> str:
@@ -108,7 +208,7 @@ def check_source_key(key: str) -> str:
 # path-safe ASCII, so it can also be matched at the end of a file URI whatever the
 # lake root looks like (Spark reports file paths percent-encoded).
 RAW_PAGE_RE = re.compile(
-    rf"raw/spotify/source=(?:{SAVED_TRACKS}|playlist-[0-9A-Za-z]{{22}})"
+    rf"{RAW}/{RAW_PAGES}/source=(?:{SAVED_TRACKS}|playlist-[0-9A-Za-z]{{22}})"
     r"/ds=\d{4}-\d{2}-\d{2}/[0-9A-Za-z][0-9A-Za-z._-]*"
 )
 
@@ -161,14 +261,14 @@ class Lake:
 
     # ---- raw layer -------------------------------------------------------------------
     def raw_source_dir(self, key: str) -> Path:
-        return self.path("raw", "spotify", f"source={check_source_key(key)}")
+        return self.path(RAW, RAW_PAGES, f"source={check_source_key(key)}")
 
     def raw_partition(self, key: str, ds: str) -> Path:
         return self.raw_source_dir(key) / f"ds={check_ds(ds)}"
 
     def raw_manifests(self, ds: str) -> list[Path]:
         """Manifests of every source extracted for ``ds``, sorted by source key."""
-        base = self.path("raw", "spotify")
+        base = self.path(RAW, RAW_PAGES)
         if not base.is_dir():
             return []
         found = [p / f"ds={check_ds(ds)}" / MANIFEST for p in sorted(base.glob("source=*"))]
@@ -230,22 +330,31 @@ class Lake:
 
     # ---- raw audio features ----------------------------------------------------------
     def raw_features_dir(self, provider: str) -> Path:
-        return self.path("raw", "features", f"provider={check_provider(provider)}")
+        return self.path(RAW, RAW_FEATURES, f"provider={check_provider(provider)}")
 
     def raw_features_partition(self, provider: str, ds: str) -> Path:
         """One date's raw answers of one feature provider (API batches, or file look-up hits)."""
         return self.raw_features_dir(provider) / f"ds={check_ds(ds)}"
 
     # ---- tables ----------------------------------------------------------------------
-    def table(self, layer: str, name: str) -> Path:
-        if layer not in {"bronze", "silver", "gold", "quarantine", "reports", "models"}:
-            raise LakeError(f"unknown layer {layer!r}")
-        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
-            raise LakeError(f"invalid table name {name!r}")
-        return self.path(layer, name)
+    def table(self, table: Table | str, name: str | None = None) -> Path:
+        """The folder of a table: ``lake.table(SILVER_TRACKS)`` (or the older ``lake.table("silver", "tracks")``)."""
+        table = _as_table(table, name)
+        return self.path(table.layer, table.name)
 
-    def partition(self, layer: str, name: str, ds: str) -> Path:
-        return self.table(layer, name) / f"ds={check_ds(ds)}"
+    def partition(self, table: Table | str, *rest: str) -> Path:
+        """One date of a table: ``lake.partition(SILVER_TRACKS, ds)`` (or ``lake.partition("silver", "tracks", ds)``)."""
+        if isinstance(table, Table) and len(rest) == 1:
+            ds = rest[0]
+        elif not isinstance(table, Table) and len(rest) == 2:
+            table, ds = _as_table(table, rest[0]), rest[1]
+        else:
+            raise TypeError("use lake.partition(TABLE, ds) with a Table of weekly_discovery.lake")
+        return self.table(table) / f"ds={check_ds(ds)}"
+
+    def version(self, table: Table, ds: str) -> Path:
+        """One dated version of a table written as a whole folder (``models/like_model/version=<ds>``)."""
+        return self.table(table) / f"version={check_ds(ds)}"
 
     # ---- atomic partition writes -----------------------------------------------------
     def staging_dir(self) -> Path:
@@ -254,15 +363,25 @@ class Lake:
         On object storage a fresh prefix (nothing is created until something is written into it).
         """
         if self.on_object_storage:
-            base = self.path("_staging")
+            base = self.path(STAGING)
             _remove_stale_objects(base)
             return base / uuid.uuid4().hex
-        base = Path(self.root, "_staging")
+        base = Path(self.root, STAGING)
         base.mkdir(parents=True, exist_ok=True)
         _remove_stale(base)
         path = base / uuid.uuid4().hex
         path.mkdir()
         return path
+
+
+def _as_table(table: Table | str, name: str | None) -> Table:
+    if isinstance(table, Table):
+        if name is not None:
+            raise TypeError("pass a Table, or a layer and a name, not both")
+        return table
+    if name is None:
+        raise TypeError("use lake.table(TABLE) with a Table of weekly_discovery.lake")
+    return Table(table, name)
 
 
 def commit_directory(staged: Path, final: Path) -> None:
@@ -307,19 +426,11 @@ class PartitionWriter:
         assert self.staged is not None, "use PartitionWriter as a context manager"
         if "/" in name or name.startswith(".."):
             raise LakeError(f"invalid file name {name!r}")
-        path = self.staged / name
-        if isinstance(path, ObjectPath):
-            path.write_bytes(data)
-            return path
-        path.unlink(missing_ok=True)  # never write through a name that is a hard link (see copy_in)
-        with open(path, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        return path
+        # a new file replaces the name, so a name that is a hard link (see copy_in) is never written through
+        return storage.write_atomic(self.staged / name, data)
 
     def write_json(self, name: str, obj: Any) -> Path:
-        return self.write_bytes(name, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+        return self.write_bytes(name, storage.json_bytes(obj))
 
     def copy_in(self, name: str, source: Path | ObjectPath) -> Path | ObjectPath:
         """Add a copy of an existing lake file under ``name``: the partition will not depend on ``source``.

@@ -33,6 +33,8 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
+from weekly_discovery.core.errors import UserError
+
 # what a user may write -> what Hadoop expects (and what str() of a lake path gives)
 SCHEMES = {"s3": "s3a", "s3a": "s3a", "gs": "gs", "gcs": "gs", "abfs": "abfs", "abfss": "abfss"}
 CONN_ENV = "WEEKLY_DISCOVERY_LAKE_CONN_ID"
@@ -40,7 +42,7 @@ COMMIT_MARKER = "_COMMITTED.json"
 """Written last into a partition on object storage: the partition exists from then on (see commit_prefix)."""
 
 
-class StorageError(ValueError):
+class StorageError(UserError, ValueError):
     """A lake URI that cannot be used (unknown scheme, no bucket)."""
 
 
@@ -321,17 +323,23 @@ def read_json(path: Path | ObjectPath | str) -> Any:
     return json.loads(path.read_bytes())
 
 
-def write_atomic(path: Path | ObjectPath, data: bytes, *, unique_tmp: bool = False) -> Path | ObjectPath:
+def write_atomic(path: Path | ObjectPath | str, data: bytes) -> Path | ObjectPath:
     """Write ``path`` so readers see the old content or the new one, never part of it.
 
-    Locally: a temporary file beside it, fsync, ``os.replace`` (``unique_tmp`` gives the temporary a
-    unique name, for two writers at once). On object storage a single PUT already has that property.
+    The project's one atomic file writer: lake partitions (:class:`~weekly_discovery.lake.layout.PartitionWriter`),
+    Spark jobs' side files, raw feature batches, model cards, pointers, reports and the ``--py-files``
+    zip all go through it.
+
+    Locally: a temporary file beside it (``.<name>.<random>.tmp``: two writers at once, such as the
+    report and weekly DAGs rendering the same page, never share one; the last rename wins), fsync,
+    ``os.replace``. A new file replaces the name, so a hard-linked name is never written through. On
+    object storage a single PUT already has these properties.
     """
     if isinstance(path, ObjectPath):
         path.write_bytes(data)
         return path
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp" if unique_tmp else f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
@@ -349,7 +357,8 @@ def json_bytes(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode()
 
 
-def write_json(path: Path | ObjectPath, obj: Any) -> Path | ObjectPath:
+def write_json(path: Path | ObjectPath | str, obj: Any) -> Path | ObjectPath:
+    """Write ``obj`` as the lake's JSON (:func:`json_bytes`), atomically (:func:`write_atomic`)."""
     return write_atomic(path, json_bytes(obj))
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, STATUS_OK
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ TRACK_ID, GROUP, LABEL = "track_id", "group_id", "label"
 INFO_COLUMNS = ("name", "primary_artist_id", "primary_artist_name")
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """The input cannot give a labelled set (a column is missing, too few tracks); says what to do."""
 
 

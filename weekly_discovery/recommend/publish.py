@@ -10,10 +10,28 @@ therefore leaves the same playlist with the same tracks, never duplicates. The l
 After writing, the playlist's item count is read back: a POST retried after a lost answer could
 have added a chunk twice, in which case the replace is done once more.
 
-``dry_run`` sends no write request (it may read the stored playlist to say whether it still
-exists), writes nothing to the lake, and logs what it would do. A token without the
-``playlist-modify-private`` scope gets a 403 "Insufficient client scope": that fails with the
-re-authorization instructions, since retrying cannot help.
+What publishing refuses to do, since it writes to the user's account (issue 12):
+
+* **Replace someone else's playlist.** The playlist named in ``playlist.json`` is replaced only if
+  ``/me/playlists`` lists it, the user (``/me``) owns it and it carries the configured name; otherwise
+  :class:`PlaylistRefused` (a user error). A lake's files are not trusted to pick the target.
+* **Fill a playlist the user deleted.** On Spotify "delete" is an unfollow: ``GET /playlists/{id}``
+  still succeeds, only ``/me/playlists`` stops listing it. A stored playlist that is not listed is
+  left alone and another one is used.
+* **Create a second playlist.** ``POST /me/playlists`` is not idempotent: an owned playlist with the
+  configured name in ``/me/playlists`` is reused, and the POST is sent once. If its answer may have
+  been lost (5xx, timeout, dropped connection), the playlists are listed again; if it is not there,
+  :class:`PlaylistCreateUncertain` (transient) lets Airflow retry the task, which looks again first.
+* **Overwrite the live playlist with nothing or with an older week.** An empty list, or a ``ds``
+  older than the week the playlist holds, is skipped (logged, recorded with ``skipped``, nothing sent
+  to Spotify) unless ``allow_empty`` / ``allow_backfill`` says otherwise. Skipping is a success: the
+  playlist keeps valid picks and nothing is wrong with the run.
+
+``dry_run`` sends no write request (it reads ``/me`` and ``/me/playlists`` to say what it would do),
+writes nothing to the lake, and logs what it would do. A token without the
+``playlist-modify-private`` scope gets a 403 "Insufficient client scope", and one without
+``playlist-read-private`` (which ``/me/playlists`` needs to list the private playlist) is refused
+before any write: both fail with the re-authorization instructions, since retrying cannot help.
 """
 
 from __future__ import annotations
@@ -24,23 +42,46 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
-from weekly_discovery.lake.layout import METRICS, Lake, PartitionWriter, check_ds, read_json
-from weekly_discovery.lake.storage import arrow_source
-from weekly_discovery.lake.storage import write_json as write_json_file
-from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, NotFound, ReauthorizationRequired
+from weekly_discovery.core.errors import TransientError, UserError
+from weekly_discovery.lake import (
+    METRICS,
+    PUBLISH_RECORD,
+    PUBLISHED,
+    RECOMMENDATIONS,
+    Lake,
+    PartitionWriter,
+    arrow_source,
+    check_ds,
+    list_partitions,
+    read_json,
+)
+from weekly_discovery.lake import write_json as write_json_file
+from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, ReauthorizationRequired, SpotifyUnavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_URIS_PER_REQUEST = 100
 PLAYLIST_FILE = "playlist.json"
-PUBLISH_FILE = "_publish.json"
+PUBLISH_FILE = PUBLISH_RECORD
 WRITE_SCOPE = "playlist-modify-private"
+LIST_SCOPE = "playlist-read-private"
 DESCRIPTION = "Songs picked for you by Weekly Discovery, a self-hosted recommender trained on your likes and dislikes."
 
 
-class PublishInputError(RuntimeError):
+class PublishInputError(UserError, RuntimeError):
     """The recommendations to publish are missing; the message says which step to run."""
+
+
+class PlaylistRefused(UserError, RuntimeError):
+    """The stored playlist is not the user's own or has another name: it is not touched (retrying won't help)."""
+
+
+class PlaylistCreateUncertain(TransientError, RuntimeError):
+    """Creating the playlist failed after it may have reached Spotify, and it is not listed (yet).
+
+    Transient: the task's retry, minutes later, lists the playlists again before creating one.
+    """
 
 
 @dataclass
@@ -57,20 +98,22 @@ class PublishResult:
     snapshot_id: str | None
     model_version: str | None
     requests: list[dict[str, Any]] = field(default_factory=list)
+    skipped: str | None = None
+    """Why nothing was published (an empty or an older week without its parameter), or None."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def published_table(lake: Lake) -> Path:
-    return lake.table("gold", "published")
+    return lake.table(PUBLISHED)
 
 
 def read_recommendations(lake: Lake, ds: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The recommendations of ``ds`` in rank order, and their ``_metrics.json``."""
     import pyarrow.parquet as pq
 
-    path = lake.partition("gold", "recommendations", check_ds(ds))
+    path = lake.partition(RECOMMENDATIONS, check_ds(ds))
     if not (path / METRICS).is_file():
         raise PublishInputError(
             f"no recommendations for ds={ds} at {path}: run the score step (jobs/score.py) for {ds} first"
@@ -115,11 +158,14 @@ def remember_playlist(lake: Lake, name: str, entry: dict[str, Any]) -> None:
     write_json_file(path, {"playlists": playlists})
 
 
-def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool = False) -> PublishResult:
+def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool = False,
+            allow_empty: bool = False, allow_backfill: bool = False) -> PublishResult:
     """Replace the items of the playlist ``playlist_name`` with the recommendations of ``ds``.
 
     ``api`` is a :class:`weekly_discovery.spotify.client.SpotifyAPI` (its retry policy applies to
-    every request).
+    every request but the playlist's creation, see :func:`_create`). ``allow_empty`` publishes an
+    empty list (emptying the playlist); ``allow_backfill`` publishes a week older than the one the
+    playlist holds.
     """
     rows, metrics = read_recommendations(lake, ds)
     uris = unique_uris(rows)
@@ -129,39 +175,25 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
                            model_version=metrics.get("model_version"))
 
     entry = stored_playlist(lake, playlist_name)
-    if entry is not None and not _still_exists(api, entry):
-        log.warning("the stored playlist %r (%s) no longer exists on Spotify: a new one will be created",
-                    playlist_name, entry["id"])
-        entry = None
+    result.skipped = skip_reason(lake, ds, playlist_name, entry, uris,
+                                 allow_empty=allow_empty, allow_backfill=allow_backfill)
+    if result.skipped:
+        log.warning("not publishing ds=%s to %r%s: %s", ds, playlist_name, " (dry run)" if dry_run else "",
+                    result.skipped)
+        if not dry_run:
+            _write_skip_record(lake, ds, {**result.to_dict(), "skipped_at": _now(), "uris": uris})
+        return result
 
-    if entry is None:
-        if dry_run:
-            log.info("dry run: would create the private playlist %r with POST /me/playlists", playlist_name)
-        else:
-            created = _write(api, "create the playlist", api.sp.current_user_playlist_create, playlist_name,
-                             public=False, description=DESCRIPTION)
-            entry = {
-                "id": created["id"],
-                "uri": created.get("uri") or f"spotify:playlist:{created['id']}",
-                "url": (created.get("external_urls") or {}).get("spotify")
-                or f"https://open.spotify.com/playlist/{created['id']}",
-                "name": playlist_name,
-                "created_ds": ds,
-                "created_at": _now(),
-            }
-            remember_playlist(lake, playlist_name, entry)  # before any other write: a retry must not create twice
-            result.created = True
-            result.requests.append({"method": "POST", "path": "/me/playlists"})
-            log.info("created the private playlist %r: %s", playlist_name, entry["url"])
+    entry = _target_playlist(api, lake, ds, playlist_name, entry, result)
     if entry is not None:
         result.playlist_id, result.playlist_url = entry["id"], entry["url"]
 
     if dry_run:
-        target = entry["id"] if entry else "<new playlist>"
+        target_id = entry["id"] if entry else "<new playlist>"
         log.info("dry run: would replace the items of %s with %d track(s): PUT with %d URI(s)%s",
-                 target, len(uris), len(parts[0]),
+                 target_id, len(uris), len(parts[0]),
                  f", then {len(parts) - 1} POST(s) of at most {MAX_URIS_PER_REQUEST}" if len(parts) > 1 else "")
-        result.requests += _plan(target, parts)
+        result.requests += _plan(target_id, parts)
         return result
 
     result.snapshot_id = _replace_items(api, entry["id"], parts)
@@ -178,11 +210,194 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
                                f"expected {len(uris)}; the task will be retried")
 
     record = {**result.to_dict(), "published_at": _now(), "uris": uris}
-    with PartitionWriter(lake, lake.partition("gold", "published", ds)) as writer:
+    with PartitionWriter(lake, lake.partition(PUBLISHED, ds)) as writer:
         writer.write_json(PUBLISH_FILE, record)
+    remember_playlist(lake, playlist_name, {**entry, "published_ds": ds})  # the week the playlist now holds
     log.info("published %d track(s) to %r (%s), snapshot %s", len(uris), playlist_name, result.playlist_url,
              result.snapshot_id)
     return result
+
+
+def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, Any] | None,
+                     result: PublishResult) -> dict[str, Any] | None:
+    """The ``playlist.json`` entry of the playlist to fill, checked; None only in a dry run that would create one.
+
+    The stored playlist if ``/me/playlists`` still lists it, else an owned one of that name it lists,
+    else a new one (created once, see :func:`_create`). Whichever it is must be the user's and carry
+    ``name`` (:func:`_check_target`). A new choice is remembered before any other write.
+    """
+    me = api.call(api.sp.me)["id"]
+    _require_listing_scope(api)
+    listed = listed_playlists(api)
+    target = _stored_target(entry, listed, name)
+    if target is None:
+        entry = None
+        target = owned_playlist_named(listed, me, name)
+        if target is not None:
+            log.info("reusing your playlist %r (%s) found in /me/playlists instead of creating another",
+                     name, target["id"])
+            entry = _entry(target, name, found_ds=ds)
+        elif result.dry_run:
+            log.info("dry run: would create the private playlist %r with POST /me/playlists", name)
+        else:
+            target, result.created = _create(api, me, name), True
+            result.requests.append({"method": "POST", "path": "/me/playlists"})
+            entry = _entry(target, name, created_ds=ds)
+            log.info("created the private playlist %r: %s", name, entry["url"])
+        if entry is not None and not result.dry_run:
+            remember_playlist(lake, name, entry)  # before any other write: a retry must not create twice
+    if target is not None:
+        _check_target(lake, target, me, name)  # the last check before the items are replaced
+    return entry
+
+
+def skip_reason(lake: Lake, ds: str, playlist_name: str, entry: dict[str, Any] | None, uris: list[str], *,
+                allow_empty: bool, allow_backfill: bool) -> str | None:
+    """Why publishing ``ds`` would harm the live playlist without the matching parameter, or None."""
+    if not uris and not allow_empty:
+        return (f"there are no recommendations for ds={ds}, and publishing them would empty the playlist "
+                f"{playlist_name!r}; run again with the allow_empty param set to true to empty it anyway")
+    if not allow_backfill:
+        last = last_published_ds(lake, playlist_name, entry)
+        if last is not None and ds < last:
+            return (f"ds={ds} is older than ds={last}, the week the playlist {playlist_name!r} holds: publishing "
+                    f"it would replace newer picks with older ones; run again with the allow_backfill param set "
+                    f"to true to publish it anyway")
+    return None
+
+
+def last_published_ds(lake: Lake, playlist_name: str, entry: dict[str, Any] | None) -> str | None:
+    """The week the playlist holds: ``published_ds`` in ``playlist.json``, else (a lake written before
+    that key existed) the newest publish record for that name that was neither skipped nor a dry run."""
+    if entry and entry.get("published_ds"):
+        return str(entry["published_ds"])
+    for ds in reversed(list_partitions(published_table(lake))):
+        path = lake.partition(PUBLISHED, ds) / PUBLISH_FILE
+        if path.is_file():
+            record = read_json(path)
+            if record.get("playlist_name") == playlist_name and not record.get("skipped") and not record.get("dry_run"):
+                return ds
+    return None
+
+
+def listed_playlists(api: Any) -> dict[str, dict[str, Any]]:
+    """Every playlist ``/me/playlists`` lists (owned and followed), by id in listed order, all pages.
+
+    A playlist the user deleted is no longer listed, though ``GET /playlists/{id}`` still answers it.
+    """
+    listed: dict[str, dict[str, Any]] = {}
+    page = api.call(api.sp.current_user_playlists, limit=50)
+    while page:
+        for playlist in page.get("items") or []:
+            if playlist and playlist.get("id"):
+                listed.setdefault(playlist["id"], playlist)
+        page = api.call(api.sp.next, page) if page.get("next") else None
+    return listed
+
+
+def _require_listing_scope(api: Any) -> None:
+    """Refuse a token that cannot see private playlists in ``/me/playlists``.
+
+    The playlist is private: without ``playlist-read-private`` it is never listed, so it would look
+    deleted and every run would create another one. (Scopes unknown, e.g. a stub client: no check.)
+    """
+    scopes = getattr(api.auth, "scopes", None)
+    if scopes and LIST_SCOPE not in scopes:
+        raise ReauthorizationRequired(
+            f"the Spotify authorization lacks the {LIST_SCOPE} scope, which listing your playlists needs to "
+            f"find the private playlist it fills (granted: {' '.join(sorted(scopes))}). {REAUTHORIZE_HINT}")
+
+
+def owned_playlist_named(listed: dict[str, dict[str, Any]], user_id: str, name: str) -> dict[str, Any] | None:
+    """The first listed playlist that ``user_id`` owns and that is called ``name`` (None if there is none)."""
+    matches = [p for p in listed.values() if _owner_id(p) == user_id and p.get("name") == name]
+    if len(matches) > 1:
+        log.warning("%d of your playlists are called %r: using %s; delete the others in Spotify",
+                    len(matches), name, matches[0]["id"])
+    return matches[0] if matches else None
+
+
+def _stored_target(entry: dict[str, Any] | None, listed: dict[str, dict[str, Any]], name: str) -> dict[str, Any] | None:
+    """The stored playlist as ``/me/playlists`` lists it, or None when there is none or it is no longer listed."""
+    if entry is None:
+        return None
+    target = listed.get(entry["id"])
+    if target is None:
+        log.warning("the stored playlist %r (%s) is no longer in your playlists on Spotify (deleting a playlist "
+                    "unfollows it): it is left alone and another one is used", name, entry["id"])
+    return target
+
+
+def _check_target(lake: Lake, playlist: dict[str, Any], user_id: str, name: str) -> None:
+    """Refuse a playlist that ``user_id`` does not own or that is not called ``name``.
+
+    The id comes from the lake; whoever can change the lake (or point a run at another one) must not
+    be able to aim the owner's token at another playlist the owner can edit.
+    """
+    where = published_table(lake) / PLAYLIST_FILE
+    owner, actual = _owner_id(playlist), playlist.get("name")
+    if owner != user_id:
+        raise PlaylistRefused(
+            f"the playlist {playlist['id']} that {where} names for {name!r} belongs to {owner!r}, not to the "
+            f"authorized user {user_id!r}: publishing only replaces the user's own playlist. Restore "
+            f"{PLAYLIST_FILE} if it was changed, or remove its {name!r} entry to use the user's own playlist")
+    if actual != name:
+        raise PlaylistRefused(
+            f"the playlist {playlist['id']} that {where} names for {name!r} is called {actual!r} on Spotify, "
+            f"not {name!r}: publishing only replaces the playlist with the configured name. Rename it back to "
+            f"{name!r} in Spotify, or remove the {name!r} entry from {PLAYLIST_FILE} to use a new playlist")
+
+
+def _create(api: Any, user_id: str, name: str) -> dict[str, Any]:
+    """``POST /me/playlists``, never blindly repeated; after a possibly lost answer, the playlist is looked for.
+
+    ``idempotent=False`` lets the client retry only failures that prove Spotify did nothing (429, 401,
+    no connection); after a 5xx, a timeout or a dropped connection it raises at once.
+    """
+    try:
+        return _write(api, "create the playlist", api.sp.current_user_playlist_create, name,
+                      public=False, description=DESCRIPTION, idempotent=False)
+    except SpotifyUnavailable as lost:
+        log.warning("creating the playlist %r failed after the request may have reached Spotify (%s): not "
+                    "sending it again; looking for it in your playlists", name, lost)
+        found = owned_playlist_named(listed_playlists(api), user_id, name)
+        if found is None:
+            raise PlaylistCreateUncertain(
+                f"creating the playlist {name!r} failed and it is not in your playlists (yet); the request is "
+                "not repeated since Spotify may have carried it out: the task will be retried and looks for "
+                f"the playlist again before creating one ({lost})") from None
+        log.info("the playlist %r was created all the same (%s): using it", name, found["id"])
+        return found
+
+
+def _entry(playlist: dict[str, Any], name: str, **when: str) -> dict[str, Any]:
+    """What ``playlist.json`` remembers of a playlist; ``when``: ``created_ds`` or ``found_ds``."""
+    playlist_id = playlist["id"]
+    return {
+        "id": playlist_id,
+        "uri": playlist.get("uri") or f"spotify:playlist:{playlist_id}",
+        "url": (playlist.get("external_urls") or {}).get("spotify")
+        or f"https://open.spotify.com/playlist/{playlist_id}",
+        "name": name,
+        **when,
+        "created_at" if "created_ds" in when else "found_at": _now(),
+    }
+
+
+def _owner_id(playlist: dict[str, Any]) -> str | None:
+    return (playlist.get("owner") or {}).get("id")
+
+
+def _write_skip_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
+    """Record a skipped publish, keeping the record of what that week published before (if any)."""
+    path = lake.partition(PUBLISHED, ds) / PUBLISH_FILE
+    if path.is_file():
+        earlier = read_json(path)
+        earlier = earlier.get("earlier_record") if earlier.get("skipped") else earlier
+        if earlier:
+            record["earlier_record"] = earlier
+    with PartitionWriter(lake, lake.partition(PUBLISHED, ds)) as writer:
+        writer.write_json(PUBLISH_FILE, record)
 
 
 def _replace_items(api: Any, playlist_id: str, parts: list[list[str]]) -> str | None:
@@ -197,14 +412,6 @@ def _replace_items(api: Any, playlist_id: str, parts: list[list[str]]) -> str | 
 def _plan(playlist_id: str, parts: list[list[str]]) -> list[dict[str, Any]]:
     path = f"/playlists/{playlist_id}/items"
     return [{"method": "PUT" if i == 0 else "POST", "path": path, "uris": len(part)} for i, part in enumerate(parts)]
-
-
-def _still_exists(api: Any, entry: dict[str, Any]) -> bool:
-    try:
-        api.call(api.sp.playlist, entry["id"], fields="id,name,snapshot_id")
-    except NotFound:
-        return False
-    return True
 
 
 def _item_total(api: Any, playlist_id: str) -> int | None:

@@ -7,26 +7,33 @@ Pure DataFrame -> DataFrame functions (the model is passed in); ``jobs/score.py`
   null model feature) cannot be scored: probability null, ``score_status`` says why.
 - :func:`playlist_summary`: the post's line per candidate playlist, "N of M songs recommended":
   N = tracks with probability >= threshold, M = all the playlist's tracks.
-- :func:`recommend`: the top N tracks at or above the threshold that you have not already liked or
-  disliked (by track id, in any source), one row per track (a track in two candidate playlists keeps
-  the first by source key, position), at most K per primary artist, ordered by probability, ties
-  broken by track id. Only these N rows are meant to reach the driver.
+- :func:`recommend`: the top N tracks at or above the threshold that are new (:func:`excluded_track_ids`:
+  not in any library role, not published in the last ``novelty_weeks`` weeks), one row per track (a
+  track offered twice keeps the first by source key, position), at most K per primary artist, the
+  sources mixed round-robin (:func:`recommend` says how). Only these N rows are meant to reach the driver.
+
+Candidates are every role-``candidates`` row: the candidate playlists' songs (source ``playlists``,
+one ``source_key`` per playlist, so "N of M" stays per playlist) and the songs discovery found
+(``source_key`` ``discover-<source>``: reccobeats, artists, catalog).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from weekly_discovery.core.vocabulary import DISCOVER_SOURCE_PREFIX
 from weekly_discovery.recommend.models import SCORE, predict
 from weekly_discovery.recommend.profile import base_feature, is_profile, with_artist_profile
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
 
-CANDIDATES, LIKED, DISLIKED = "candidates", "liked", "disliked"
+CANDIDATES, LIKED, DISLIKED, REFERENCE = "candidates", "liked", "disliked", "reference"
+LIBRARY_ROLES = (LIKED, DISLIKED, REFERENCE)  # a song in any of these is never a pick
+PLAYLISTS = "playlists"  # the source of the candidate playlists' songs
 SCORED = "scored"
 SCORE_COLUMNS = (
     "track_id", "track_uri", "name", "artist_names", "primary_artist_id", "primary_artist_name",
@@ -35,7 +42,7 @@ SCORE_COLUMNS = (
 )
 RECOMMENDATION_COLUMNS = (
     "rank", "track_id", "uri", "name", "artists", "primary_artist_id", "primary_artist_name", "probability",
-    "source_key", "source_name",
+    "source_key", "source_name", "source",
 )
 
 
@@ -96,8 +103,27 @@ def playlist_summary(scores: DataFrame) -> DataFrame:
 
 
 def known_track_ids(enriched: DataFrame) -> DataFrame:
-    """Distinct ids of tracks already liked or disliked (whatever their feature status)."""
-    return enriched.where(F.col("role").isin(LIKED, DISLIKED)).select("track_id").distinct()
+    """Distinct ids of tracks in a library role: liked, disliked or reference (whatever their feature status)."""
+    return enriched.where(F.col("role").isin(*LIBRARY_ROLES)).select("track_id").distinct()
+
+
+def excluded_track_ids(enriched: DataFrame, recent_picks: DataFrame) -> DataFrame:
+    """The songs that cannot be picked this week (novelty): every library song (:func:`known_track_ids`)
+    and every song published in the last ``novelty_weeks`` weeks (``recent_picks``: a ``track_id``
+    column, from :func:`weekly_discovery.recommend.history.recent_pick_ids`).
+
+    A song the user removed from the playlist or disliked since it was offered: the ingest does not
+    read the output playlist, so a removal cannot be seen; such a song is kept out by the window (every
+    earlier pick within ``novelty_weeks``), and for good once the user puts it in a disliked playlist.
+    """
+    return known_track_ids(enriched).unionByName(recent_picks.select("track_id")).distinct()
+
+
+def source_of(source_key: Column) -> Column:
+    """The candidate source of a row: ``discover-<source>`` -> ``<source>``; a playlist's -> ``playlists``."""
+    return (F.when(source_key.startswith(DISCOVER_SOURCE_PREFIX),
+                   F.regexp_replace(source_key, f"^{DISCOVER_SOURCE_PREFIX}", ""))
+            .otherwise(F.lit(PLAYLISTS)))
 
 
 def eligible(scores: DataFrame, known: DataFrame) -> DataFrame:
@@ -108,19 +134,32 @@ def eligible(scores: DataFrame, known: DataFrame) -> DataFrame:
 
 
 def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: int) -> DataFrame:
-    """The week's recommendations (see module docstring): at most ``top_n`` rows, ``rank`` from 1."""
+    """The week's recommendations (see module docstring): at most ``top_n`` rows, ``rank`` from 1.
+
+    ``known``: the ``track_id`` s that cannot be picked (:func:`excluded_track_ids`). After the
+    per-artist cap (the K most probable songs of each primary artist), the sources are mixed
+    round-robin so that no single source fills the playlist while others have qualifying songs: each
+    source's songs are ranked by probability, round r takes every source's r-th best, and within a
+    round the sources go in the order of that song's probability (ties by track id). A source that runs
+    out drops out of the later rounds, so the playlist is still filled from the others. ``rank`` is
+    that order; with one source it is simply the order by probability. A pick's artist may be new to
+    the user: nothing requires a known artist.
+    """
     if top_n < 1 or max_per_artist < 1:
         raise ValueError(f"top_n and max_per_artist must be >= 1, got {top_n} and {max_per_artist}")
     order = [F.col("probability").desc(), F.col("track_id").asc()]
     artist = F.coalesce(F.col("primary_artist_id"), F.col("track_id"))
     capped = (
         eligible(scores, known)
+        .withColumn("source", source_of(F.col("source_key")))
         .withColumn("_artist_rank", F.row_number().over(Window.partitionBy(artist).orderBy(*order)))
         .where(F.col("_artist_rank") <= max_per_artist)
     )
-    top = capped.orderBy(*order).limit(top_n)
+    mixed = capped.withColumn("_round", F.row_number().over(Window.partitionBy("source").orderBy(*order)))
+    pick_order = [F.col("_round").asc(), *order]
+    top = mixed.orderBy(*pick_order).limit(top_n)
     # partitionBy(lit) only to say "one window over these <= top_n rows" without Spark's warning
-    ranked = top.withColumn("rank", F.row_number().over(Window.partitionBy(F.lit(1)).orderBy(*order)))
+    ranked = top.withColumn("rank", F.row_number().over(Window.partitionBy(F.lit(1)).orderBy(*pick_order)))
     return ranked.select(
         F.col("rank").cast("int").alias("rank"),
         "track_id",
@@ -132,6 +171,7 @@ def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: i
         "probability",
         "source_key",
         "source_name",
+        "source",
     ).orderBy("rank")
 
 
@@ -149,3 +189,44 @@ def summary_lines(playlists: list[dict], recommendations: list[dict], threshold:
         lines.append(f"{r['rank']:>3}. {r['name']} - {artists} "
                      f"({r['probability']:.3f}, from {r['source_name'] or r['source_key']})")
     return lines
+
+
+def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ...] | list[str]) -> dict[str, str]:
+    """``track_id -> reason`` for the week's few picks (rows of :func:`recommend`, collected).
+
+    Each reason (:func:`weekly_discovery.recommend.reasons.reason_line`) names where the song came
+    from (its ``silver/candidates`` provenance, carried in ``tracks_enriched``: the seed songs by name,
+    the liked artist and how many of their songs are liked, the playlist), the model's probability and
+    the liked songs nearest to it in the model's audio features
+    (:func:`~weekly_discovery.recommend.reasons.nearest_liked`, over the picks only). Small lookups
+    (<= top_n picks, their seeds and artists) reach the driver; the feature space is the champion's
+    base features (an artist-profile feature is its base feature's average, so it is left out).
+    """
+    from weekly_discovery.recommend.reasons import nearest_liked, reason_line
+
+    if not picks:
+        return {}
+    spark = enriched.sparkSession
+    keys = spark.createDataFrame([(p["track_id"], p["source_key"]) for p in picks], "track_id string, source_key string")
+    rows = candidate_rows(enriched).join(keys, ["track_id", "source_key"]).dropDuplicates(["track_id"]).cache()
+    base = list(dict.fromkeys(base_feature(f) for f in features))
+    closest = {r["track_id"]: [c.asDict() for c in r["closest"]] for r in nearest_liked(rows, enriched, base).collect()}
+    wanted = ("seed_track_ids", "seed_artist_id", "seed_artist_name", "album_name", "source_name")
+    present = [c for c in wanted if c in enriched.columns]
+    provenance = {r["track_id"]: r.asDict() for r in rows.select("track_id", *present).collect()}
+    rows.unpersist()
+    seeds = sorted({s for p in provenance.values() for s in (p.get("seed_track_ids") or [])})
+    names = {r["track_id"]: r["name"] for r in
+             enriched.where(F.col("track_id").isin(seeds)).select("track_id", "name").dropDuplicates(["track_id"]).collect()}
+    artists = sorted({p["seed_artist_id"] for p in provenance.values() if p.get("seed_artist_id")})
+    liked_counts = {r["primary_artist_id"]: r["n"] for r in
+                    enriched.where((F.col("role") == LIKED) & F.col("primary_artist_id").isin(artists))
+                    .groupBy("primary_artist_id").agg(F.countDistinct("track_id").alias("n")).collect()}
+    reasons = {}
+    for pick in picks:
+        p = dict(provenance.get(pick["track_id"], {}))
+        p["seed_names"] = [names[s] for s in (p.get("seed_track_ids") or []) if names.get(s)]
+        p["artist_liked_count"] = liked_counts.get(p.get("seed_artist_id"))
+        p["playlist_name"] = p.get("source_name")
+        reasons[pick["track_id"]] = reason_line(pick["source"], p, pick["probability"], closest.get(pick["track_id"], []))
+    return reasons

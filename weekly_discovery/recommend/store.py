@@ -1,6 +1,6 @@
 """Model versions, their cards and the champion pointer, in the lake's ``models`` layer.
 
-Layout (under ``lake.table("models", "like_model")``)::
+Layout (under ``lake.table(LIKE_MODEL)``)::
 
     version=<ds>/model/            the week's selected model (Spark ML PipelineModel), refit on all rows
     version=<ds>/baseline/         the post's logistic regression, refit on all rows
@@ -9,6 +9,13 @@ Layout (under ``lake.table("models", "like_model")``)::
 
 A version folder is written into the lake's staging area and renamed into place (a rerun of a
 date replaces it whole). ``champion.json`` is replaced atomically (temporary file + rename).
+
+A version is **frozen** once a later week has been trained (:func:`frozen_card`): that week's
+decision, and every later one, was taken against the champion chain as it stood, and their history
+entries and cards point at it. Replacing it would put a model that never won its comparison under
+their records, so :func:`write_version` refuses, and a rerun of the week reuses the stored version
+(:func:`weekly_discovery.recommend.week.train_week`). Only the newest trained week (or a week never
+trained) is trained again, which a seeded run does reproducibly.
 
 The pointer keeps one history entry per training date: ``{"ds", "champion", "promoted", "reason"}``.
 The champion a run of date D competes against is the one in force after the latest entry dated
@@ -24,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weekly_discovery.lake.layout import Lake, check_ds, commit_directory, read_json
-from weekly_discovery.lake.storage import rmtree
-from weekly_discovery.lake.storage import write_json as write_json_file
+from weekly_discovery.core.errors import UserError
+from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, check_ds, commit_directory, read_json, rmtree
+from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.models import Candidate
 
 if TYPE_CHECKING:
@@ -34,15 +41,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TABLE = ("models", "like_model")
-CARD = "model_card.json"
-POINTER = "champion.json"
+CARD = MODEL_CARD
+POINTER = CHAMPION
 MODEL_DIR = "model"
 BASELINE_DIR = "baseline"
 
 
-class NoChampion(RuntimeError):
+class NoChampion(UserError, RuntimeError):
     """No model has been trained for (or before) the date asked; the message says what to run."""
+
+
+class VersionFrozen(UserError, RuntimeError):
+    """A week's model version cannot be replaced: later weeks were decided against it (see the module)."""
 
 
 @dataclass(frozen=True)
@@ -61,11 +71,11 @@ class ChampionRef:
 
 
 def table(lake: Lake) -> Path:
-    return lake.table(*TABLE)
+    return lake.table(LIKE_MODEL)
 
 
 def version_dir(lake: Lake, ds: str) -> Path:
-    return table(lake) / f"version={check_ds(ds)}"
+    return lake.version(LIKE_MODEL, ds)
 
 
 def pointer_path(lake: Lake) -> Path:
@@ -129,11 +139,42 @@ def champion_for_scoring(lake: Lake, ds: str) -> ChampionRef:
 def load_model(ref: ChampionRef) -> "PipelineModel":
     from pyspark.ml import PipelineModel
 
+    from weekly_discovery.recommend.model_guard import check_model
+
+    check_model(ref.model_path)  # Spark instantiates the classes the lake's metadata names: check them first
     return PipelineModel.load(str(ref.model_path))
 
 
+def later_weeks(lake: Lake, ds: str) -> list[str]:
+    """Dates of the pointer's history entries after ``ds``, oldest first."""
+    check_ds(ds)
+    return sorted(e["ds"] for e in (read_pointer(lake) or {}).get("history", []) if e["ds"] > ds)
+
+
+def frozen_card(lake: Lake, ds: str) -> dict[str, Any] | None:
+    """The card of version ``ds`` if that version is frozen, else None (the week may be trained).
+
+    Frozen: the version exists, its decision is recorded, and a later week has been trained since.
+    A version never recorded (a week never trained, or a run that died before recording) was never
+    an incumbent of anyone, so it stays trainable (a backfill of an older week).
+    """
+    later = later_weeks(lake, ds)
+    if not later or not any(e["ds"] == ds for e in read_pointer(lake)["history"]):
+        return None
+    return read_card(lake, ds)
+
+
 def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel"], card: dict[str, Any]) -> Path:
-    """Save ``models`` (folder name -> PipelineModel) and the card as ``version=<ds>``, atomically."""
+    """Save ``models`` (folder name -> PipelineModel) and the card as ``version=<ds>``, atomically.
+
+    Refuses (:class:`VersionFrozen`) to replace a frozen version (see the module docstring).
+    """
+    if frozen_card(lake, ds) is not None:
+        later = later_weeks(lake, ds)
+        raise VersionFrozen(
+            f"model version {ds} under {table(lake)} is not replaced: week(s) {', '.join(later)} were trained "
+            f"after it and their champion decisions rest on it; a rerun of {ds} reuses the stored version"
+        )
     final = version_dir(lake, ds)
     staged = lake.staging_dir()
     try:

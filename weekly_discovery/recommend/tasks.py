@@ -2,60 +2,47 @@
 
 from __future__ import annotations
 
-import contextlib
+import json
 import logging
-from typing import Any, Iterator
+from typing import Any
 
-from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config
-from weekly_discovery.core.config import ConfigError, load_config
-from weekly_discovery.lake.layout import Lake, LakeError
+from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
+from weekly_discovery.core.config import load_config
+from weekly_discovery.lake import PUBLISHED, Lake
 
 log = logging.getLogger(__name__)
 
 
+# The Params of a manual run that are configuration: the Spark jobs apply them over the config file
+# (``--params``, :meth:`Config.with_params`); ``ds`` and ``dry_run`` are read by the tasks themselves.
+JOB_PARAMS = ("top_n", "playlist_name")
+
+
 def prepare(context: dict[str, Any]) -> dict[str, Any]:
-    """Config, partition date and the run's model settings (the Params of a manual run win).
+    """Config, partition and the run's Params, checked before any Spark job starts.
 
-    The date is the ``ds`` param of a manual run, else the triggering ``tracks_enriched`` event's
-    (with its lake), else the run date. Values bound for spark-submit arguments are strings.
+    The partition comes from :func:`~weekly_discovery.airflow.runtime.resolve_partition` (the ``ds``
+    param, else the triggering ``tracks_enriched`` event with its lake, else the run date). The jobs
+    read their settings from the config file (``--config``) with the Params given here (``--params``,
+    a JSON object) applied on top, the same way as this task checks them: one place, the config's schema.
     """
-    from weekly_discovery.report.tasks import run_partition
-
-    with _user_errors_fail_fast():
+    params = context.get("params") or {}
+    with fail_fast_on_user_errors():
         config = load_run_config()
-        ds, lake_root, origin = run_partition(context, config.lake_root)
-        settings = run_settings(config.model, context.get("params") or {})
+        ds, lake_root, origin = resolve_partition(context, config)
+        job_params = {key: params[key] for key in JOB_PARAMS if params.get(key) not in (None, "")}
+        model = config.with_params(job_params).model
+    dry_run = bool(params.get("dry_run", False))
     log.info("partition ds=%s (%s), lake %s", ds, origin, lake_root)
-    log.info("model: features %s; %d folds grouped by artist, seed %d; threshold %g", settings["features"],
-             int(settings["folds"]), int(settings["seed"]), float(settings["threshold"]))
-    log.info("recommendations: top %s, at most %s per artist, into the playlist %r%s", settings["top_n"],
-             settings["max_per_artist"], settings["playlist_name"],
-             " (dry run: nothing is written to Spotify)" if settings["dry_run"] else "")
-    return {"ds": ds, "lake_root": lake_root, "config_path": str(config.path), **settings}
-
-
-def run_settings(model: Any, params: dict[str, Any]) -> dict[str, Any]:
-    """The config's [model] table with the run's Params (top_n, playlist_name, dry_run) applied."""
-    top_n = params.get("top_n")
-    if top_n in (None, ""):
-        top_n = model.top_n
-    if isinstance(top_n, bool) or not isinstance(top_n, (int, float)) or int(top_n) != top_n or not 1 <= top_n <= 10_000:
-        raise ConfigError(f"the top_n param must be a whole number between 1 and 10000, got {top_n!r}")
-    name = params.get("playlist_name") or model.playlist_name
-    if not isinstance(name, str) or not name.strip() or len(name.strip()) > 100:
-        raise ConfigError(f"the playlist_name param must be a non-empty name of at most 100 characters, got {name!r}")
-    return {
-        "features": ",".join(model.features),
-        "folds": str(int(model.folds)),
-        "seed": str(int(model.seed)),
-        "grid": model.grid,
-        "artist_profile": "on" if model.artist_profile else "off",
-        "threshold": str(float(model.threshold)),
-        "top_n": str(int(top_n)),
-        "max_per_artist": str(int(model.max_per_artist)),
-        "playlist_name": name.strip(),
-        "dry_run": bool(params.get("dry_run", False)),
-    }
+    log.info("model: features %s; %d folds grouped by artist, seed %d; threshold %g", ",".join(model.features),
+             model.folds, model.seed, model.threshold)
+    log.info("recommendations: top %s, at most %s per artist, into the playlist %r%s", model.top_n,
+             model.max_per_artist, model.playlist_name, " (dry run: nothing is written to Spotify)" if dry_run else "")
+    return {"ds": ds, "lake_root": lake_root, "config_path": str(config.path), "params": json.dumps(job_params),
+            "playlist_name": model.playlist_name, "dry_run": dry_run,
+            # publishing an empty week or an older week than the playlist holds needs these (default off)
+            "allow_empty": bool(params.get("allow_empty", False)),
+            "allow_backfill": bool(params.get("allow_backfill", False))}
 
 
 def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
@@ -66,50 +53,26 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     from weekly_discovery.recommend.score import summary_lines
 
     lake = Lake(run["lake_root"])
-    with _user_errors_fail_fast():
+    with fail_fast_on_user_errors():
         config = load_config(run["config_path"])
         rows, metrics = read_recommendations(lake, run["ds"])
         log.info("model version %s (%s)", metrics.get("model_version"), (metrics.get("model") or {}).get("name"))
         for line in summary_lines(metrics["playlists"], rows, metrics["threshold"]):
             log.info("%s", line)
         api = spotify_api(config.spotify_connection_id)
-        result = publish_playlist(api, lake, run["ds"], run["playlist_name"], dry_run=bool(run["dry_run"]))
-    if result.dry_run:
+        result = publish_playlist(api, lake, run["ds"], run["playlist_name"], dry_run=bool(run["dry_run"]),
+                                  allow_empty=bool(run.get("allow_empty")),
+                                  allow_backfill=bool(run.get("allow_backfill")))
+    if result.skipped:
+        log.warning("the playlist was not published (the task succeeds, Spotify untouched): %s", result.skipped)
+    elif result.dry_run:
         log.info("dry run: nothing was written to Spotify or to the lake%s",
                  f"; the playlist is {result.playlist_url}" if result.playlist_url else "")
     else:
         log.info("playlist %r: %s (%d tracks, snapshot %s)", result.playlist_name, result.playlist_url,
                  result.tracks, result.snapshot_id)
-        log.info("publish record: %s", lake.partition("gold", "published", run["ds"]))
-    _refresh_report(lake, run["ds"])
+        log.info("publish record: %s", lake.partition(PUBLISHED, run["ds"]))
     if outlet_event is not None:
         outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}
     return result.to_dict()
-
-
-def _refresh_report(lake: Lake, ds: str) -> None:
-    """Re-render the week's library report so its model section shows this run (if the report exists)."""
-    from weekly_discovery.report.paths import ui_route
-    from weekly_discovery.report.render import render_report
-
-    html = render_report(lake, ds, missing_ok=True)
-    if html is None:
-        log.info("no library report for %s yet: its model section will appear when library_report runs", ds)
-    else:
-        log.info("report with this week's model: %s (UI: %s)", html, ui_route(ds))
-
-
-@contextlib.contextmanager
-def _user_errors_fail_fast() -> Iterator[None]:
-    """:func:`fail_fast_on_user_errors` plus this DAG's own unretryable errors (missing input, bad ``ds``)."""
-    from airflow.sdk.exceptions import AirflowFailException
-
-    from weekly_discovery.recommend.publish import PublishInputError
-
-    with fail_fast_on_user_errors():
-        try:
-            yield
-        except (PublishInputError, LakeError) as exc:
-            log.error("%s", exc)
-            raise AirflowFailException(str(exc)) from None

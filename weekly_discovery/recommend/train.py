@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import reduce
 from typing import TYPE_CHECKING, Any, Callable
 
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend.dataset import GROUP, LABEL, TRACK_ID
 from weekly_discovery.recommend.folds import FOLD, assign_folds
@@ -46,7 +47,7 @@ def fit_threads() -> int:
     return int(value)
 
 
-class TrainingError(ValueError):
+class TrainingError(UserError, ValueError):
     """The labelled set cannot be cross-validated (too few tracks or artists); the message says why."""
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.vocabulary import POST_FEATURES
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import Lake
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import store
 from weekly_discovery.recommend.dataset import GROUP, labelled_set
@@ -52,7 +52,16 @@ class TrainSettings:
 
 
 def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings) -> dict[str, Any]:
-    """Train, select and store the model of ``ds``; update the champion pointer; return the card."""
+    """Train, select and store the model of ``ds``; update the champion pointer; return the card.
+
+    A rerun of a week whose version is frozen (later weeks were trained since, see
+    :mod:`weekly_discovery.recommend.store`) trains nothing: it returns the stored card, and the
+    lake is left as it was, so later weeks' records keep pointing at the model that won.
+    """
+    frozen = store.frozen_card(lake, ds)
+    if frozen is not None:
+        _log_reuse(lake, ds, frozen, settings)
+        return frozen
     started = time.monotonic()
     features = tuple(settings.features)
     labelled = labelled_set(enriched, features)
@@ -118,6 +127,22 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     log.info("model version %s written to %s; champion now %s (%s)", ds, path, pointer["version"],
              store.pointer_path(lake))
     return card
+
+
+def _log_reuse(lake: Lake, ds: str, card: dict[str, Any], settings: TrainSettings) -> None:
+    later = store.later_weeks(lake, ds)
+    log.info("model version %s exists and week(s) %s were trained after it: versions later weeks rely on are "
+             "immutable, so this rerun reuses it (trained %s, %s) and trains nothing", ds, ", ".join(later),
+             card.get("trained_at"), (card.get("champion") or {}).get("label"))
+    stored = {"features": tuple(card.get("configured_features") or ()), "folds": (card.get("folds") or {}).get("k"),
+              "seed": (card.get("folds") or {}).get("seed"), "threshold": card.get("threshold"),
+              "artist_profile": card.get("artist_profile")}
+    now = {"features": tuple(settings.features), "folds": settings.folds, "seed": settings.seed,
+           "threshold": settings.threshold, "artist_profile": settings.artist_profile}
+    changed = [f"{key} {stored[key]} -> {now[key]}" for key in now if stored[key] != now[key]]
+    if changed:
+        log.warning("the [model] settings changed since version %s was trained (%s); they apply from the next "
+                    "week on", ds, "; ".join(str(c) for c in changed))
 
 
 def _decide(lake: Lake, ds: str, data: "DataFrame", features: tuple[str, ...], best: CandidateResult,

@@ -2,7 +2,9 @@
 
 - ``models/like_model/version=<ds>/model_card.json``: baseline coefficients per feature and intercept,
   the champion's metrics (roc_auc, pr_auc, accuracy, confusion) and feature importances;
-- ``models/like_model/champion.json``: which version is the champion;
+- ``models/like_model/champion.json``: which version was the champion in force for ``ds`` (the history
+  entry of the latest training date on or before ``ds``, not the current champion: an old week's report
+  shows the model that week used);
 - ``gold/recommendations/ds=<ds>/``: Parquet rows (rank, track_id, uri, name, artists, probability,
   source playlist) and ``_metrics.json`` with ``playlists: [{source_key, name, recommended, total}]``.
 
@@ -18,19 +20,24 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.lake.layout import METRICS, Lake, check_ds, read_json
-from weekly_discovery.lake.storage import arrow_source
+from weekly_discovery.lake import (
+    CHAMPION,
+    LIKE_MODEL,
+    METRICS,
+    MODEL_CARD,
+    RECOMMENDATIONS,
+    Lake,
+    arrow_source,
+    read_json,
+)
 
 log = logging.getLogger(__name__)
 
-MODEL_TABLE = ("models", "like_model")
-MODEL_CARD = "model_card.json"
-CHAMPION = "champion.json"
 MAX_RECOMMENDATIONS = 200
 
 
 def model_version_dir(lake: Lake, ds: str) -> Path:
-    return lake.table(*MODEL_TABLE) / f"version={check_ds(ds)}"
+    return lake.version(LIKE_MODEL, ds)
 
 
 def load_model_outputs(lake: Lake, ds: str) -> dict[str, Any] | None:
@@ -39,12 +46,28 @@ def load_model_outputs(lake: Lake, ds: str) -> dict[str, Any] | None:
     if not card_path.is_file():
         return None
     card = read_json(card_path)
-    champion_path = lake.table(*MODEL_TABLE) / CHAMPION
-    champion = _read_optional(champion_path)
-    recs_dir = lake.partition("gold", "recommendations", ds)
+    champion_path = lake.table(LIKE_MODEL) / CHAMPION
+    champion = champion_as_of(_read_optional(champion_path), ds)
+    recs_dir = lake.partition(RECOMMENDATIONS, ds)
     rec_metrics = _read_optional(recs_dir / METRICS)
     recommendations = _read_recommendations(recs_dir)
     return normalise(ds, card, champion, recommendations, rec_metrics)
+
+
+def champion_as_of(pointer: Any, ds: str) -> dict[str, Any] | None:
+    """``{"version": ...}`` of the champion in force for ``ds`` according to the pointer's history.
+
+    The rule of :func:`weekly_discovery.recommend.store.champion_version` (``strictly_before=False``),
+    read here on its own since a stage does not import another: the latest entry dated on or before
+    ``ds`` names the champion. None when the pointer has no such entry (or no history at all: its
+    top-level fields describe the current champion, which is not necessarily ``ds``'s).
+    """
+    history = pointer.get("history") if isinstance(pointer, Mapping) else None
+    entries = [e for e in history or []
+               if isinstance(e, Mapping) and e.get("ds") and e.get("champion") and str(e["ds"]) <= ds]
+    if not entries:
+        return None
+    return {"version": max(entries, key=lambda e: str(e["ds"]))["champion"]}
 
 
 def _read_optional(path: Path) -> Any:

@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from weekly_discovery.core.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
-from weekly_discovery.lake.layout import Lake, LakeError, check_ds, list_partitions, read_json
-from weekly_discovery.lake.storage import write_atomic
+from weekly_discovery.lake import REPORTS, Lake, LakeError, check_ds, list_partitions, read_json, write_atomic
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"
@@ -30,11 +29,11 @@ SERVED_FILES = (INDEX_HTML, REPORT_JSON)
 
 
 def reports_table(lake: Lake) -> Path:
-    return lake.table("reports", "library")
+    return lake.table(REPORTS)
 
 
 def report_dir(lake: Lake, ds: str) -> Path:
-    return lake.partition("reports", "library", ds)
+    return lake.partition(REPORTS, ds)
 
 
 def report_file(lake: Lake, ds: str, name: str = INDEX_HTML) -> Path:
@@ -73,17 +72,8 @@ def update_latest(lake: Lake) -> str | None:
     dates = list_reports(lake)
     if not dates:
         return None
-    write_atomically(reports_table(lake) / LATEST, (json.dumps({"ds": dates[0]}) + "\n").encode())
+    write_atomic(reports_table(lake) / LATEST, (json.dumps({"ds": dates[0]}) + "\n").encode())
     return dates[0]
-
-
-def write_atomically(path: Path, data: bytes) -> Path:
-    """Write ``path`` so readers see the old file or the new one, never half of it.
-
-    The temporary name is unique, so two renders at once (the report DAG and the weekly DAG) never
-    write into the same temporary file; the last rename wins.
-    """
-    return write_atomic(path, data, unique_tmp=True)
 
 
 def resolve_lake(

@@ -1,8 +1,10 @@
-"""Inline SVG charts for the report page: pies, grouped bars, horizontal bars, an annotated heatmap.
+"""Inline SVG charts for the report page: pies, grouped bars, horizontal bars, an annotated heatmap, a trend.
 
 Plain strings, no JavaScript, no external fonts or files, so the page opens offline from the file
 system. Every piece of text that reaches a chart goes through :func:`esc` (``html.escape``), so a
-track or playlist called ``<img src=x onerror=alert(1)>`` is shown as text, never parsed.
+track or playlist called ``<img src=x onerror=alert(1)>`` is shown as text, never parsed. Being
+escaped already, a chart enters the page's templates as ``Markup`` (see :mod:`.render`), whose own
+``{{ value }}`` escaping is this same :func:`esc`.
 """
 
 from __future__ import annotations
@@ -223,3 +225,58 @@ def stacked_bar(parts_in: Sequence[tuple[str, int, str]], title: str, *, width: 
     if not parts:
         parts.append(f'<rect x="0" y="0" width="{width}" height="{height}" fill="#eeeeee"/>')
     return _svg(width, height, "".join(parts), title, "chart stacked")
+
+
+def trend(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    title: str,
+    *,
+    width: int = 560,
+    height: int = 200,
+) -> str:
+    """Shares (0..1) over time, one line per series (the first drawn thickest), y in %; a gap where None.
+
+    ``labels`` are the x positions in order (the weeks); a lone known point shows as a dot.
+    """
+    left, right, top, bottom = 38, 8, 10, 40
+    plot_w, plot_h = width - left - right, height - top - bottom
+    peak = max([v for _, values in series for v in values if v is not None] + [0.0])
+    y_max = min(1.0, max(0.1, math.ceil(peak * 10 + 1e-9) / 10))  # next 10% above the highest point
+    parts = []
+    for k in range(0, int(round(y_max * 10)) + 1, 1 if y_max <= 0.5 else 2):
+        y = top + plot_h * (1 - k / 10 / y_max)
+        parts.append(f'<line x1="{left}" x2="{width - right}" y1="{y:.1f}" y2="{y:.1f}" stroke="#e5e5e5"/>'
+                     f'<text x="{left - 4}" y="{y + 3.5:.1f}" text-anchor="end" font-size="10" {FONT} '
+                     f'fill="#555">{k * 10}%</text>')
+    n = len(labels)
+    step = plot_w / n if n else plot_w
+
+    def x_of(i: int) -> float:
+        return left + step * (i + 0.5)
+
+    def y_of(v: float) -> float:
+        return top + plot_h * (1 - min(max(v, 0.0), y_max) / y_max)
+
+    every = max(1, math.ceil(n / 8))  # at most ~8 week labels under the axis, the latest always
+    for i, label in enumerate(labels):
+        if (n - 1 - i) % every == 0:
+            parts.append(f'<text x="{x_of(i):.1f}" y="{height - bottom + 14}" text-anchor="middle" font-size="9.5" '
+                         f'{FONT} fill="#333">{esc(label)}</text>')
+    for s, (name, values) in reversed(list(enumerate(series))):  # the first series drawn last, on top
+        color, stroke = group_color(s), 2.5 if s == 0 else 1.5
+        run: list[str] = []
+        for i, v in [*enumerate(values[:n]), (n, None)]:  # a None (or the end) closes the current line
+            if v is None:
+                if len(run) > 1:
+                    parts.append(f'<polyline points="{" ".join(run)}" fill="none" stroke="{color}" '
+                                 f'stroke-width="{stroke}"/>')
+                run = []
+                continue
+            run.append(f"{x_of(i):.1f},{y_of(v):.1f}")
+            parts.append(f'<circle cx="{x_of(i):.1f}" cy="{y_of(v):.1f}" r="{stroke + 0.5:g}" fill="{color}">'
+                         f"<title>{esc(name)}, {esc(labels[i])}: {_pct(v)}</title></circle>")
+    parts.append(f'<line x1="{left}" x2="{width - right}" y1="{top + plot_h}" y2="{top + plot_h}" stroke="#999"/>')
+    parts.append(f'<text x="{left + plot_w / 2:.1f}" y="{height - 6}" text-anchor="middle" font-size="10" {FONT} '
+                 f'fill="#555">week the songs were offered (share saved to Liked Songs since)</text>')
+    return _svg(width, height, "".join(parts), title, "chart trend")

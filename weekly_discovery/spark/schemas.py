@@ -35,6 +35,16 @@ def _fields(*specs: tuple) -> StructType:
 
 CORRUPT_RECORD = "_corrupt_record"
 
+SOURCE_CONTEXT = (
+    ("role", StringType(), False),
+    ("source_key", StringType(), False),
+    ("source_id", StringType()),
+    ("source_name", StringType()),
+    ("snapshot_id", StringType()),
+)
+"""Where a row came from (its source in the config and the playlist snapshot read): the same columns in
+``bronze/items``, ``silver/tracks`` and ``quarantine/items``."""
+
 RAW_PAGE_SCHEMA = _fields(
     ("href", StringType()),
     ("items", ArrayType(StringType())),
@@ -120,11 +130,7 @@ RAW_TEXT_SCHEMA = _fields(("file_path", StringType()), ("text", StringType()))
 
 BRONZE_ITEMS_SCHEMA = _fields(
     ("ds", StringType(), False),
-    ("role", StringType(), False),
-    ("source_key", StringType(), False),
-    ("source_id", StringType()),
-    ("source_name", StringType()),
-    ("snapshot_id", StringType()),
+    *SOURCE_CONTEXT,
     ("page", StringType(), False),
     ("position", IntegerType(), False),
     ("added_at", StringType()),
@@ -154,11 +160,7 @@ TRACKS_SCHEMA = _fields(
     ("duration_ms", LongType()),
     ("explicit", BooleanType()),
     ("added_at", TimestampType()),
-    ("role", StringType(), False),
-    ("source_key", StringType(), False),
-    ("source_id", StringType()),
-    ("source_name", StringType()),
-    ("snapshot_id", StringType()),
+    *SOURCE_CONTEXT,
     ("position", IntegerType(), False),
 )
 """``silver/tracks``: one row per (source_key, track_id), the first occurrence in the source.
@@ -176,11 +178,7 @@ QUARANTINE_SCHEMA = _fields(
     ("ds", StringType(), False),
     ("reason", StringType(), False),
     ("detail", StringType()),
-    ("role", StringType(), False),
-    ("source_key", StringType(), False),
-    ("source_id", StringType()),
-    ("source_name", StringType()),
-    ("snapshot_id", StringType()),
+    *SOURCE_CONTEXT,
     ("page", StringType(), False),
     ("position", IntegerType(), False),
     ("item_id", StringType()),

@@ -18,8 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from weekly_discovery.lake.layout import Lake, commit_directory
-from weekly_discovery.lake.storage import ObjectPath, rmtree, write_json
+from weekly_discovery.lake import Lake, ObjectPath, commit_directory, rmtree, write_json
 
 if TYPE_CHECKING:  # importing pyspark is cheap enough, but callers may only want the helpers
     from pyspark.sql import DataFrame, SparkSession
@@ -98,18 +97,13 @@ def write_partition(
             writer = writer.option("ignoreNullFields", "false")
         writer.save(str(staged))
         for name, obj in (extra_json or {}).items():
-            write_json_file(staged / name, obj)
+            write_json(staged / name, obj)
         commit_directory(staged, final)
     except BaseException:
         rmtree(staged)
         raise
     log.debug("committed %s", final)
     return final
-
-
-def write_json_file(path: Path | str, obj: Any) -> Path:
-    """Write ``obj`` as indented, key-sorted JSON; the file appears complete or not at all."""
-    return write_json(path if isinstance(path, ObjectPath) else Path(path), obj)
 
 
 def _conf_value(value: Any) -> str:

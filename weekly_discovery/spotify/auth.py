@@ -2,7 +2,8 @@
 
 spotipy's own SpotifyOAuth is built for interactive use (a cache file, a browser prompt when the
 refresh fails). A scheduled task needs something stricter: the token request has a timeout and
-retries server errors, an ``invalid_grant`` (revoked, or older than Spotify's six-month limit)
+retries 429, server errors and lost connections under the project's HTTP retry policy
+(:mod:`weekly_discovery.core.retry`), any other 4xx fails at once, an ``invalid_grant`` (revoked, or older than Spotify's six-month limit)
 fails at once with the re-authorization instructions, and no token ever reaches a log line.
 This class implements the small auth-manager protocol spotipy calls
 (``get_access_token(as_dict=False)``).
@@ -11,13 +12,13 @@ This class implements the small auth-manager protocol spotipy calls
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import time
 from typing import Callable
 
 import requests
 
+from weekly_discovery.core.retry import GaveUp, RetryPolicy, WaitTooLong, send
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 from weekly_discovery.spotify.errors import (
     REAUTHORIZE_HINT,
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 EXPIRY_MARGIN_S = 60
 TOKEN_ATTEMPTS = 6
 TOKEN_TIMEOUT_S = 15
+TOKEN_POLICY = RetryPolicy(max_attempts=TOKEN_ATTEMPTS, base_delay_s=0.5, max_delay_s=30.0,
+                           request_timeout_s=TOKEN_TIMEOUT_S)
 
 
 class RefreshTokenAuth:
@@ -73,33 +76,18 @@ class RefreshTokenAuth:
     def _refresh(self) -> None:
         data = {"grant_type": "refresh_token", "refresh_token": self._refresh_token}
         auth = (self._credentials.client_id, self._credentials.client_secret)
-        last_problem = ""
-        for attempt in range(1, TOKEN_ATTEMPTS + 1):
-            try:
-                response = self._session.post(
-                    self._credentials.token_url, data=data, auth=auth, timeout=TOKEN_TIMEOUT_S
-                )
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                last_problem = f"{type(exc).__name__}"
-            else:
-                if response.status_code == 200:
-                    self._accept(response.json())
-                    return
-                self._raise_if_final(response)
-                last_problem = f"HTTP {response.status_code}"
-                retry_after = response.headers.get("Retry-After")
-                if response.status_code == 429 and retry_after and retry_after.isdigit():
-                    log.warning("token endpoint rate-limited; waiting %ss (attempt %d)", retry_after, attempt)
-                    self._sleep(float(retry_after))
-                    continue
-            delay = min(30.0, 0.5 * 2 ** (attempt - 1)) * (0.5 + random.random() / 2)
-            log.warning("token refresh failed (%s), retrying in %.1fs (attempt %d/%d)",
-                        last_problem, delay, attempt, TOKEN_ATTEMPTS)
-            self._sleep(delay)
-        raise SpotifyUnavailable(
-            f"Could not refresh the Spotify access token after {TOKEN_ATTEMPTS} attempts ({last_problem}) "
-            f"at {self._credentials.token_url}."
-        )
+        try:
+            # a refresh grant only mints a token: safe to repeat although it is a POST
+            response = send(self._session, "POST", self._credentials.token_url, data=data, auth=auth,
+                            policy=TOKEN_POLICY, service="Spotify's token endpoint", idempotent=True,
+                            sleep=self._sleep)
+        except (GaveUp, WaitTooLong) as exc:
+            raise SpotifyUnavailable(
+                f"Could not refresh the Spotify access token at {self._credentials.token_url}: {exc}."
+            ) from None
+        if response.status_code != 200:
+            self._raise_if_final(response)
+        self._accept(response.json())
 
     def _accept(self, body: dict) -> None:
         token = body["access_token"]
@@ -113,10 +101,13 @@ class RefreshTokenAuth:
         self.refreshes += 1
         log.info("Spotify access token refreshed (valid %ss)", body.get("expires_in", 3600))
 
-    @staticmethod
-    def _raise_if_final(response: requests.Response) -> None:
+    def _raise_if_final(self, response: requests.Response) -> None:
+        """Turn a 4xx of the token endpoint into the error that names the fix (429 and 5xx never get here)."""
         if response.status_code not in (400, 401):
-            return
+            raise InvalidClient(
+                f"Spotify's token endpoint {self._credentials.token_url} answered {response.status_code}: check "
+                "the token_url in the Spotify connection's extra (or remove it to use Spotify's own)."
+            )
         try:
             error = response.json().get("error", "")
         except ValueError:

@@ -10,12 +10,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from weekly_discovery.core.errors import UserError
+
 DEFAULT_API_BASE_URL = "https://api.spotify.com/v1/"
 DEFAULT_TOKEN_URL = "https://accounts.spotify.com/api/token"
 DEFAULT_AUTHORIZE_URL = "https://accounts.spotify.com/authorize"
 
 
-class CredentialsError(ValueError):
+class CredentialsError(UserError, ValueError):
     """The connection lacks a field; the message names the field and how to set it."""
 
 

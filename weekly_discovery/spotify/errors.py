@@ -1,9 +1,15 @@
-"""Errors a run cannot recover from by retrying; each message tells the user what to do."""
+"""Errors of the Spotify Web API, sorted by what a retry changes (:mod:`weekly_discovery.core.errors`).
+
+:class:`SpotifyAccessError` and its subclasses: retrying will not help; each message tells the user
+what to do. :class:`RateLimited` and :class:`SpotifyUnavailable`: a later retry may succeed.
+"""
 
 from __future__ import annotations
 
+from weekly_discovery.core.errors import TransientError, UserError
 
-class SpotifyAccessError(RuntimeError):
+
+class SpotifyAccessError(UserError, RuntimeError):
     """Base class: retrying the same call will not help."""
 
 
@@ -19,8 +25,11 @@ class QuotaExceeded(SpotifyAccessError):
     """A 429 whose body says ``QUOTA_EXCEEDED``: the app's quota is used up, not a short rate limit."""
 
 
-class RateLimited(SpotifyAccessError):
-    """Spotify asked us to wait longer than the run is willing to (Retry-After too large)."""
+class RateLimited(TransientError, RuntimeError):
+    """Spotify asked us to wait longer than the run is willing to (Retry-After too large).
+
+    Transient: Airflow's retry, minutes later with back-off, is the "rerun the task later" the message asks for.
+    """
 
 
 class Forbidden(SpotifyAccessError):
@@ -31,8 +40,8 @@ class NotFound(SpotifyAccessError):
     """A 404: the id does not exist (or is not visible to this user)."""
 
 
-class SpotifyUnavailable(SpotifyAccessError):
-    """Server errors or network failures persisted through every retry."""
+class SpotifyUnavailable(TransientError, RuntimeError):
+    """Server errors or network failures persisted through every retry: transient, the task is retried."""
 
 
 REAUTHORIZE_HINT = (

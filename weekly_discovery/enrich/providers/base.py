@@ -24,6 +24,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
 from weekly_discovery.core.config import Enrichment
+from weekly_discovery.core.errors import TransientError, UserError
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 
 if TYPE_CHECKING:
@@ -64,7 +65,7 @@ class BatchResult:
     url: str = ""  # the endpoint (no query, no secrets), for the record
 
 
-class ProviderOff(Exception):
+class ProviderOff(UserError):
     """The provider cannot answer during this run (e.g. Spotify's 403); the chain moves on."""
 
     def __init__(self, reason: str, requests: int = 0):
@@ -73,12 +74,21 @@ class ProviderOff(Exception):
         self.requests = requests
 
 
-class ProviderUnavailable(RuntimeError):
+class ProviderUnavailable(TransientError, RuntimeError):
     """A provider kept failing through every retry: transient, the task should be retried."""
 
 
-class ProviderError(RuntimeError):
+class ProviderError(UserError, RuntimeError):
     """A provider answered something a retry cannot fix (e.g. 400 for our request)."""
+
+
+class AllProvidersFailed(UserError, RuntimeError):
+    """Every provider of the chain refused this run (401/403/404-like answers): no features at all.
+
+    Different from providers that answered "unknown id" (a coverage matter, checked per role by the
+    enrich job): here the configuration or the service is wrong, and retrying the task would get the
+    same answers, so it fails at once with each provider's answer and what to change.
+    """
 
 
 class FeatureProvider(Protocol):

@@ -3,18 +3,19 @@
 The answer is ``{"content": [...]}`` keyed by ReccoBeats' own ids; each row carries the Spotify link in
 ``href`` (``https://open.spotify.com/track/<spotify id>``), which maps it back. Ids it does not know are
 silently omitted. It sends no ``time_signature`` and no ``duration_ms`` (both stay null). Rate limits
-are unpublished: a 429 is retried after ``Retry-After`` seconds (capped), a 5xx or a network error with
-exponential back-off, a bounded number of times.
+are unpublished; requests go through the project's HTTP retry policy (:mod:`weekly_discovery.core.retry`:
+a 429 after ``Retry-After`` seconds, capped; a 5xx or a network error with exponential back-off; a
+bounded number of times), and a 200 whose body is not the documented shape is retried the same way.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import random
 import time
 from typing import Any, Callable, Sequence
 
+from weekly_discovery.core.retry import GaveUp, Retryable, RetryPolicy, WaitTooLong, network_failure, status_failure
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich.providers.base import (
     SPOTIFY_TRACK_HREF_PATTERN,
@@ -75,79 +76,51 @@ class ReccoBeatsFeatures:
         self.url = base_url.rstrip("/") + "/v1/audio-features"
         self.identity = self.url
         self.session = session or requests.Session()
-        self.timeout_s = timeout_s
-        self.max_attempts = max_attempts
-        self.base_delay_s = base_delay_s
-        self.max_delay_s = max_delay_s
-        self.max_retry_after_s = max_retry_after_s
+        self.policy = RetryPolicy(max_attempts=max_attempts, base_delay_s=base_delay_s, max_delay_s=max_delay_s,
+                                  max_retry_after_s=max_retry_after_s, request_timeout_s=timeout_s)
         self._sleep = sleep
 
     def fetch(self, ids: Sequence[str]) -> BatchResult:
-        import requests
-
         if not 0 < len(ids) <= BATCH_SIZE:
             raise ValueError(f"ReccoBeats takes 1..{BATCH_SIZE} ids per call, got {len(ids)}")
         url = f"{self.url}?ids={','.join(ids)}"  # Spotify ids are base62: nothing to escape
-        problem = ""
-        for attempt in range(1, self.max_attempts + 1):
+        attempts = 0
+
+        def attempt() -> BatchResult:
+            nonlocal attempts
+            attempts += 1
             try:
-                response = self.session.get(url, timeout=self.timeout_s, headers={"Accept": "application/json"})
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                problem = type(exc).__name__
-                self._wait(self._backoff(attempt), problem, attempt)
-                continue
+                response = self.session.get(url, timeout=self.policy.request_timeout_s,
+                                            headers={"Accept": "application/json"})
+            except Exception as exc:
+                failure = network_failure(exc)
+                if failure is None:
+                    raise
+                raise failure from exc
             status = response.status_code
+            failure = status_failure(status, response.headers)
+            if failure is not None:
+                raise failure
             if status == 200:
                 try:
                     rows = parse_body(response.content, ids)
                 except (ValueError, ProviderError) as exc:  # not JSON, or not the documented shape
-                    problem = f"unreadable body ({exc})"
-                    self._wait(self._backoff(attempt), problem, attempt)
-                    continue
-                return BatchResult(body=response.content, rows=rows, requests=attempt, url=self.url)
-            if status == 429:
-                wait = _retry_after(response.headers.get("Retry-After"))
-                if wait > self.max_retry_after_s:
-                    raise ProviderUnavailable(
-                        f"ReccoBeats asked to wait {wait:.0f}s (Retry-After), longer than the "
-                        f"{self.max_retry_after_s:.0f}s this run allows; the task will be retried later."
-                    )
-                problem = "HTTP 429"
-                self._wait(wait, problem, attempt)
-                continue
-            if status >= 500:
-                problem = f"HTTP {status}"
-                self._wait(self._backoff(attempt), problem, attempt)
-                continue
+                    raise Retryable(f"unreadable body ({exc})") from exc
+                return BatchResult(body=response.content, rows=rows, requests=attempts, url=self.url)
             if status in (401, 403, 404, 410):
                 raise ProviderOff(
                     f"ReccoBeats answers {status} at {self.url}: check enrichment.reccobeats_url "
                     "(the service may have moved or now require a key)",
-                    requests=attempt,
+                    requests=attempts,
                 )
             raise ProviderError(f"ReccoBeats answered {status} for {self.url}: {response.text[:200]}")
-        raise ProviderUnavailable(
-            f"ReccoBeats kept failing ({problem}) through {self.max_attempts} attempts; "
-            "the task will be retried, and batches already answered are kept."
-        )
 
-    def _wait(self, seconds: float, problem: str, attempt: int) -> None:
-        if attempt >= self.max_attempts:
-            return  # no retry follows: do not sleep for nothing
-        log.warning("ReccoBeats request failed (%s); retrying in %.1fs (attempt %d/%d)",
-                    problem, seconds, attempt, self.max_attempts)
-        self._sleep(seconds)
-
-    def _backoff(self, attempt: int) -> float:
-        delay = min(self.max_delay_s, self.base_delay_s * 2 ** (attempt - 1))
-        return delay * (0.5 + random.random() / 2)
-
-
-def _retry_after(value: str | None) -> float:
-    try:
-        return max(0.0, float(value if value is not None else 1))
-    except ValueError:
-        return 1.0
+        try:
+            return self.policy.run(attempt, service="ReccoBeats", sleep=self._sleep)
+        except WaitTooLong as exc:
+            raise ProviderUnavailable(f"{exc}; the task will be retried later.") from None
+        except GaveUp as exc:
+            raise ProviderUnavailable(f"{exc}; the task will be retried, and batches already answered are kept.") from None
 
 
 def build(context: ProviderContext) -> ReccoBeatsFeatures:

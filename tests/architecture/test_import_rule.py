@@ -1,0 +1,101 @@
+"""The layout's one rule, checked from the code's own imports (module level and inside functions).
+
+A stage (ingest, enrich, report, recommend, ...) imports the shared layers, never another stage; a layer
+(core, lake, spark, airflow, spotify) imports no stage. So a change to one stage has one home, and the
+layers stay usable by every stage. dags/, jobs/, plugins/ and devtools/ sit above and may import anything.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "weekly_discovery"
+LAYERS = {"core", "lake", "spark", "airflow", "spotify"}
+STAGES = {p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").is_file()} - LAYERS
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, absolute, at any depth of the file."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    here = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolve against this module's package
+                base = list(here[: len(here) - node.level])
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            if module.count(".") >= 1:
+                found.add(module)
+            else:  # ``from weekly_discovery import report``: the names are the modules
+                found.update(f"{module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def home(module: str) -> str | None:
+    """The first-level package of ``weekly_discovery`` that ``module`` lives in, if any."""
+    parts = module.split(".")
+    if parts[0] != "weekly_discovery" or len(parts) < 2:
+        return None
+    return parts[1]
+
+
+def violations() -> list[str]:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        owner = home(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+        if owner is None or owner == "__init__":
+            continue
+        for module in sorted(imported_modules(path)):
+            target = home(module)
+            if target is None or target == owner or target not in STAGES:
+                continue
+            kind = "layer" if owner in LAYERS else "stage"
+            found.append(f"{path.relative_to(PACKAGE.parent)} ({kind} {owner}) imports stage {target}: {module}")
+    return found
+
+
+def test_the_stages_and_layers_are_the_documented_ones():
+    # A new first-level package must be declared a layer here, or it is a stage and the rule applies to it.
+    assert {"ingest", "enrich", "report", "recommend"} <= STAGES
+    assert LAYERS <= {p.name for p in PACKAGE.iterdir() if p.is_dir()}
+
+
+def test_no_stage_imports_another_stage_and_no_layer_imports_a_stage():
+    assert violations() == []
+
+
+@pytest.mark.parametrize("source, expected", [
+    ("from weekly_discovery.report import render\n", "weekly_discovery/recommend/x.py (stage recommend) imports stage report"),
+    ("def f():\n    import weekly_discovery.enrich.cache\n", "weekly_discovery/recommend/x.py (stage recommend) imports stage enrich"),
+    ("from ..ingest import extract\n", "weekly_discovery/recommend/x.py (stage recommend) imports stage ingest"),
+])
+def test_the_check_catches_a_cross_stage_import(tmp_path, monkeypatch, source, expected):
+    # The same check over a tiny package written here, so the test above cannot pass by finding nothing.
+    fake = tmp_path / "weekly_discovery"
+    for stage in ("recommend", "report", "enrich", "ingest", "core"):
+        (fake / stage).mkdir(parents=True)
+        (fake / stage / "__init__.py").write_text("")
+    (fake / "recommend" / "x.py").write_text(source)
+    (fake / "core" / "ok.py").write_text("from weekly_discovery.core import vocabulary\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
+    monkeypatch.setattr(__import__(__name__, fromlist=["STAGES"]), "STAGES", {"recommend", "report", "enrich", "ingest"})
+    found = violations()
+    assert len(found) == 1 and found[0].startswith(expected)
+
+
+def test_a_layer_importing_a_stage_is_caught(tmp_path, monkeypatch):
+    fake = tmp_path / "weekly_discovery"
+    for package in ("lake", "report"):
+        (fake / package).mkdir(parents=True)
+        (fake / package / "__init__.py").write_text("")
+    (fake / "lake" / "y.py").write_text("from weekly_discovery.report.paths import report_dir\n")
+    monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", fake)
+    monkeypatch.setattr(__import__(__name__, fromlist=["STAGES"]), "STAGES", {"report"})
+    assert violations() == ["weekly_discovery/lake/y.py (layer lake) imports stage report: weekly_discovery.report.paths"]

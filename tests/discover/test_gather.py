@@ -1,0 +1,171 @@
+"""gather over the tiny world: the raw answers, silver/candidates (rows written by hand), the album cache."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.discover.kit import ADA, ALB_A1, ALB_A2, ALB_B1, BO, CY, PLAYLIST_ID, rb_id, sid, write_silver_tracks
+from devtools.standin.library import Album, Track
+from weekly_discovery.discover.gather import gather
+from weekly_discovery.discover.library import LibraryMissing
+from weekly_discovery.core.config import Discover
+from weekly_discovery.discover.store import raw_partition, read_parquet_rows
+from weekly_discovery.lake import Lake
+from weekly_discovery.lake.layout import ALBUM_TRACKS, CANDIDATES
+
+DS1, DS2 = "2026-11-23", "2026-11-30"
+ALBUMS_ROUTE = "GET /v1/artists/{artist_id}/albums"
+TRACKS_ROUTE = "GET /v1/albums/{album_id}/tracks"
+RECCO_ROUTE = "GET /reccobeats/v1/track/recommendation"
+
+
+def settings(standin, **kwargs) -> Discover:
+    return Discover(reccobeats_url=standin.reccobeats_url, top_artists=2, **kwargs)
+
+
+def row(source, rank, name, artist, **provenance):
+    base = {"ds": DS1, "source": source, "rank": rank, "track_id": sid(name), "track_uri": f"spotify:track:{sid(name)}",
+            "name": f"Song {name}", "artist_ids": [artist.id], "artist_names": [artist.name], "seed_track_ids": [],
+            "seed_artist_id": None, "seed_artist_name": None, "album_id": None, "album_name": None,
+            "playlist_id": None, "playlist_name": None, "catalogue": None, "reccobeats_id": None}
+    return base | provenance
+
+
+EXPECTED_ARTISTS = [
+    row("artists", 0, "a4", ADA, seed_artist_id=ADA.id, seed_artist_name="Ada", album_id=ALB_A2.id,
+        album_name="Second Light"),
+    row("artists", 1, "a2", ADA, seed_artist_id=ADA.id, seed_artist_name="Ada", album_id=ALB_A1.id,
+        album_name="First Light"),
+]
+EXPECTED_PLAYLISTS = [
+    row("playlists", 0, "c1", CY, playlist_id=PLAYLIST_ID, playlist_name="Friends Mix"),
+    row("playlists", 1, "a2", ADA, playlist_id=PLAYLIST_ID, playlist_name="Friends Mix"),
+]
+# ReccoBeats answers every other song for the three liked seeds (the tiny catalogue is smaller than size=100);
+# b2 (disliked) is dropped. Its order is the stand-in's, so these are compared without rank.
+EXPECTED_RECCOBEATS = [
+    row("reccobeats", None, name, artist, seed_track_ids=sorted([sid("a1"), sid("a3"), sid("b1")]),
+        reccobeats_id=rb_id(name))
+    for name, artist in (("a2", ADA), ("a4", ADA), ("c1", CY), ("c2", CY))
+]
+
+
+@pytest.fixture
+def lake(tmp_path, tiny):
+    lake = Lake(str(tmp_path / "lake"))
+    write_silver_tracks(lake, DS1, tiny)
+    write_silver_tracks(lake, DS2, tiny)
+    return lake
+
+
+def candidates(lake, ds):
+    return read_parquet_rows(lake.partition(CANDIDATES, ds))
+
+
+def test_gather_writes_one_row_per_song_and_source_with_provenance(lake, tiny_standin, clients):
+    result = gather(lake, DS1, settings=settings(tiny_standin), seed=7, clients=clients)
+
+    rows = candidates(lake, DS1)
+    assert [r for r in rows if r["source"] == "artists"] == EXPECTED_ARTISTS
+    assert [r for r in rows if r["source"] == "playlists"] == EXPECTED_PLAYLISTS
+    recco = sorted((r | {"rank": None, "seed_track_ids": sorted(r["seed_track_ids"])}
+                    for r in rows if r["source"] == "reccobeats"), key=lambda r: r["track_id"])
+    assert recco == EXPECTED_RECCOBEATS
+    assert sorted(r["rank"] for r in rows if r["source"] == "reccobeats") == [0, 1, 2, 3]
+    assert [r["source"] for r in rows] == ["reccobeats"] * 4 + ["artists"] * 2 + ["playlists"] * 2
+
+    summary = {s.source: (s.requests, s.budget, s.found, s.new, s.status) for s in result.sources}
+    assert summary == {
+        "reccobeats": (1, 20, 5, 4, "done"),  # 3 liked songs: one call of up to 5 seeds
+        "artists": (5, 150, 6, 2, "done"),  # Ada: albums + 2 albums' tracks; Bo: albums + 1 album's tracks
+        "playlists": (0, 0, 3, 2, "done"),
+    }
+    metrics = json.loads((lake.partition(CANDIDATES, DS1) / "_metrics.json").read_text())
+    assert metrics["sources"]["artists"] == {"requests": 5, "budget": 150, "found": 6, "new": 2, "status": "done",
+                                             "note": ""}
+    assert tiny_standin.count(ALBUMS_ROUTE) == 2 and tiny_standin.count(TRACKS_ROUTE) == 3
+    assert tiny_standin.count(RECCO_ROUTE) == 1
+
+
+def test_raw_answers_are_kept_verbatim_with_what_was_asked(lake, tiny_standin, clients):
+    gather(lake, DS1, settings=settings(tiny_standin), seed=7, clients=clients)
+
+    artists = raw_partition(lake, "artists", DS1)
+    manifest = json.loads((artists / "_manifest.json").read_text())
+    assert [a["endpoint"] for a in manifest["answers"]] == [
+        f"/v1/artists/{ADA.id}/albums", f"/v1/albums/{ALB_A2.id}/tracks", f"/v1/albums/{ALB_A1.id}/tracks",
+        f"/v1/artists/{BO.id}/albums", f"/v1/albums/{ALB_B1.id}/tracks",
+    ]
+    assert manifest["answers"][0]["params"] == {"include_groups": "album,single", "limit": 10, "offset": 0}
+    assert (manifest["requests"], manifest["budget"], manifest["status"]) == (5, 150, "done")
+    first = json.loads((artists / "answer-00000.json").read_text())
+    assert [a["id"] for a in first["items"]] == [ALB_A2.id, ALB_A1.id]  # the answer as Spotify sent it
+
+    recco = raw_partition(lake, "reccobeats", DS1)
+    manifest = json.loads((recco / "_manifest.json").read_text())
+    (answer,) = manifest["answers"]
+    assert answer["endpoint"] == "/v1/track/recommendation" and answer["params"]["size"] == 100
+    assert sorted(answer["params"]["seeds"].split(",")) == sorted([sid("a1"), sid("a3"), sid("b1")])
+    body = json.loads((recco / "answer-00000.json").read_text())
+    assert sorted(r["href"].rsplit("/", 1)[1] for r in body["content"]) == sorted(
+        sid(n) for n in ("a2", "a4", "b2", "c1", "c2"))  # verbatim: b2 (disliked) is still in the raw answer
+
+    playlists = json.loads((raw_partition(lake, "playlists", DS1) / "_manifest.json").read_text())
+    assert (playlists["requests"], playlists["answers"]) == (0, [])
+
+
+def test_a_rerun_of_the_same_date_gives_the_same_partitions(lake, tiny_standin, clients):
+    gather(lake, DS1, settings=settings(tiny_standin), seed=7, clients=clients)
+    first = _files(Path(lake.root))
+    gather(lake, DS1, settings=settings(tiny_standin), seed=7, clients=clients)
+    assert _files(Path(lake.root)) == first
+    assert tiny_standin.count(TRACKS_ROUTE) == 6  # the rerun read the cache from before DS1: it asked again
+
+
+def test_albums_read_one_week_are_not_asked_again_the_next(lake, tiny_standin, tiny, clients):
+    gather(lake, DS1, settings=settings(tiny_standin), seed=7, clients=clients)
+    kept = read_parquet_rows(lake.partition(ALBUM_TRACKS, DS1))
+    assert [(r["album_id"], r["track_id"], r["read_ds"]) for r in kept] == [
+        (ALB_A1.id, sid("a1"), DS1), (ALB_A1.id, sid("a2"), DS1), (ALB_A1.id, sid("a3"), DS1),
+        (ALB_A2.id, sid("a4"), DS1), (ALB_B1.id, sid("b1"), DS1), (ALB_B1.id, sid("b2"), DS1),
+    ]
+    # Ada releases a new single before the next week.
+    new = Album(sid("AlbA3"), "Third Light", "2026-11-27", (ADA,), "single", 1)
+    tiny.tracks[sid("a5")] = Track(sid("a5"), "Song a5", [ADA], new, 180_000, dict(tiny.tracks[sid("a1")].features),
+                                   reccobeats_id=rb_id("a5"))
+    tiny_standin.reset_counts()
+
+    result = gather(lake, DS2, settings=settings(tiny_standin, sources=("artists",)), seed=7, clients=clients)
+
+    assert tiny_standin.count(ALBUMS_ROUTE) == 2
+    assert tiny_standin.count(TRACKS_ROUTE) == 1  # only the new single
+    assert tiny_standin.request_log[-2].path == f"/v1/albums/{new.id}/tracks"
+    assert result.sources[0].requests == 3
+    rows = candidates(lake, DS2)
+    assert [(r["track_id"], r["album_id"]) for r in rows] == [  # kept albums still offer their songs
+        (sid("a5"), new.id), (sid("a4"), ALB_A2.id), (sid("a2"), ALB_A1.id)]
+    assert len(read_parquet_rows(lake.partition(ALBUM_TRACKS, DS2))) == 7
+
+
+def test_a_week_without_a_library_names_the_dag_to_run(tmp_path, tiny_standin, clients):
+    with pytest.raises(LibraryMissing, match="run the spotify_ingest DAG for 2026-11-23"):
+        gather(Lake(str(tmp_path / "empty")), DS1, settings=settings(tiny_standin), clients=clients)
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "_staging" not in p.parts and "silver/tracks" not in str(p)}
+
+
+def test_one_log_line_per_source_with_requests_budget_and_counts(lake, tiny_standin, clients, caplog):
+    caplog.set_level("INFO", logger="weekly_discovery.discover.gather")
+    gather(lake, DS1, settings=settings(tiny_standin, budgets={"artists": 3}), seed=7, clients=clients)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("discover ")]
+    assert lines[0].startswith("discover reccobeats: 1/20 requests, 5 songs found, 4 new to the library (")
+    # Ada's albums and both her albums' tracks: Bo is left for a week with budget to spare
+    assert lines[1].startswith("discover artists: 3/3 requests, 4 songs found, 2 new to the library; stopped: "
+                               "artists: the budget of 3 requests this week is used (")
+    assert lines[2].startswith("discover playlists: 0/0 requests, 3 songs found, 2 new to the library (")

@@ -1,0 +1,89 @@
+"""This week's picks and the hit rate of earlier weeks' picks, read from hand-written lakes."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.report.conftest import write_library, write_picks
+from weekly_discovery.report.picks import hit_rates, load_picks, week_picks
+
+DS = "2026-11-30"
+SAVED = "saved_tracks"
+LIKED_PLAYLIST = "playlist-" + "L" * 22
+
+
+def history(lake):
+    write_picks(lake, "2026-11-16", [
+        (1, "a1", "A one", ["Ann"], "reccobeats", 0.9, "r1"), (2, "a2", "A two", ["Bo"], "reccobeats", 0.8, "r2"),
+        (3, "a3", "A three", ["Cy"], "artists", 0.7, "r3"), (4, "a4", "A four", ["Di"], "playlists", 0.6, "r4")])
+    write_picks(lake, "2026-11-23", [
+        (1, "b1", "B one", ["Ed"], "reccobeats", 0.9, "r"), (2, "b2", "B two", ["Fay"], "catalog", 0.8, "r"),
+        (3, "b3", "B three", ["Gus"], "catalog", 0.7, "r")])
+    write_picks(lake, DS, [  # this week's: not yet measurable, and written out of rank order
+        (2, "c2", "C two", ["Hal", "Ivy"], "artists", 0.85, "new from Hal, 4 songs in your library"),
+        (1, "c1", "C one", [], "reccobeats", 0.91, "ReccoBeats, from A one")])
+    write_picks(lake, "2026-12-07", [(1, "d1", "D one", ["Jo"], "catalog", 0.9, "r")])  # a later week
+
+
+def library(lake):
+    write_library(lake, DS, [
+        ("a1", "liked", SAVED), ("a3", "liked", SAVED), ("b2", "liked", SAVED), ("x", "liked", SAVED),
+        ("c1", "liked", SAVED),  # this week's pick, saved already: this week is not measured yet
+        ("a2", "disliked", "playlist-" + "D" * 22),  # disliked, not saved
+        ("a4", "liked", LIKED_PLAYLIST),  # in a liked playlist, not in Liked Songs
+    ])
+
+
+def test_week_picks_in_rank_order(lake):
+    history(lake)
+    got = week_picks(lake, DS)
+    assert [(p["rank"], p["track_id"], p["name"], p["artists"], p["source"], p["probability"], p["reason"])
+            for p in got] == [
+        (1, "c1", "C one", [], "reccobeats", 0.91, "ReccoBeats, from A one"),
+        (2, "c2", "C two", ["Hal", "Ivy"], "artists", 0.85, "new from Hal, 4 songs in your library")]
+
+
+def test_no_picks_for_the_week(lake):
+    assert week_picks(lake, DS) == []
+    assert hit_rates(lake, DS)["weeks"] == []
+
+
+def test_hit_rates_per_week_and_source(lake):
+    history(lake)
+    library(lake)
+    got = hit_rates(lake, DS)
+    assert got["saved_known"] is True
+    assert got["sources"] == ["reccobeats", "artists", "catalog", "playlists"]
+    assert [(w["ds"], w["offered"], w["saved"]) for w in got["weeks"]] == [("2026-11-16", 4, 2),
+                                                                          ("2026-11-23", 3, 1)]
+    assert [w["rate"] for w in got["weeks"]] == pytest.approx([0.5, 1 / 3])
+    assert got["weeks"][0]["by_source"] == {
+        "reccobeats": {"offered": 2, "saved": 1, "rate": 0.5},
+        "artists": {"offered": 1, "saved": 1, "rate": 1.0},
+        "playlists": {"offered": 1, "saved": 0, "rate": 0.0}}
+    assert got["weeks"][1]["by_source"] == {
+        "reccobeats": {"offered": 1, "saved": 0, "rate": 0.0},
+        "catalog": {"offered": 2, "saved": 1, "rate": 0.5}}
+    total = got["total"]
+    assert (total["offered"], total["saved"]) == (7, 3)
+    assert total["rate"] == pytest.approx(3 / 7)
+    assert {s: (v["offered"], v["saved"]) for s, v in total["by_source"].items()} == {
+        "reccobeats": (3, 1), "artists": (1, 1), "catalog": (2, 1), "playlists": (1, 0)}
+
+
+def test_without_the_library_of_the_date_the_saved_counts_are_unknown(lake):
+    history(lake)
+    got = hit_rates(lake, DS)
+    assert got["saved_known"] is False
+    assert [(w["ds"], w["offered"], w["saved"], w["rate"]) for w in got["weeks"]] == [
+        ("2026-11-16", 4, None, None), ("2026-11-23", 3, None, None)]
+    assert got["total"]["saved"] is None
+
+
+def test_load_picks_bundles_both(lake):
+    history(lake)
+    library(lake)
+    got = load_picks(lake, DS)
+    assert got["ds"] == DS
+    assert [p["track_id"] for p in got["picks"]] == ["c1", "c2"]
+    assert len(got["reaction"]["weeks"]) == 2

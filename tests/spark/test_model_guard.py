@@ -1,0 +1,128 @@
+"""A stored model is loaded only if its metadata names the Spark ML classes the project writes (issue 12, item 11).
+
+``PipelineModel.load`` instantiates whatever class each stage's metadata names, and the lake is data
+anyone with write access to it can change. Here real models of every family in the grid are written
+with Spark (the allow-list must cover them all), then a copy is tampered with: a stage whose metadata
+names another class, the pipeline's own class, the stage list, PySpark's Python-pipeline marker.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from weekly_discovery.core.errors import UserError
+from weekly_discovery.lake.layout import Lake
+from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import store
+from weekly_discovery.recommend.dataset import LABEL
+
+pytestmark = pytest.mark.spark
+
+DS = "2026-11-23"
+FEATURES = ["energy", "tempo"]
+
+
+def fitted(spark, candidate: cand.Candidate):
+    rows = [(float(i % 2), 0.2 + 0.6 * (i % 2) + 0.01 * i, 100.0 + (i % 5)) for i in range(24)]
+    df = spark.createDataFrame(rows, f"{LABEL} double, energy double, tempo double")
+    return cand.fit(candidate, df, FEATURES, seed=1)
+
+
+@pytest.fixture(scope="module")
+def saved(spark, tmp_path_factory):
+    """One lake with a version per family (all of models.quick_grid()), each with its card and pointer entry."""
+    lake = Lake(str(tmp_path_factory.mktemp("guard") / "lake"))
+    refs = {}
+    for i, candidate in enumerate(cand.quick_grid()):
+        ds = f"2026-11-{10 + i:02d}"
+        store.write_version(lake, ds, {store.MODEL_DIR: fitted(spark, candidate)},
+                            {"champion": candidate.to_dict(), "features": FEATURES})
+        store.record_decision(lake, ds, promoted=True, incumbent=None, reason="test")
+        refs[candidate.name] = store.champion_ref(lake, ds)
+    return lake, refs
+
+
+def copy_of(ref: store.ChampionRef, tmp_path: Path) -> store.ChampionRef:
+    """The version folder copied elsewhere, to tamper with."""
+    target = tmp_path / ref.path.name
+    shutil.copytree(ref.path, target)
+    return store.ChampionRef(ref.version, ref.candidate, ref.features, target, ref.cv)
+
+
+def metadata_file(folder: Path) -> Path:
+    (part,) = sorted((folder / "metadata").glob("part-*"))
+    return part
+
+
+def rewrite(part: Path, change) -> None:
+    """Edit a metadata record as an attacker would (and drop Hadoop's checksum file so Spark reads it)."""
+    record = json.loads(part.read_text())
+    change(record)
+    part.write_text(json.dumps(record) + "\n")
+    part.with_name(f".{part.name}.crc").unlink(missing_ok=True)
+
+
+def stage_folder(model: Path, prefix: str) -> Path:
+    (folder,) = [p for p in (model / "stages").iterdir() if p.name.startswith(prefix)]
+    return folder
+
+
+def test_every_family_the_project_writes_loads_and_scores(spark, saved):
+    _, refs = saved
+    assert set(refs) == set(cand.FAMILIES)
+    df = spark.createDataFrame([(0.9, 101.0)], "energy double, tempo double")
+    for name, ref in refs.items():
+        model = store.load_model(ref)
+        assert 0.0 <= cand.predict(model, df).first()["score"] <= 1.0, name
+
+
+def test_a_stage_naming_another_class_is_refused_before_spark_loads_it(saved, tmp_path):
+    ref = copy_of(saved[1]["post_lr"], tmp_path)
+    part = metadata_file(stage_folder(ref.model_path, "1_"))
+
+    def swap(record):  # a real Spark class with a static read(): without the check, Spark loads it
+        record["class"] = "org.apache.spark.ml.feature.SQLTransformer"
+        record["paramMap"] = {"statement": "SELECT *, array(0.0, 1.0) AS probability FROM __THIS__"}
+        record["defaultParamMap"] = {}
+
+    rewrite(part, swap)
+    with pytest.raises(UserError) as refused:
+        store.load_model(ref)
+    message = str(refused.value)
+    assert "org.apache.spark.ml.feature.SQLTransformer" in message and str(part) in message
+    assert "not a class this project writes" in message and "train step" in message
+
+
+@pytest.mark.parametrize("change, expected", [
+    (lambda r: r.update({"class": "org.apache.spark.ml.tuning.CrossValidatorModel"}),
+     "names class 'org.apache.spark.ml.tuning.CrossValidatorModel'"),
+    (lambda r: r["paramMap"].update({"language": "Python"}), "a Python pipeline"),
+    (lambda r: r["paramMap"].update({"stageUids": ["../../elsewhere"]}), "stage id '../../elsewhere'"),
+    (lambda r: r["paramMap"].update({"stageUids": r["paramMap"]["stageUids"][:1]}), "unexpected stage folder"),
+])
+def test_a_tampered_pipeline_record_is_refused(saved, tmp_path, change, expected):
+    ref = copy_of(saved[1]["weighted_lr"], tmp_path)
+    rewrite(metadata_file(ref.model_path), change)
+    with pytest.raises(UserError, match="refusing to load") as refused:
+        store.load_model(ref)
+    assert expected in str(refused.value)
+
+
+def test_unreadable_or_doubled_metadata_is_refused(saved, tmp_path):
+    ref = copy_of(saved[1]["gbt"], tmp_path)
+    part = metadata_file(stage_folder(ref.model_path, "0_"))
+    original = part.read_text()
+    part.write_text(original.strip() + "\n" + original)  # Spark reads the first record only: ambiguous
+    with pytest.raises(UserError, match="exactly one metadata record"):
+        store.load_model(ref)
+    part.write_text("{not json")
+    with pytest.raises(UserError, match="not a JSON metadata record"):
+        store.load_model(ref)
+    for sibling in part.parent.iterdir():
+        sibling.unlink()
+    with pytest.raises(UserError, match="exactly one metadata record, found 0"):
+        store.load_model(ref)

@@ -1,0 +1,107 @@
+"""The user's library as the discovery sources need it, read from one ``silver/tracks`` partition.
+
+Small (thousands of rows), so pyarrow reads it into Python; no Spark session for this. "Known" songs are
+those in a library role (liked, disliked, reference): a source never offers them. Songs of the
+``candidates`` role are not known: they are what the ``playlists`` source offers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from weekly_discovery.core.errors import UserError
+from weekly_discovery.lake import SILVER_TRACKS, Lake, arrow_source, check_ds
+
+KNOWN_ROLES = ("liked", "disliked", "reference")
+_COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
+            "added_at", "role", "source_key", "source_id", "source_name", "position"]
+
+
+class LibraryMissing(UserError, FileNotFoundError):
+    """No ``silver/tracks`` partition for the week: the ingest has not run for it."""
+
+
+@dataclass(frozen=True)
+class LikedTrack:
+    """A liked song: its primary artist (for the ``artists`` source) and when it was liked (seed weights)."""
+
+    track_id: str
+    primary_artist_id: str | None
+    primary_artist_name: str | None
+    added_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class PlaylistTrack:
+    """A song of a candidate playlist, as ``silver/tracks`` holds it."""
+
+    track_id: str
+    name: str | None
+    artist_ids: tuple[str | None, ...]
+    artist_names: tuple[str | None, ...]
+    playlist_id: str | None
+    playlist_name: str | None
+
+
+@dataclass(frozen=True)
+class UserLibrary:
+    liked: frozenset[str]
+    disliked: frozenset[str]
+    known: frozenset[str]  # every song in a library role: never a candidate
+    liked_tracks: tuple[LikedTrack, ...]  # one per liked song (its latest like), sorted by track id
+    candidate_tracks: tuple[PlaylistTrack, ...]  # the candidate playlists' songs, by source key then position
+
+    def top_artists(self, k: int) -> list[tuple[str, str | None, int]]:
+        """``(artist id, name, liked songs)`` of the ``k`` primary artists with most liked songs (ties: by id)."""
+        counts = Counter(t.primary_artist_id for t in self.liked_tracks if t.primary_artist_id)
+        names = {t.primary_artist_id: t.primary_artist_name for t in self.liked_tracks}
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:k]
+        return [(artist_id, names.get(artist_id), count) for artist_id, count in ranked]
+
+
+def read_library(lake: Lake, ds: str) -> UserLibrary:
+    """The library of week ``ds`` from ``silver/tracks/ds=<ds>``."""
+    import pyarrow.dataset as pads
+
+    partition = lake.partition(SILVER_TRACKS, check_ds(ds))
+    if not lake.exists(partition):
+        raise LibraryMissing(
+            f"no library for ds={ds}: {partition} does not exist; run the spotify_ingest DAG for {ds} first"
+        )
+    source, filesystem = arrow_source(partition)
+    table = pads.dataset(source, format="parquet", filesystem=filesystem, ignore_prefixes=["_", "."]).to_table(
+        columns=_COLUMNS
+    )
+    return library_from_rows(table.to_pylist())
+
+
+def library_from_rows(rows: list[dict[str, Any]]) -> UserLibrary:
+    """Build the library from ``silver/tracks`` rows (split out so tests can hand it rows)."""
+    by_role: dict[str, set[str]] = {}
+    latest_like: dict[str, LikedTrack] = {}
+    candidates = []
+    for row in sorted(rows, key=lambda r: (r["role"], r["source_key"] or "", r["position"] or 0)):
+        track_id = row["track_id"]
+        by_role.setdefault(row["role"], set()).add(track_id)
+        if row["role"] == "liked":
+            seen = latest_like.get(track_id)
+            added_at = row["added_at"]
+            if seen is None or (added_at is not None and (seen.added_at is None or added_at > seen.added_at)):
+                latest_like[track_id] = LikedTrack(track_id, row["primary_artist_id"], row["primary_artist_name"],
+                                                   added_at)
+        elif row["role"] == "candidates":
+            candidates.append(PlaylistTrack(
+                track_id, row["name"], tuple(row["artist_ids"] or ()), tuple(row["artist_names"] or ()),
+                row["source_id"], row["source_name"],
+            ))
+    known = frozenset().union(*(by_role.get(role, set()) for role in KNOWN_ROLES))
+    return UserLibrary(
+        liked=frozenset(by_role.get("liked", ())),
+        disliked=frozenset(by_role.get("disliked", ())),
+        known=known,
+        liked_tracks=tuple(latest_like[t] for t in sorted(latest_like)),
+        candidate_tracks=tuple(candidates),
+    )

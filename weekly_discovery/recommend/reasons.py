@@ -1,0 +1,195 @@
+"""Why a song was picked: the liked songs nearest to it, and the one-line reason stored with the pick.
+
+A pick's reason says where the song came from (its source and provenance, as in ``silver/candidates``),
+how sure the model is, and which of the user's liked songs it sounds closest to. "Closest" is measured in
+the model's own audio features, standardized so that tempo (BPM) or loudness (dB) does not drown the 0..1
+features: each feature becomes a z-score with the mean and sample standard deviation of the library's
+liked and disliked songs (the rows the model learns from), and the distance is Euclidean over the
+z-scores. A feature with no spread in the library (a standard deviation of 0 or undefined) cannot tell
+songs apart there and is left out of the distance.
+
+:func:`nearest_liked` runs in Spark on the week's few picks only (a cross join of ~30 picks with the
+liked songs), never on all candidates; :func:`reason_line` is plain Python, called per pick.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.core.vocabulary import STATUS_OK
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+NEAREST_K = 3
+MAX_REASON_CHARS = 300  # the whole line
+MAX_NAME_CHARS = 60  # one song, artist or playlist name inside it
+MAX_SEEDS_NAMED = 2  # "ReccoBeats, from <song> and <song>" (and "and 3 more")
+TRAINING_ROLES = ("liked", "disliked")
+
+
+# --------------------------------------------------------------------------------------------------
+# the nearest liked songs (Spark)
+# --------------------------------------------------------------------------------------------------
+
+
+def nearest_liked(picks: "DataFrame", enriched: "DataFrame", features: Sequence[str], k: int = NEAREST_K
+                  ) -> "DataFrame":
+    """For each pick, the ``k`` liked songs closest to it in standardized audio features.
+
+    ``picks``: rows with ``track_id`` and the ``features`` columns (one row per pick; duplicates are
+    dropped). ``enriched``: ``silver/tracks_enriched`` (``track_id``, ``name``, ``artist_names``, ``role``,
+    ``feature_status`` and the features). The liked songs are the distinct ``liked`` tracks with
+    ``feature_status`` ok and every feature known; the z-score statistics come from the distinct liked and
+    disliked tracks with features.
+
+    Returns ``track_id`` and ``closest``: an array of ``struct(track_id, name, artist_names, distance)``,
+    nearest first (ties by track_id). Every pick is in the output; a pick with a missing feature, or a
+    library without liked songs, gets an empty array.
+    """
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    features = list(features)
+    if k < 1:
+        raise ValueError(f"k must be at least 1, got {k}")
+    if not features:
+        raise ValueError("nearest_liked needs at least one feature")
+    complete = F.lit(True)
+    for f in features:
+        complete = complete & F.col(f).isNotNull() & ~F.isnan(F.col(f).cast("double"))
+    known = enriched.filter((F.col("feature_status") == STATUS_OK) & complete)
+
+    training = known.filter(F.col("role").isin(*TRAINING_ROLES)).dropDuplicates(["track_id"])
+    stats = training.agg(*[F.avg(F.col(f).cast("double")).alias(f"m_{f}") for f in features],
+                         *[F.stddev_samp(F.col(f).cast("double")).alias(f"s_{f}") for f in features]).first()
+    scales = {}
+    for f in features:  # one aggregate row reaches the driver
+        mean, sd = stats[f"m_{f}"], stats[f"s_{f}"]
+        if mean is not None and sd is not None and math.isfinite(sd) and sd > 0:
+            scales[f] = (float(mean), float(sd))
+
+    liked = (known.filter(F.col("role") == "liked")
+             .dropDuplicates(["track_id"])
+             .select(F.col("track_id").alias("l_track_id"), F.col("name").alias("l_name"),
+                     F.col("artist_names").alias("l_artist_names"),
+                     *[((F.col(f).cast("double") - m) / s).alias(f"l_{f}") for f, (m, s) in scales.items()]))
+    pick_ids = picks.select("track_id").dropDuplicates(["track_id"])
+    scored = (picks.filter(complete).dropDuplicates(["track_id"])
+              .select(F.col("track_id").alias("p_track_id"),
+                      *[((F.col(f).cast("double") - m) / s).alias(f"p_{f}") for f, (m, s) in scales.items()]))
+
+    squares = [(F.col(f"p_{f}") - F.col(f"l_{f}")) ** 2 for f in scales]
+    distance = F.sqrt(sum(squares[1:], squares[0])) if squares else F.lit(0.0)
+    pairs = (scored.crossJoin(F.broadcast(liked))
+             .filter(F.col("p_track_id") != F.col("l_track_id"))
+             .select("p_track_id", "l_track_id", "l_name", "l_artist_names", distance.alias("distance")))
+    from pyspark.sql import Window
+
+    order = Window.partitionBy("p_track_id").orderBy(F.col("distance"), F.col("l_track_id"))
+    nearest = (pairs.withColumn("_n", F.row_number().over(order)).filter(F.col("_n") <= k)
+               # struct order (distance, track_id) makes array_sort put them nearest first, ties by id
+               .groupBy("p_track_id")
+               .agg(F.array_sort(F.collect_list(F.struct(
+                   F.col("distance"), F.col("l_track_id").alias("track_id"), F.col("l_name").alias("name"),
+                   F.col("l_artist_names").alias("artist_names")))).alias("_closest")))
+    item = T.StructType([
+        T.StructField("track_id", T.StringType()), T.StructField("name", T.StringType()),
+        T.StructField("artist_names", T.ArrayType(T.StringType())), T.StructField("distance", T.DoubleType()),
+    ])
+    reorder = F.transform("_closest", lambda c: F.struct(c["track_id"].alias("track_id"), c["name"].alias("name"),
+                                                          c["artist_names"].alias("artist_names"),
+                                                          c["distance"].alias("distance")))
+    return (pick_ids.join(nearest.withColumnRenamed("p_track_id", "track_id"), "track_id", "left")
+            .select("track_id", F.coalesce(reorder, F.array().cast(T.ArrayType(item))).alias("closest")))
+
+
+# --------------------------------------------------------------------------------------------------
+# the reason line (plain Python)
+# --------------------------------------------------------------------------------------------------
+
+# Control characters (C0, DEL, C1) and the bidirectional overrides and isolates, which can make a line
+# display in another order than it reads; whitespace runs (newlines, tabs) become one space.
+_INVISIBLE = re.compile("[\x00-\x08\x0e-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_text(value: Any, limit: int = MAX_NAME_CHARS) -> str:
+    """``value`` as one line of plain text: control characters dropped, whitespace collapsed, at most
+    ``limit`` characters (cut with an ellipsis)."""
+    text = _SPACES.sub(" ", _INVISIBLE.sub("", "" if value is None else str(value))).strip()
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "\u2026"
+
+
+def reason_line(source: str, provenance: Mapping[str, Any], probability: float | None,
+                closest: Sequence[Mapping[str, Any]]) -> str:
+    """The pick's one-line reason: where it came from; the model's probability; the liked songs it is near.
+
+    For example ``ReccoBeats, from One More Time and Aerodynamic; 87% like; close to Digital Love (Daft
+    Punk), Around the World (Daft Punk)``.
+
+    ``source`` is the candidate's source (``reccobeats``, ``artists``, ``catalog``, ``playlists``).
+    ``provenance`` holds the ``silver/candidates`` columns plus names the caller resolves; the keys read:
+
+    * ``seed_names``: reccobeats: the names of the liked songs used as seeds (resolved from
+      ``seed_track_ids``, in that order); without names, ``seed_track_ids`` gives their count;
+    * ``seed_artist_name``: artists: the liked artist whose albums were read;
+      ``artist_liked_count``: how many of the user's liked songs are by that artist;
+      ``album_name``: the album the song is on (optional);
+    * ``playlist_name``: playlists: the candidate playlist's name;
+    * catalog needs no key (``catalogue``, the file's path, is not shown).
+
+    Missing keys shorten the line rather than fail it. ``closest`` is :func:`nearest_liked`'s array
+    (``name``, ``artist_names``); the first ``NEAREST_K`` are named. ``probability`` None or not finite
+    leaves the probability out. The result is plain text (the report escapes it), one line, without
+    control characters, at most :data:`MAX_REASON_CHARS` characters.
+    """
+    parts = [_origin(source, provenance)]
+    if probability is not None and isinstance(probability, (int, float)) and math.isfinite(probability):
+        parts.append(f"{probability * 100:.0f}% like")
+    near = [_song(c) for c in list(closest)[:NEAREST_K]]
+    near = [s for s in near if s]
+    if near:
+        parts.append("close to " + ", ".join(near))
+    return clean_text("; ".join(p for p in parts if p), MAX_REASON_CHARS)
+
+
+def _origin(source: str, p: Mapping[str, Any]) -> str:
+    if source == "reccobeats":
+        names = [clean_text(n) for n in (p.get("seed_names") or []) if clean_text(n)]
+        if names:
+            shown = names[:MAX_SEEDS_NAMED]
+            more = len(names) - len(shown)
+            text = " and ".join(shown) if not more else ", ".join(shown) + f" and {more} more"
+            return f"ReccoBeats, from {text}"
+        seeds = len(p.get("seed_track_ids") or [])
+        if seeds:
+            return f"ReccoBeats, from {seeds} of your liked song{'s' if seeds != 1 else ''}"
+        return "ReccoBeats"
+    if source == "artists":
+        artist = clean_text(p.get("seed_artist_name"))
+        album = clean_text(p.get("album_name"))
+        text = f"new from {artist}" if artist else "new from an artist you like"
+        if album:
+            text += f" ({album})"
+        count = p.get("artist_liked_count")
+        if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+            text += f", {count} song{'s' if count != 1 else ''} in your library"
+        return text
+    if source == "catalog":
+        return "from your catalogue"
+    if source == "playlists":
+        name = clean_text(p.get("playlist_name"))
+        return f"from your playlist {name}" if name else "from one of your playlists"
+    return f"from {clean_text(source)}" if clean_text(source) else ""
+
+
+def _song(c: Mapping[str, Any]) -> str:
+    name = clean_text(c.get("name"))
+    if not name:
+        return ""
+    artists = [clean_text(a) for a in (c.get("artist_names") or []) if clean_text(a)]
+    return f"{name} ({artists[0]})" if artists else name

@@ -3,7 +3,8 @@
 Starts the Spotify stand-in (a local server that speaks the Web API, serving a seeded demo
 library, with Spotify's audio features forbidden as for any app registered today), writes a
 config file for it, and runs each DAG with ``airflow dags test`` as the assets chain them: ingest,
-then enrichment, then the two DAGs that both start on ``tracks_enriched`` (the library report and the
+then discovery (the week's new songs from ReccoBeats and the liked artists' albums: the demo config
+names no candidate playlist), then enrichment, then the two DAGs that both start on ``tracks_enriched`` (the library report and the
 weekly recommendations) side by side, as the scheduler would start them, and the report once more
 on the weekly DAG's ``recommendations`` event (its page then shows the week's model). Everything lands in
 ``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
@@ -28,10 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.standin import StandIn, generate_demo_library
-from devtools.standin.library import write_demo_config
+from devtools.standin.library import ROLES
 from weekly_discovery.enrich.coverage import coverage_lines
 from weekly_discovery.ingest.tasks import landed_lines
 from weekly_discovery.lake import (
+    CANDIDATES,
     LIKE_MODEL,
     METRICS,
     MODEL_CARD,
@@ -85,7 +87,15 @@ def write_spark_defaults(folder: Path) -> Path:
 
 
 def write_config(library, standin: StandIn, path: Path) -> Path:
-    write_demo_config(library, path)
+    """The demo's config: the library's sources by role but no candidate playlist (discovery finds the
+    songs), ReccoBeats and the small model grid on the stand-in."""
+    lines = ["# Weekly Discovery configuration (demo library served by the stand-in)", "[sources]",
+             "# No candidate playlist: the discover DAG finds the week's new songs ([discover] below)."]
+    for role in ROLES:
+        if role != "candidates":
+            lines.append(f"{role} = {json.dumps(list(library.role_sources(role)))}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with path.open("a", encoding="utf-8") as fh:
         fh.write(
             "\n[lake]\nroot = \"lake\"\n"
@@ -96,6 +106,10 @@ def write_config(library, standin: StandIn, path: Path) -> Path:
             "\n[model]\n"
             "# The demo trains one small configuration per model family; drop this line for the full weekly grid.\n"
             "grid = \"quick\"\n"
+            "\n[discover]\n"
+            "# ReccoBeats recommendations seeded by your likes, then the albums of your most-liked artists.\n"
+            "sources = [\"reccobeats\", \"artists\"]\n"
+            f"reccobeats_url = \"{standin.reccobeats_url}\"\n"
         )
     return path
 
@@ -169,6 +183,28 @@ def timing_lines(runs: list[AirflowRun]) -> list[str]:
     return lines
 
 
+def discover_lines(lake: Lake, ds: str) -> list[str]:
+    """Per discovery source: requests used of its budget, songs offered, songs new to the library."""
+    metrics = read_json(lake.partition(CANDIDATES, ds) / METRICS)
+    lines = []
+    for name, m in metrics["sources"].items():
+        stopped = "" if m["status"] == "done" else f" (stopped: {m['note']})"
+        lines.append(f"{name:<11} {m['requests']:>3}/{m['budget']} requests, {m['found']} songs offered, "
+                     f"{m['new']} new to you{stopped}")
+    lines.append(f"candidates: {metrics['candidates']} rows (song, source) in {lake.partition(CANDIDATES, ds)}")
+    return lines
+
+
+def pick_lines(rows: list[dict]) -> list[str]:
+    """Each pick with its source and reason, then the count per source."""
+    lines, per_source = [], {}
+    for r in rows:
+        per_source[r.get("source") or "playlists"] = per_source.get(r.get("source") or "playlists", 0) + 1
+        lines.append(f"{r['rank']:>3}. [{r.get('source') or 'playlists'}] {r['name']}: {r.get('reason') or ''}")
+    lines.append("picks per source: " + (", ".join(f"{k} {v}" for k, v in sorted(per_source.items())) or "none"))
+    return lines
+
+
 def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     """The post's "N of M" lines, the picks, and the playlist as the stand-in now holds it."""
     from weekly_discovery.recommend.publish import read_recommendations
@@ -180,6 +216,7 @@ def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
              f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}"]
     lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
+    lines += pick_lines(rows)
     published = read_json(lake.partition(PUBLISHED, ds) / PUBLISH_RECORD)
     playlist = standin.library.playlists[published["playlist_id"]]
     lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(playlist.track_ids())} tracks "
@@ -211,6 +248,14 @@ def main() -> int:
         section("What landed where", landed_lines(lake, ds, read_json(lake.partition(SILVER_TRACKS, ds) / METRICS)))
         ingest_requests = standin.count("/v1/")
 
+        before = {"albums": standin.count("/v1/artists/") + standin.count("/v1/albums/"),
+                  "reccobeats": standin.count("/reccobeats/v1/track/recommendation")}
+        runs.append(airflow(["dags", "test", "spotify_discover", ds], env, "spotify_discover"))
+        section("This week's new songs (discovery; no candidate playlist configured)", discover_lines(lake, ds))
+        discover_requests = {
+            "artists": standin.count("/v1/artists/") + standin.count("/v1/albums/") - before["albums"],
+            "reccobeats": standin.count("/reccobeats/v1/track/recommendation") - before["reccobeats"]}
+
         runs.append(airflow(["dags", "test", "spotify_enrich", ds], env, "spotify_enrich"))
         enriched = read_json(lake.partition(TRACKS_ENRICHED, ds) / METRICS)
         section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
@@ -230,6 +275,8 @@ def main() -> int:
         print(f"\n  the report now has its model section: {report_html}")
 
         print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "
+              f"{discover_requests['artists']} to Spotify's artist albums and album tracks (discovery), "
+              f"{discover_requests['reccobeats']} to ReccoBeats recommendations (discovery), "
               f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
               f"{standin.count('/reccobeats')} to ReccoBeats (a rerun of the same date reuses stored answers)")
     section("Where the time went (seconds; library_report and weekly_recommendations ran side by side, "

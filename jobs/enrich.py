@@ -39,8 +39,8 @@ from weekly_discovery.enrich.cache import FeatureInputError, previous_snapshot_d
 from weekly_discovery.lake import (
     AUDIO_FEATURES,
     BATCH_BODY_PATTERN,
-    CANDIDATES,
     BATCH_REQUEST_PATTERN,
+    CANDIDATES,
     MANIFEST,
     METRICS,
     QUARANTINE_FEATURES,

@@ -35,8 +35,8 @@ from typing import Any
 
 from weekly_discovery.core.config import Model
 from weekly_discovery.lake import METRICS, RECOMMENDATIONS, SCORES, TRACKS_ENRICHED, Lake, check_ds
-from weekly_discovery.recommend import score as sc
 from weekly_discovery.recommend import history, store
+from weekly_discovery.recommend import score as sc
 from weekly_discovery.spark.runner import enriched_input, job_config, job_parser, job_session, parse_job_args, run_job
 from weekly_discovery.spark.session import write_partition
 

@@ -32,14 +32,23 @@ def config(lake_root):
     return SimpleNamespace(lake_root=lake_root)
 
 
-def test_date_and_lake_from_the_newest_triggering_event(tmp_path, caplog):
-    config_lake, event_lake = str(tmp_path / "a"), str(tmp_path / "b")
-    ctx = context([event("2026-11-16", event_lake), event("2026-11-23", event_lake, 5)])
+def test_date_from_the_newest_triggering_event(tmp_path, caplog):
+    lake = str(tmp_path / "a")
+    ctx = context([event("2026-11-16", lake), event("2026-11-23", lake, 5)])
     with caplog.at_level(logging.INFO):
-        assert resolve_partition(ctx, config(config_lake)) == ("2026-11-23", event_lake,
-                                                               "from the tracks_enriched event")
+        assert resolve_partition(ctx, config(lake)) == ("2026-11-23", lake, "from the tracks_enriched event")
     assert "several events triggered this run (2026-11-16, 2026-11-23)" in caplog.text
-    assert "using the event's lake" in caplog.text
+
+
+def test_an_event_naming_another_lake_is_refused(tmp_path):
+    # Issue 12 item 3: whoever can create an asset event must not be able to point the run (and the owner's
+    # Spotify token) at another lake.
+    config_lake, event_lake = str(tmp_path / "a"), str(tmp_path / "b")
+    with pytest.raises(UserError, match=r"names the lake .*/b'.*configured lake is .*/a'"):
+        resolve_partition(context([event("2026-11-23", event_lake)]), config(config_lake))
+    # the same folder written differently is the same lake
+    assert resolve_partition(context([event("2026-11-23", config_lake + "/")]), config(config_lake)).lake_root \
+        == config_lake
 
 
 def test_the_event_names_its_own_asset(tmp_path):
@@ -53,8 +62,8 @@ def test_an_explicit_ds_param_wins_over_the_event_then_the_event_over_the_run_da
     logical = dt.datetime(2026, 11, 9, 6, tzinfo=dt.timezone.utc)
     both = context([event("2026-11-23", other)], {"ds": "2026-11-02"}, logical_date=logical)
     assert resolve_partition(both, config(lake)) == ("2026-11-02", lake, "from the ds param")  # the config's lake
-    no_param = context([event("2026-11-23", other)], {"ds": None}, logical_date=logical)
-    assert resolve_partition(no_param, config(lake)) == ("2026-11-23", other, "from the tracks_enriched event")
+    no_param = context([event("2026-11-23", lake)], {"ds": None}, logical_date=logical)
+    assert resolve_partition(no_param, config(lake)) == ("2026-11-23", lake, "from the tracks_enriched event")
     assert resolve_partition(context(logical_date=logical), config(lake)) == ("2026-11-09", lake, "from the run date")
 
 

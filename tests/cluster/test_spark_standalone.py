@@ -141,10 +141,21 @@ def render(args: list[str], run: dict[str, str], lake_root: Path) -> list[str]:
 
 
 def driver_without_site_packages(folder: Path) -> Path:
-    """A Python that sees no site-packages: only what spark-submit puts on PYTHONPATH."""
+    """A Python like a cluster node's: the runtime libraries (pyarrow, pydantic, ...) but not the project.
+
+    ``-S`` skips site-packages' ``.pth`` files, so the editable install of ``weekly_discovery`` is invisible;
+    the libraries' folder goes at the END of PYTHONPATH, after what spark-submit puts there (pyspark, py4j and
+    the ``--py-files`` zip). So ``weekly_discovery`` can only come from the zip.
+    """
+    import sysconfig
+
+    libraries = sysconfig.get_paths()["purelib"]
     script = folder / "python-S"
-    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "$@"\n')
+    script.write_text(f'#!/bin/sh\nPYTHONPATH="${{PYTHONPATH:+$PYTHONPATH:}}{libraries}" exec "{sys.executable}" -S "$@"\n')
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    alone = subprocess.run([str(script), "-c", "import weekly_discovery"], cwd=folder, capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert alone.returncode != 0 and "No module named 'weekly_discovery'" in alone.stderr, alone.stderr
     return script
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
+from tests.airflow_layer.test_spark_secrets import capture_submit
+from weekly_discovery.airflow.spark_submit import CACHE_ENV, PackagedSparkSubmitOperator
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "lake-secret-9d1e77b04c"
@@ -44,7 +45,10 @@ def test_every_spark_task_hands_the_lake_uri_over_unchanged(spark_tasks):
         assert copy.application_args[copy.application_args.index("--lake") + 1] == "s3a://bucket/lake"
 
 
-def test_s3_lake_command_carries_the_connector_and_connection_settings(spark_tasks, monkeypatch):
+def test_s3_lake_command_carries_the_connector_and_connection_settings(spark_tasks, monkeypatch, tmp_path):
+    """The settings reach spark-submit: the DAG's own as ``--conf``, the connection's and the lake's in the
+    private properties file (issue 12 item 6: nothing from a connection on the command line)."""
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "private"))
     monkeypatch.setenv("AIRFLOW_CONN_SPARK_DEFAULT", json.dumps({
         "conn_type": "spark", "host": "local[2]",
         "extra": {"conf": {"spark.jars.packages": PACKAGES,
@@ -57,8 +61,10 @@ def test_s3_lake_command_carries_the_connector_and_connection_settings(spark_tas
     task = _rendered(next(t for t in spark_tasks if t.task_id == "normalize"), "s3://bucket/lake")
     task.add_lake_storage()
 
-    command = _command(task)
+    seen = capture_submit(task._get_hook(), monkeypatch)
+    command = seen.command
     confs = {command[i + 1] for i, a in enumerate(command) if a == "--conf"}
+    settings = confs | {f"{k}={v}" for k, v in seen.properties.items()}
     assert {
         f"spark.jars.packages={PACKAGES}",
         "spark.hadoop.fs.s3a.aws.credentials.provider="
@@ -68,7 +74,9 @@ def test_s3_lake_command_carries_the_connector_and_connection_settings(spark_tas
         "spark.hadoop.fs.s3a.connection.ssl.enabled=false",
         "spark.hadoop.fs.s3a.endpoint.region=eu-west-1",
         "spark.sql.session.timeZone=UTC",  # the DAG's own settings stay
-    } <= confs
+    } <= settings
+    assert "spark.sql.session.timeZone=UTC" in confs and seen.mode == 0o600
+    assert not any(c.startswith(("spark.jars.packages", "spark.hadoop.")) for c in confs)
     assert SECRET not in " ".join(command) and "AKIALAKEEXAMPLE" not in " ".join(command)
     # the key pair reaches spark-submit through its process environment only (local/standalone client mode)
     hook = task._get_hook()

@@ -4,7 +4,7 @@ import pytest
 
 from devtools.standin import StandIn
 from tests.discover.kit import tiny_library
-from tests.extract.conftest import make_api
+from tests.ingest.conftest import make_api
 from weekly_discovery.discover.sources.base import Clients
 
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from devtools.standin.library import Album, Artist, DemoLibrary, Playlist, PlaylistEntry, Track
-from tests.features.lakekit import SILVER_SCHEMA
+from tests.enrich.lakekit import SILVER_SCHEMA
 from weekly_discovery.lake import SILVER_TRACKS, Lake, PartitionWriter
 
 FEATURES = {"danceability": 0.5, "energy": 0.5, "speechiness": 0.05, "instrumentalness": 0.1,

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.discover.kit import ADA, ALB_A1, ALB_A2, ALB_B1, BO, CY, PLAYLIST_ID, rb_id, sid, write_silver_tracks
 from devtools.standin.library import Album, Track
+from tests.discover.kit import ADA, ALB_A1, ALB_A2, ALB_B1, BO, CY, PLAYLIST_ID, rb_id, sid, write_silver_tracks
+from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.gather import gather
 from weekly_discovery.discover.library import LibraryMissing
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.store import raw_partition, read_parquet_rows
 from weekly_discovery.lake import Lake
 from weekly_discovery.lake.layout import ALBUM_TRACKS, CANDIDATES

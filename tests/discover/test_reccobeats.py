@@ -9,10 +9,10 @@ import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
 from tests.discover.kit import sid
-from weekly_discovery.discover.library import LikedTrack, UserLibrary
+from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import TransientError
 from weekly_discovery.core.retry import GaveUp, WaitTooLong
-from weekly_discovery.core.config import Discover
+from weekly_discovery.discover.library import LikedTrack, UserLibrary
 from weekly_discovery.discover.sources.base import Clients, RequestBudget, SourceContext
 from weekly_discovery.discover.sources.reccobeats import (
     ReccoBeatsSource,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import types
 
 from tests.discover.kit import write_silver_tracks
-from tests.extract.conftest import make_api
+from tests.ingest.conftest import make_api
 from weekly_discovery.core.config import load_config
 from weekly_discovery.discover import tasks as discover_tasks
 from weekly_discovery.discover.store import read_parquet_rows
@@ -70,9 +70,9 @@ def test_the_chain_is_ingest_then_discover_then_enrich():
 
 
 def test_the_feature_fetch_wants_the_discovered_candidates_too(tmp_path):
-    from tests.discover.test_gather import row
     from tests.discover.kit import ADA
-    from tests.features.lakekit import library
+    from tests.discover.test_gather import row
+    from tests.enrich.lakekit import library
     from weekly_discovery.core.config import Enrichment
     from weekly_discovery.discover.store import write_candidates
     from weekly_discovery.enrich.cache import wanted_ids

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from tests.e2e.conftest import dags_test
-from tests.model.kit import row, write_enriched
+from tests.recommend.kit import row, write_enriched
 from weekly_discovery.airflow.policy import DEFAULT_ARGS
 from weekly_discovery.lake.layout import Lake
 

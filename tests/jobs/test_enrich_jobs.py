@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from devtools.standin import StandIn, generate_demo_library
-from tests.features.conftest import context, feature_requests
-from tests.features.lakekit import read_parquet, silver_row, write_config, write_silver
+from tests.enrich.conftest import context, feature_requests
+from tests.enrich.lakekit import read_parquet, silver_row, write_config, write_silver
 from weekly_discovery.enrich.fetch import fetch_features, request_counts
 from weekly_discovery.lake.layout import Lake
 

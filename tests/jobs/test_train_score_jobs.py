@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
-from tests.model.kit import SOURCES, row, sid, taste_rows, write_enriched
+from tests.recommend.kit import SOURCES, row, sid, taste_rows, write_enriched
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -145,6 +145,9 @@ def test_recommendations_follow_the_rules(runs):
     probabilities = [r["probability"] for r in recs]
     assert probabilities == sorted(probabilities, reverse=True)
     assert recs[0]["uri"] == f"spotify:track:{recs[0]['track_id']}"
+    # candidate playlists are the source "playlists"; every pick carries its one-line reason
+    assert {r["source"] for r in recs} == {"playlists"}
+    assert all(r["reason"].startswith("from your playlist ") and "% like" in r["reason"] for r in recs)
     assert f"  1. {recs[0]['name']} - " in log
 
 

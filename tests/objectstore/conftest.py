@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.extract.conftest import library, standin  # noqa: F401 - fixtures: the stand-in Spotify
+from tests.ingest.conftest import library, standin  # noqa: F401 - fixtures: the stand-in Spotify
 from tests.util.processes import free_port, start, wait_until
 
 ACCESS_KEY = "wd-test-access-key-id"

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from devtools.standin import write_demo_config
-from tests.extract.conftest import DS1, DS2, make_api
+from tests.ingest.conftest import DS1, DS2, make_api
 from tests.objectstore.conftest import SECRET_KEY, get_json, keys
 from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library

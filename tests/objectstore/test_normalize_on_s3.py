@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from devtools.standin import write_demo_config
-from tests.extract.conftest import DS1, make_api
+from tests.ingest.conftest import DS1, make_api
 from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library
 

@@ -14,7 +14,6 @@ from weekly_discovery.airflow.assets import LIBRARY_REPORT, RECOMMENDATIONS
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report import tasks as report_tasks
 
-
 # The partition rule (ds param, then the triggering event, then the run date) is tested once, in
 # tests/airflow_layer/test_runtime.py, where resolve_partition lives.
 
@@ -77,7 +76,7 @@ def _triggering_events(asset, ds, lake_root):
 def test_the_recommendations_event_renders_its_week_with_the_model_section(tmp_path, monkeypatch, caplog):
     """The weekly DAG no longer re-renders the page: its recommendations event starts the report DAG, whose run
     must take the event's date and lake (not the run's own date) and show the week's model."""
-    config_lake, event_lake = tmp_path / "config-lake", tmp_path / "event-lake"
+    config_lake = event_lake = tmp_path / "lake"  # an event naming another lake is refused (test_runtime.py)
     config = tmp_path / "wd.toml"
     config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[lake]\nroot = "{config_lake}"\n')
     monkeypatch.setenv("WEEKLY_DISCOVERY_CONFIG", str(config))

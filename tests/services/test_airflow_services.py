@@ -170,7 +170,7 @@ def test_the_pipeline_runs_on_the_services_and_logs_progress_without_secrets(sta
     assert re.search(r"normalize ds=\S+ source=saved_tracks role=liked items=\d+ tracks=\d+",
                      events(ingest["normalize#1"]))
     assert re.search(r"batch 1 of \d+", events(logs["spotify_enrich"]["fetch#1"]))
-    assert re.search(r"--py-files \S+/weekly_discovery-[0-9a-f]{16}\.zip", events(ingest["normalize#1"]))
+    assert re.search(r"--py-files \S+/weekly_discovery-[0-9a-f]{64}\.zip", events(ingest["normalize#1"]))
     secrets_ = {"client secret": stack.standin.client_secret, "refresh token": stack.standin.refresh_token}
     for dag_id, by_task in logs.items():
         assert by_task, f"no task logs for {dag_id}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from tests.discover.kit import sid
-from tests.features.lakekit import SILVER_SCHEMA, silver_row
+from tests.enrich.lakekit import SILVER_SCHEMA, silver_row
 from weekly_discovery.discover.store import _candidates_schema
 from weekly_discovery.enrich.transforms import PROVENANCE_COLUMNS, with_discovered
 

@@ -17,7 +17,7 @@ import pytest
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
-from tests.features.lakekit import cache_row, read_parquet, silver_row, tid, write_file_lookup, write_silver
+from tests.enrich.lakekit import cache_row, read_parquet, silver_row, tid, write_file_lookup, write_silver
 from weekly_discovery.core.config import Enrichment, FeatureFile
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich import transforms as tx
@@ -256,7 +256,7 @@ def test_file_lookup_on_parquet(spark, tmp_path):
 
 
 def test_file_look_up_with_nothing_wanted_writes_an_empty_partition(spark, tmp_path):
-    from tests.features.lakekit import write_config, write_snapshot
+    from tests.enrich.lakekit import write_config, write_snapshot
     from weekly_discovery.enrich.cache import file_lookup
 
     lake = Lake(str(tmp_path / "lake"))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.features.lakekit import tid
+from tests.enrich.lakekit import tid
 from weekly_discovery.core.config import FeatureFile
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich import transforms as tx

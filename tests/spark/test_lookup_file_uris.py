@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.features.lakekit import read_parquet, silver_row, tid, write_config, write_silver
+from tests.enrich.lakekit import read_parquet, silver_row, tid, write_config, write_silver
 from weekly_discovery.enrich.cache import FeatureInputError
 from weekly_discovery.lake.layout import Lake
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.model.kit import SOURCES, row, sid, table
+from tests.recommend.kit import SOURCES, row, sid, table
 from tests.spark.test_score import SCORES_DDL
 from weekly_discovery.recommend import score as sc
 
@@ -75,7 +75,7 @@ def test_source_of_a_row(spark):
 def test_novelty_keeps_out_every_library_role_and_the_recent_picks(spark):
     enriched = spark.createDataFrame(table([
         row("lk", "liked", artist="x1"), row("dk", "disliked", artist="x2", status="missing"),
-        row("rf", "reference", artist="x3"), row("nw", "candidates", artist="x4"),
+        row("rf", "reference", artist="x3", source="liked2"), row("nw", "candidates", artist="x4"),
     ]))
     recent = spark.createDataFrame([(sid("hs"),)], "track_id string")  # published within novelty_weeks
     excluded = sorted(r["track_id"] for r in sc.excluded_track_ids(enriched, recent).collect())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.model.kit import row, sid, table
+from tests.recommend.kit import row, sid, table
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import score as sc
 from weekly_discovery.recommend.profile import model_features, with_artist_profile

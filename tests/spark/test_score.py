@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.model.kit import SOURCES, row, sid, table, taste_rows
+from tests.recommend.kit import SOURCES, row, sid, table, taste_rows
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import score as sc
 

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from tests.model.kit import row, sid, table, taste_rows
+from tests.recommend.kit import row, sid, table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import store

@@ -10,7 +10,7 @@ import logging
 
 import pytest
 
-from tests.model.kit import table, taste_rows
+from tests.recommend.kit import table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import store

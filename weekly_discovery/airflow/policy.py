@@ -49,6 +49,10 @@ def spark_job(task_id: str, application: Path, args: list[str], **kwargs: Any) -
     the project installed. ``application`` is an absolute path; nothing depends on the working directory.
     A job that exits with ``USER_ERROR_EXIT`` (a user error, :mod:`weekly_discovery.spark.runner`) fails
     its task without the retries of :data:`DEFAULT_ARGS`; any other failure is retried.
+
+    ``conf`` here holds only non-secret run settings: they are the only ``--conf`` flags left on the
+    command line (visible in ``ps`` and the task log). The connection's ``extra.conf``, the lake's
+    settings and any credential go to spark-submit in a private 0600 properties file instead.
     """
     return PackagedSparkSubmitOperator(
         task_id=task_id,

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 from typing import Any, Iterator, NamedTuple
 
-from weekly_discovery.core.config import Config, load_config, resolve_config_path
+from weekly_discovery.core.config import LAKE_ENV, Config, load_config, resolve_config_path
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import Lake, check_ds
+from weekly_discovery.lake import Lake, LakeError, check_ds
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
 log = logging.getLogger(__name__)
@@ -38,8 +38,8 @@ def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
     """The partition a run processes, the same rule for every DAG:
 
     1. an explicit ``ds`` param (a manual run or a backfill by hand) wins, in the config's lake;
-    2. else the newest triggering asset event whose extra names a ``ds`` (its ``lake_root`` too, if it
-       names one: the data landed there);
+    2. else the newest triggering asset event whose extra names a ``ds``; an event naming another lake
+       than the configured one is refused (an asset event must not be able to swap the lake);
     3. else the run's logical date, or for a run without one (manual and asset-triggered runs in
        Airflow 3) its ``run_after``, as a UTC date.
 
@@ -53,13 +53,15 @@ def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
     event = _newest_event(context.get("triggering_asset_events") or {})
     if event is not None:
         extra, asset_name = event
-        lake_root = config.lake_root
         event_lake = str(extra.get("lake_root") or "")
         if event_lake and Lake(event_lake).root != Lake(config.lake_root).root:
-            log.warning("the triggering event names lake %s but the config says %s: using the event's lake",
-                        event_lake, config.lake_root)
-            lake_root = event_lake
-        return Partition(check_ds(str(extra["ds"])), lake_root, f"from the {asset_name} event")
+            # Anyone who can create an asset event could otherwise point training, scoring and publishing
+            # (with the owner's Spotify token) at a lake of their choosing.
+            raise LakeError(
+                f"the triggering {asset_name} event names the lake {event_lake!r}, but the configured lake is "
+                f"{config.lake_root!r}: a run only reads and writes the configured lake. If the lake moved, set "
+                f"[lake] root in the config (or ${LAKE_ENV}) and rerun with the ds param")
+        return Partition(check_ds(str(extra["ds"])), config.lake_root, f"from the {asset_name} event")
     when = context.get("logical_date") or context["dag_run"].run_after
     return Partition(when.astimezone(dt.timezone.utc).date().isoformat(), config.lake_root, "from the run date")
 

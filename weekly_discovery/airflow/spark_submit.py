@@ -7,8 +7,18 @@ zip with ``--py-files``: Spark puts it on ``sys.path`` of the driver and of ever
 uploads it wherever it has to (standalone client mode serves it from the driver; YARN copies it to the
 application's staging directory; Kubernetes needs ``spark.kubernetes.file.upload.path``).
 
-The zip is built when the task runs, never when a DAG file is parsed, and named by a hash of its
-content: the same code gives the same file, which is built once and reused by every later task.
+The zip is built when the task runs, never when a DAG file is parsed, and named by the sha256 of its
+bytes: the same code gives the same file, written once and reused by every later task. It lives in a
+private folder (:func:`private_dir`: 0700, owned by this user, else refused) and a cached zip is reused
+only if its bytes still hash to its name, so no other local user can plant code that Spark would run
+as this one.
+
+Settings that may carry secrets never go on the spark-submit command line (readable by every local
+user in ``ps``, and copied to the task log): the Spark connection's ``extra.conf``, the lake's derived
+settings, credential-named keys of the task's ``conf`` and, on YARN or Kubernetes, the job's
+environment (which the provider would turn into ``--conf ...appMasterEnv.*``) go in a 0600
+``--properties-file`` written in the private folder for the submit and removed afterwards
+(:class:`PrivateSettingsSparkSubmitHook`); credential values are registered with Airflow's secret masker.
 
 A job's exit status says which kind of failure it was (:mod:`weekly_discovery.spark.runner`): the
 operator turns ``USER_ERROR_EXIT`` into a failure without retry; any other failure is retried.
@@ -16,21 +26,27 @@ operator turns ``USER_ERROR_EXIT`` into a failure without retry; any other failu
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import io
 import logging
 import os
+import re
+import stat
 import tempfile
 import time
 import zipfile
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.log import mask_secret
 
-from weekly_discovery.core.errors import USER_ERROR_EXIT
+from weekly_discovery.core.errors import USER_ERROR_EXIT, UserError
 
 log = logging.getLogger(__name__)
 
@@ -40,12 +56,62 @@ STALE_SECONDS = 7 * 24 * 3600
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same sources give the same bytes
 
 
+# Keys whose values are credentials: registered with the secret masker. Every setting that goes through
+# the properties file is kept off the command line whatever its name; this list only decides masking
+# (masking every value would hide words such as "false" from the whole task log).
+CREDENTIAL_KEY = re.compile(
+    r"secret|password|passwd|token|access[._-]?key|account\.key|private[._-]?key|keyfile|keytab|"
+    r"credentials?(?!s?\.provider)|session[._-]?key|\.sas\.",
+    re.IGNORECASE,
+)
+
+
+class PrivateDirError(UserError, PermissionError):
+    """The private folder for the zip and properties files exists but another user could write in it."""
+
+
 def cache_dir() -> Path:
-    """Where built zips live: ``$WEEKLY_DISCOVERY_PY_FILES_DIR``, else a per-user folder in the temp dir."""
+    """Where built zips and per-submit properties files live: ``$WEEKLY_DISCOVERY_PY_FILES_DIR``, else
+    ``$XDG_CACHE_HOME/weekly-discovery/py-files`` (default ``~/.cache``): inside the user's home, not in
+    the shared temp dir, where another user could create the folder first."""
     configured = os.environ.get(CACHE_ENV)
     if configured:
         return Path(configured).expanduser()
-    return Path(tempfile.gettempdir()) / f"weekly-discovery-py-files-{os.getuid()}"
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home) / "weekly-discovery" / "py-files"
+
+
+def private_dir(folder: Path | None = None) -> Path:
+    """``folder`` (default :func:`cache_dir`), created 0700 if missing, after checking it is private.
+
+    An existing folder must be a real directory (not a symlink) owned by this user and writable by
+    nobody else; otherwise whoever else can write there could replace the code Spark runs as this user
+    or read the secrets of a submit, so it is refused with :class:`PrivateDirError`.
+    """
+    folder = folder or cache_dir()
+    fix = f"remove it (as its owner or root) or set {CACHE_ENV} to a folder of your own, mode 0700"
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700)  # private from its creation (a umask can only remove bits)
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise PrivateDirError(f"cannot create {folder} ({exc.strerror}): set {CACHE_ENV} to a folder "
+                              "of your own, mode 0700") from exc
+    info = os.lstat(folder)
+    if not stat.S_ISDIR(info.st_mode):
+        raise PrivateDirError(f"{folder} is not a directory (a symlink or a file): {fix}")
+    if info.st_uid != os.getuid():
+        raise PrivateDirError(
+            f"{folder} belongs to uid {info.st_uid}, not to this user (uid {os.getuid()}): another user "
+            f"may have planted files in it; {fix}"
+        )
+    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        raise PrivateDirError(
+            f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):04o}): "
+            f"run `chmod 700 {folder}`, or {fix}"
+        )
+    return folder
 
 
 def package_files(package: str = PACKAGE) -> tuple[Path, list[Path]]:
@@ -60,36 +126,48 @@ def package_files(package: str = PACKAGE) -> tuple[Path, list[Path]]:
 
 
 def package_zip(package: str = PACKAGE, directory: Path | None = None) -> Path:
-    """Return a zip of ``package`` as installed now, building it if no zip of this content exists.
+    """Return a zip of ``package`` as installed now, in the private folder :func:`private_dir`.
 
-    The archive holds ``<package>/...`` at its top level, as ``--py-files`` expects. It is written
-    under a temporary name and renamed into place, so concurrent tasks never read half a zip.
+    The archive holds ``<package>/...`` at its top level, as ``--py-files`` expects. It is built in
+    memory every time (the package's code only: a few hundred kB, deterministic bytes) and named by
+    the full sha256 of those bytes; a file already there is reused only if its own bytes hash to that
+    name, else it is replaced. It is written under a temporary name and renamed into place, so
+    concurrent tasks never read half a zip.
     """
     root, files = package_files(package)
     members = [(f, f.relative_to(root.parent).as_posix()) for f in files]
-    digest = hashlib.sha256()
-    for path, name in members:
-        digest.update(name.encode() + b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    folder = directory or cache_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{package}-{digest.hexdigest()[:16]}.zip"
-    if target.is_file():
-        return target
-    from weekly_discovery.lake.storage import write_atomic
-
-    buffer = io.BytesIO()  # the package's code only: a few hundred kB
+    folder = private_dir(directory)
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for path, name in members:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
             archive.writestr(info, path.read_bytes())
-    write_atomic(target, buffer.getvalue())  # concurrent tasks may build the same zip: the last rename wins
+    data = buffer.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    target = folder / f"{package}-{digest}.zip"
+    if _file_sha256(target) == digest:
+        return target
+    if target.exists():
+        log.warning("%s does not hash to its name: replacing it", target)
+    from weekly_discovery.lake.storage import write_atomic
+
+    write_atomic(target, data)  # concurrent tasks may build the same zip: the last rename wins
     log.info("built %s from %s (%d files)", target, root, len(members))
     _remove_stale(folder, package, keep=target)
     return target
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The sha256 of a regular file's bytes (not through a symlink), or None if there is no such file."""
+    try:
+        with open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW)) as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    except OSError:  # missing, a symlink (O_NOFOLLOW), unreadable
+        return None
 
 
 def _remove_stale(folder: Path, package: str, keep: Path) -> None:
@@ -103,12 +181,122 @@ def _remove_stale(folder: Path, package: str, keep: Path) -> None:
             pass
 
 
+def is_credential_key(key: str) -> bool:
+    """Whether a Spark setting or environment variable named ``key`` holds a credential."""
+    return bool(CREDENTIAL_KEY.search(key))
+
+
+def _escape_properties(text: str, is_key: bool) -> str:
+    """``text`` escaped for a Java properties file (read as UTF-8 by spark-submit)."""
+    out = []
+    for i, ch in enumerate(text):
+        if ch == "\\":
+            out.append("\\\\")
+        elif ch in "\n\r\t\f":
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t", "\f": "\\f"}[ch])
+        elif (is_key and ch in "=: #!") or (ch == " " and i == 0):
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def properties_text(settings: Mapping[str, str]) -> str:
+    """``settings`` as the text of a Java properties file, one ``key=value`` line each."""
+    return "".join(f"{_escape_properties(k, True)}={_escape_properties(str(v), False)}\n"
+                   for k, v in settings.items())
+
+
+PROPERTIES_STALE_SECONDS = 24 * 3600
+"""Age after which a left-over properties file (a worker killed mid-submit) is deleted: spark-submit
+reads the file when it starts, so none still in use is that old."""
+
+
+@contextlib.contextmanager
+def properties_file(settings: Mapping[str, str], folder: Path | None = None) -> Iterator[Path]:
+    """A 0600 properties file holding ``settings`` in the private folder, removed on exit; files that
+    a killed task left behind are deleted once a day old, so secrets do not stay at rest."""
+    folder = private_dir(folder)
+    cutoff = time.time() - PROPERTIES_STALE_SECONDS
+    for old in folder.glob(".spark-submit-*.properties"):
+        with contextlib.suppress(FileNotFoundError):
+            if old.stat().st_mtime < cutoff:
+                old.unlink()
+    fd, name = tempfile.mkstemp(prefix=".spark-submit-", suffix=".properties", dir=folder)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:  # mkstemp: 0600, this user's only
+            fh.write(properties_text(settings))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+class PrivateSettingsSparkSubmitHook(SparkSubmitHook):
+    """``SparkSubmitHook`` that hands ``private_conf`` (and, on YARN/Kubernetes, ``env_vars``) to
+    spark-submit in a 0600 ``--properties-file`` instead of ``--conf`` flags.
+
+    The file exists only while :meth:`submit` runs. spark-submit then reads ``spark-defaults.conf``
+    only if asked (``--load-spark-defaults``, Spark 4), so the flag is added: cluster defaults still
+    apply, and the file's settings take precedence over them as ``--conf`` would.
+    """
+
+    private_conf: dict[str, str]
+
+    def private_properties(self) -> dict[str, str]:
+        """What goes in the properties file: ``private_conf`` and the job's environment where the
+        provider would pass it as ``--conf`` (YARN: ``spark.yarn.appMasterEnv.*``, Kubernetes:
+        ``spark.kubernetes.driverEnv.*``)."""
+        settings = dict(getattr(self, "private_conf", {}) or {})
+        if self._env_vars and (self._is_yarn or self._is_kubernetes):
+            prefix = "spark.yarn.appMasterEnv." if self._is_yarn else "spark.kubernetes.driverEnv."
+            settings.update({prefix + k: str(v) for k, v in self._env_vars.items()})
+        return settings
+
+    def _build_spark_common_args(self) -> list[str]:
+        env_vars = self._env_vars
+        as_properties = bool(env_vars) and (self._is_yarn or self._is_kubernetes)
+        if as_properties:
+            self._env_vars = None  # in the properties file, not on the command line
+        try:
+            args = super()._build_spark_common_args()
+        finally:
+            self._env_vars = env_vars
+        if as_properties and self._is_yarn:
+            self._env = env_vars  # as the provider does on YARN: a client-mode driver runs in spark-submit
+        if self._properties_file and getattr(self, "_writes_properties_file", False):
+            args.append("--load-spark-defaults")
+        return args
+
+    def submit(self, application: str = "", **kwargs: Any) -> str | None:
+        settings = self.private_properties()
+        if not settings:
+            return super().submit(application, **kwargs)
+        if self._properties_file:
+            raise ValueError(
+                f"properties_file={self._properties_file!r} cannot be combined with the connection's "
+                "extra.conf or lake settings (they are passed in a properties file of their own): "
+                "put those settings in spark-defaults.conf or the task's conf instead"
+            )
+        with properties_file(settings) as path:
+            self._properties_file, self._writes_properties_file = str(path), True
+            try:
+                return super().submit(application, **kwargs)
+            finally:
+                self._properties_file, self._writes_properties_file = None, False
+
+
 class PackagedSparkSubmitOperator(SparkSubmitOperator):
-    """``SparkSubmitOperator`` that adds the ``weekly_discovery`` package to ``--py-files`` at run time.
+    """``SparkSubmitOperator`` that adds the ``weekly_discovery`` package to ``--py-files`` at run time
+    and keeps secrets off the command line (:class:`PrivateSettingsSparkSubmitHook`).
 
     ``py_files`` given to the constructor (rendered) are submitted after the package zip. A job that
     exits with ``USER_ERROR_EXIT`` fails the task at once (no retry): its log names the fix.
     """
+
+    private_conf: dict[str, str] | None = None
 
     def execute(self, context: Any) -> Any:
         self.add_lake_storage()
@@ -127,11 +315,23 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
                 ) from exc
             raise
 
+    def _get_hook(self) -> SparkSubmitHook:
+        """The provider's hook, built by the provider from every operator argument, made a
+        :class:`PrivateSettingsSparkSubmitHook` (adds behaviour only, no state of its own to build):
+        re-listing the provider's ~30 arguments here would drift from it on every upgrade."""
+        hook = super()._get_hook()
+        hook.__class__ = PrivateSettingsSparkSubmitHook
+        hook.private_conf = dict(self.private_conf or {})
+        return hook
+
     def add_lake_storage(self, connection_getter: Any = None) -> None:
         """Add what the job needs to reach the lake: the Spark connection's ``extra.conf`` (e.g.
         ``spark.jars.packages`` for the Hadoop S3/GCS connector) and, for an object-store lake, the
         settings derived from the lake's connection or environment (:func:`weekly_discovery.lake.storage.spark_storage`).
 
+        Those, and credential-named keys of the task's own ``conf``, become :attr:`private_conf`
+        (the properties file, never ``--conf``); a task ``conf`` key they also set is dropped from
+        ``conf`` so they keep precedence. Credential values are registered with the secret masker.
         Run at execute time, after templating: the lake root is the rendered ``--lake`` argument.
         """
         from airflow.sdk.exceptions import AirflowNotFoundException
@@ -147,12 +347,19 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
         if not isinstance(user_conf, dict):
             raise ValueError(f"connection {self._conn_id}: extra.conf must be an object of Spark settings")
         storage = lake_storage.spark_storage(lake_root_arg(self.application_args) or "", connection_getter=getter)
-        self.conf = {**(self.conf or {}), **storage.conf, **{k: str(v) for k, v in user_conf.items()}}
+        own = {k: str(v) for k, v in (self.conf or {}).items()}
+        private = {**(self.private_conf or {}), **{k: v for k, v in own.items() if is_credential_key(k)},
+                   **storage.conf, **{k: str(v) for k, v in user_conf.items()}}
+        self.private_conf = private
+        self.conf = {k: v for k, v in own.items() if k not in private}
         if storage.env:
             self.env_vars = {**(self.env_vars or {}), **storage.env}
+        for key, value in [*private.items(), *(self.env_vars or {}).items()]:
+            if value and is_credential_key(key):
+                mask_secret(str(value), key)
         self._hook = None  # the hook copies conf and env_vars when it is created
-        if storage.conf or user_conf:
-            self.log.info("lake storage settings: %s", ", ".join(sorted({*storage.conf, *user_conf})))
+        if private:
+            self.log.info("lake storage settings (in a private properties file): %s", ", ".join(sorted(private)))
 
 
 def job_exit_code(hook: Any) -> int | None:

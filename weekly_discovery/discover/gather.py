@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from weekly_discovery.discover.library import read_library
 from weekly_discovery.core.config import Discover
+from weekly_discovery.discover.library import read_library
 from weekly_discovery.discover.sources import build_source
 from weekly_discovery.discover.sources.base import STATUS_DONE, Clients, RequestBudget, SourceContext
 from weekly_discovery.discover.store import (

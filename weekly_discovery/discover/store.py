@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 from typing import Any, Iterable, Mapping
 
-from weekly_discovery.discover.sources.base import AlbumTrack, Candidate, RawAnswer, RequestBudget, SourceResult
+from weekly_discovery.discover.sources.base import AlbumTrack, Candidate, RequestBudget, SourceResult
 from weekly_discovery.lake import (
     MANIFEST,
     METRICS,

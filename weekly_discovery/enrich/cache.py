@@ -25,7 +25,15 @@ from weekly_discovery.core.vocabulary import (
     FEATURE_COLUMNS,
     STATUS_OK,
 )
-from weekly_discovery.lake import AUDIO_FEATURES, CANDIDATES, SILVER_TRACKS, Lake, arrow_source, check_ds, list_partitions
+from weekly_discovery.lake import (
+    AUDIO_FEATURES,
+    CANDIDATES,
+    SILVER_TRACKS,
+    Lake,
+    arrow_source,
+    check_ds,
+    list_partitions,
+)
 
 CACHE_COLUMNS = (
     "track_id", "status", "source", "fetched_at", "fetched_ds", "providers_asked", "detail", *FEATURE_COLUMNS,

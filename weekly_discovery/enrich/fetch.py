@@ -49,7 +49,15 @@ from weekly_discovery.enrich.providers.base import (
     is_api_provider,
     provider_module,
 )
-from weekly_discovery.lake import MANIFEST, Lake, batch_file_name, json_bytes, parse_batch_file_name, read_json, write_atomic
+from weekly_discovery.lake import (
+    MANIFEST,
+    Lake,
+    batch_file_name,
+    json_bytes,
+    parse_batch_file_name,
+    read_json,
+    write_atomic,
+)
 
 log = logging.getLogger(__name__)
 

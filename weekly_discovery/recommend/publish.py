@@ -5,7 +5,9 @@ One playlist per name ("Weekly Discovery" by default), created once with ``POST 
 ``PUT /playlists/{id}/items`` with the first 100 URIs (Spotify's limit per request), then
 ``POST /playlists/{id}/items`` for each further 100, in rank order. A rerun of the same week
 therefore leaves the same playlist with the same tracks, never duplicates. The last write's
-``snapshot_id`` is recorded in ``gold/published/ds=D/_publish.json``.
+``snapshot_id`` is recorded in ``gold/published/ds=D/_publish.json``, and the songs published, with
+their source, probability and reason, in ``gold/picks/ds=D`` (:mod:`weekly_discovery.recommend.history`;
+not on a dry run or a skipped week: only what the user was really offered is history).
 
 After writing, the playlist's item count is read back: a POST retried after a lost answer could
 have added a chunk twice, in which case the replace is done once more.
@@ -56,6 +58,7 @@ from weekly_discovery.lake import (
     read_json,
 )
 from weekly_discovery.lake import write_json as write_json_file
+from weekly_discovery.recommend.history import pick_rows, write_picks
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, ReauthorizationRequired, SpotifyUnavailable
 
 log = logging.getLogger(__name__)
@@ -136,6 +139,17 @@ def unique_uris(rows: list[dict[str, Any]]) -> list[str]:
     return uris
 
 
+def _first_per_uri(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows :func:`unique_uris` publishes (the first of each URI), in rank order."""
+    seen: set[str] = set()
+    kept = []
+    for row in rows:
+        if row.get("uri") and row["uri"] not in seen:
+            seen.add(row["uri"])
+            kept.append(row)
+    return kept
+
+
 def chunks(uris: list[str], size: int = MAX_URIS_PER_REQUEST) -> list[list[str]]:
     """``uris`` in consecutive chunks of at most ``size``; one empty chunk for no URIs (clears the playlist)."""
     return [uris[i:i + size] for i in range(0, len(uris), size)] or [[]]
@@ -209,6 +223,10 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
             raise RuntimeError(f"playlist {entry['id']} has {total} items after replacing them twice, "
                                f"expected {len(uris)}; the task will be retried")
 
+    # the history of what the user was really offered (novelty, the report's picks and hit rate);
+    # written before the publish record, so a record always has its picks
+    picks = write_picks(lake, ds, pick_rows(ds, _first_per_uri(rows), entry["id"]))
+    log.info("picks history: %s", picks)
     record = {**result.to_dict(), "published_at": _now(), "uris": uris}
     with PartitionWriter(lake, lake.partition(PUBLISHED, ds)) as writer:
         writer.write_json(PUBLISH_FILE, record)

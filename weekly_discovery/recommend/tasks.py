@@ -8,7 +8,7 @@ from typing import Any
 
 from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
 from weekly_discovery.core.config import load_config
-from weekly_discovery.lake import PUBLISHED, Lake
+from weekly_discovery.lake import PICKS, PUBLISHED, Lake
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
         log.info("model version %s (%s)", metrics.get("model_version"), (metrics.get("model") or {}).get("name"))
         for line in summary_lines(metrics["playlists"], rows, metrics["threshold"]):
             log.info("%s", line)
+        for r in rows:
+            if r.get("reason"):
+                log.info("%3d. why: %s", r["rank"], r["reason"])
         api = spotify_api(config.spotify_connection_id)
         result = publish_playlist(api, lake, run["ds"], run["playlist_name"], dry_run=bool(run["dry_run"]),
                                   allow_empty=bool(run.get("allow_empty")),
@@ -71,7 +74,8 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     else:
         log.info("playlist %r: %s (%d tracks, snapshot %s)", result.playlist_name, result.playlist_url,
                  result.tracks, result.snapshot_id)
-        log.info("publish record: %s", lake.partition(PUBLISHED, run["ds"]))
+        log.info("publish record: %s; picks history: %s", lake.partition(PUBLISHED, run["ds"]),
+                 lake.partition(PICKS, run["ds"]))
     if outlet_event is not None:
         outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}

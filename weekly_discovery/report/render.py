@@ -35,8 +35,8 @@ from weekly_discovery.lake import Lake, check_ds, read_json, write_atomic
 from weekly_discovery.report import analysis as an
 from weekly_discovery.report import svg
 from weekly_discovery.report.model_outputs import load_model_outputs
-from weekly_discovery.report.picks import load_picks
 from weekly_discovery.report.paths import INDEX_HTML, REPORT_JSON, report_dir, update_latest
+from weekly_discovery.report.picks import load_picks
 from weekly_discovery.report.svg import esc
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.config import Discover
+from weekly_discovery.core.errors import UserError
 from weekly_discovery.discover.sources.base import (
     STATUS_BUDGET,
     STATUS_OFF,

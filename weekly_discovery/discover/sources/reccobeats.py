@@ -32,11 +32,11 @@ import math
 import random
 from typing import Any, Sequence
 
+from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.retry import RetryPolicy, send
 from weekly_discovery.core.spotify_ids import InvalidSpotifyId, parse_spotify_id
 from weekly_discovery.discover.library import LikedTrack
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.sources.base import (
     STATUS_BUDGET,
     STATUS_OFF,

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.features.conftest import D1, FaultConfig, StandIn, context, enrichment, feature_requests
-from tests.features.lakekit import library, read_json, silver_row, tid, write_config, write_file_lookup, write_silver
+from tests.enrich.conftest import D1, FaultConfig, StandIn, context, enrichment, feature_requests
+from tests.enrich.lakekit import library, read_json, silver_row, tid, write_config, write_file_lookup, write_silver
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.enrich import tasks as enrich_tasks
 from weekly_discovery.enrich.fetch import fetch_features

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from devtools.standin import scaled_library
-from tests.extract.conftest import DS1, StandIn, lake_contents, make_api, make_config
+from tests.ingest.conftest import DS1, StandIn, lake_contents, make_api, make_config
 from weekly_discovery.ingest.extract import extract_library
 
 CHILD = """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from devtools.standin import StandIn
-from tests.publish.conftest import DS, DS2, make_api, write_recommendations
+from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from weekly_discovery.lake.layout import read_json
 from weekly_discovery.recommend.publish import PublishInputError, chunks, publish
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, ReauthorizationRequired

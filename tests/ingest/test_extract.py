@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.extract.conftest import (
+from tests.ingest.conftest import (
     DS1,
     DS2,
     FaultConfig,

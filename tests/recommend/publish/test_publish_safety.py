@@ -19,7 +19,7 @@ import pytest
 
 from devtools.standin import FaultConfig, Playlist, PlaylistEntry, StandIn
 from devtools.standin.server import DROP_CONNECTION
-from tests.publish.conftest import DS, DS2, make_api, write_recommendations
+from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from weekly_discovery.core.errors import TransientError, UserError
 from weekly_discovery.lake.layout import read_json
 from weekly_discovery.recommend.publish import PlaylistCreateUncertain, PlaylistRefused, publish

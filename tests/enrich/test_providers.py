@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from tests.features.conftest import FaultConfig, StandIn, make_api
+from tests.enrich.conftest import FaultConfig, StandIn, make_api
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich.providers import reccobeats as reccobeats_provider
 from weekly_discovery.enrich.providers import spotify as spotify_provider

@@ -1,6 +1,6 @@
 """A tiny lake for the enrichment tests: silver tracks written with pyarrow, configs written by hand.
 
-Shared by tests/features (no Spark), tests/spark/test_enrich.py and tests/jobs/test_enrich_jobs.py.
+Shared by tests/enrich (no Spark), tests/spark/test_enrich.py and tests/jobs/test_enrich_jobs.py.
 """
 
 from __future__ import annotations

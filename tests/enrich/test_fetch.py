@@ -12,8 +12,8 @@ import math
 
 import pytest
 
-from tests.features.conftest import D1, D2, StandIn, asked_batches, context, enrichment, feature_requests
-from tests.features.lakekit import (
+from tests.enrich.conftest import D1, D2, StandIn, asked_batches, context, enrichment, feature_requests
+from tests.enrich.lakekit import (
     cache_row,
     library,
     read_json,

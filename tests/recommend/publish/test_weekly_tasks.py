@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.publish.conftest import DS, write_recommendations
+from tests.recommend.publish.conftest import DS, write_recommendations
 from weekly_discovery.airflow.assets import ENRICHED_TRACKS
 from weekly_discovery.core.config import load_config
 from weekly_discovery.lake.layout import Lake, read_json
@@ -79,7 +79,7 @@ def test_allow_empty_and_allow_backfill_params_reach_the_publish_step(config):
 def test_the_dag_declares_allow_empty_and_allow_backfill_off_by_default():
     import importlib.util
 
-    path = Path(__file__).resolve().parents[2] / "dags" / "weekly_recommendations.py"
+    path = Path(__file__).resolve().parents[3] / "dags" / "weekly_recommendations.py"
     spec = importlib.util.spec_from_file_location("dagfile_weekly_recommendations_params", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

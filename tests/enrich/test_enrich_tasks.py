@@ -14,8 +14,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.features.conftest import D1, D2, StandIn, feature_requests
-from tests.features.lakekit import silver_row, tid, write_config, write_silver
+from tests.enrich.conftest import D1, D2, StandIn, feature_requests
+from tests.enrich.lakekit import silver_row, tid, write_config, write_silver
 from weekly_discovery.airflow.assets import SILVER_TRACKS
 from weekly_discovery.enrich import tasks as enrich_tasks
 from weekly_discovery.lake.layout import Lake
@@ -67,11 +67,13 @@ def test_partition_falls_back_to_the_param_then_the_run_date(config):
     assert enrich_tasks.prepare(run_context(logical_date=logical))["ds"] == "2026-11-10"  # in UTC
 
 
-def test_the_event_lake_wins_over_the_config(config, tmp_path, caplog):
+def test_an_event_naming_another_lake_fails_without_retries(config, tmp_path):
+    # issue 12 item 3: an asset event must not be able to point the run at another lake
+    from airflow.sdk.exceptions import AirflowFailException
+
     other = str(tmp_path / "elsewhere")
-    run = enrich_tasks.prepare(run_context([Event({"ds": D1, "lake_root": other})]))
-    assert run["lake_root"] == other
-    assert "the triggering event names lake" in caplog.text
+    with pytest.raises(AirflowFailException, match="names the lake .*elsewhere.*configured lake"):
+        enrich_tasks.prepare(run_context([Event({"ds": D1, "lake_root": other})]))
 
 
 def test_bad_ds_fails_without_retries(config):

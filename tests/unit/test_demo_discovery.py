@@ -1,0 +1,48 @@
+"""The demo uses the new sources by default: its config names no candidate playlist, and it prints the
+picks with their sources and the requests per discovery source."""
+
+from __future__ import annotations
+
+import json
+
+from devtools import demo
+from devtools.standin import StandIn, generate_demo_library
+from weekly_discovery.core.config import load_config
+from weekly_discovery.lake import CANDIDATES, METRICS, Lake
+
+
+def test_the_demo_config_has_no_candidate_playlist_and_discovers(tmp_path):
+    library = generate_demo_library(seed=7, n_tracks=400)
+    with StandIn(library) as standin:
+        config = load_config(demo.write_config(library, standin, tmp_path / "demo.toml"), env={})
+        assert config.sources_in("candidates") == ()
+        assert config.discover.sources == ("reccobeats", "artists")
+        assert config.discover.reccobeats_url == standin.reccobeats_url
+        assert {s.role for s in config.sources} == {"liked", "disliked", "reference"}
+
+
+def test_pick_lines_name_each_picks_source_and_count_them():
+    rows = [{"rank": 1, "name": "One", "source": "reccobeats", "reason": "ReccoBeats, from Two; 90% like"},
+            {"rank": 2, "name": "Three", "source": "artists", "reason": "new from Ada"},
+            {"rank": 3, "name": "Four", "source": "reccobeats", "reason": "ReccoBeats"}]
+    assert demo.pick_lines(rows) == [
+        "  1. [reccobeats] One: ReccoBeats, from Two; 90% like",
+        "  2. [artists] Three: new from Ada",
+        "  3. [reccobeats] Four: ReccoBeats",
+        "picks per source: artists 1, reccobeats 2",
+    ]
+
+
+def test_discover_lines_show_the_requests_per_source(tmp_path):
+    lake = Lake(str(tmp_path))
+    folder = lake.partition(CANDIDATES, "2026-11-23")
+    folder.mkdir(parents=True)
+    (folder / METRICS).write_text(json.dumps({"candidates": 40, "sources": {
+        "reccobeats": {"requests": 3, "budget": 20, "found": 30, "new": 25, "status": "done", "note": ""},
+        "artists": {"requests": 150, "budget": 150, "found": 20, "new": 15, "status": "budget",
+                    "note": "the budget ran out"}}}))
+    assert demo.discover_lines(lake, "2026-11-23") == [
+        "reccobeats    3/20 requests, 30 songs offered, 25 new to you",
+        "artists     150/150 requests, 20 songs offered, 15 new to you (stopped: the budget ran out)",
+        f"candidates: 40 rows (song, source) in {folder}",
+    ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, STATUS_OK
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -50,7 +50,7 @@ def artist_averages(enriched: "DataFrame", features: tuple[str, ...] | list[str]
     """One row per primary artist: ``primary_artist_id, artist_avg_<f>...`` (see module docstring)."""
     from pyspark.sql import functions as F
 
-    usable = enriched.where((F.col("feature_status") == "ok") & F.col(ARTIST).isNotNull())
+    usable = enriched.where((F.col("feature_status") == STATUS_OK) & F.col(ARTIST).isNotNull())
     tracks = usable.select("track_id", ARTIST, *features).dropDuplicates(["track_id"])
     return tracks.groupBy(ARTIST).agg(*[F.avg(F.col(f).cast("double")).alias(column(f)) for f in features])
 

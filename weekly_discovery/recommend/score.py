@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from weekly_discovery.core.vocabulary import DISCOVER_SOURCE_PREFIX
+from weekly_discovery.core.vocabulary import DISCOVER_SOURCE_PREFIX, STATUS_OK
 from weekly_discovery.recommend.models import SCORE, predict
 from weekly_discovery.recommend.profile import base_feature, is_profile, with_artist_profile
 
@@ -69,7 +69,7 @@ def score_candidates(
         any_null = any_null | F.col(name).isNull()
     rows = rows.withColumn(
         "score_status",
-        F.when(status != "ok", F.concat(F.lit("features_"), status))
+        F.when(status != STATUS_OK, F.concat(F.lit("features_"), status))
         .when(any_null, F.lit("null_feature"))
         .otherwise(F.lit(SCORED)),
     )

@@ -37,6 +37,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from weekly_discovery.core.vocabulary import STATUS_OK
 from weekly_discovery.report import analysis as an
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ def coverage_section(counts: Sequence[tuple[str, str, str | None, int]],
         entry = roles.setdefault(role, {"tracks": 0, "with_features": 0, "by_status": {}, "by_source": {}})
         entry["tracks"] += n
         entry["by_status"][status] = entry["by_status"].get(status, 0) + n
-        if status == "ok":
+        if status == STATUS_OK:
             entry["with_features"] += n
             key = source or "unknown"
             entry["by_source"][key] = entry["by_source"].get(key, 0) + n

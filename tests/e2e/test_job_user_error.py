@@ -8,13 +8,11 @@ Before the exit-status contract, the same run retried train twice with 2-4 minut
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from tests.e2e.conftest import dags_test
 from tests.recommend.kit import row, write_enriched
-from weekly_discovery.airflow.policy import DEFAULT_ARGS
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -46,16 +44,14 @@ def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_pa
                AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": "local[2]"}))
     env.pop("WEEKLY_DISCOVERY_LAKE", None)
 
-    started = time.monotonic()
     run = dags_test(env, "weekly_recommendations", DS)
-    seconds = time.monotonic() - started
 
     assert run.returncode != 0, run.output[-5000:]
     states = task_instances("weekly_recommendations", DS)
     assert states["prepare"] == ("success", 1)
     assert states["train"] == ("failed", 1), run.output[-5000:]  # not up_for_retry, no second try
     assert states["score"][0] == "upstream_failed" and states["publish"][0] == "upstream_failed"
-    assert seconds < DEFAULT_ARGS["retry_delay"].total_seconds(), f"took {seconds:.0f} s: was train retried?"
+    # (no wall-clock bound: a retried train would show as try_number 2 or 3 above, whatever the machine's load)
     # the task log a person reads: the job's message with its fix, then why the task was not retried
     assert f"train ds={DS} failed: the labelled set has 0 liked and 0 disliked usable tracks" in run.output
     assert "Add disliked songs to a disliked playlist" in run.output

@@ -7,7 +7,9 @@ Before the exit-status contract, the same run retried train twice with 2-4 minut
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 
 import pytest
 
@@ -20,18 +22,19 @@ pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 DS = "2026-10-05"  # a date no other end-to-end test runs this DAG for (they share one metadata DB)
 
 
-def task_instances(dag_id: str, ds: str) -> dict[str, tuple[str, int]]:
-    """``{task_id: (state, try_number)}`` of the DAG's run for ``ds``, read from the metadata DB."""
-    import pendulum
-    from airflow.models import DagRun, TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        [run] = session.query(DagRun).filter(DagRun.dag_id == dag_id,
-                                             DagRun.logical_date == pendulum.parse(ds)).all()
-        tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id,
-                                                 TaskInstance.run_id == run.run_id).all()
-        return {ti.task_id: (str(ti.state), ti.try_number) for ti in tis}
+def task_instances(env: dict[str, str], dag_id: str, ds: str) -> dict[str, tuple[str, int]]:
+    """``{task_id: (state, try_number)}`` of the DAG's run for ``ds``, read from the metadata DB that
+    ``airflow dags test`` wrote (the SQLite file of ``env``'s Airflow home; this process's own Airflow
+    settings may point elsewhere, depending on which tests ran before)."""
+    conn = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN") or f"sqlite:///{env['AIRFLOW_HOME']}/airflow.db"
+    assert conn.startswith("sqlite:///"), conn
+    with contextlib.closing(sqlite3.connect(conn[len("sqlite:///"):])) as db:
+        rows = db.execute(
+            "SELECT ti.task_id, ti.state, ti.try_number FROM task_instance ti JOIN dag_run dr"
+            " ON dr.dag_id = ti.dag_id AND dr.run_id = ti.run_id"
+            " WHERE dr.dag_id = ? AND dr.logical_date LIKE ?", (dag_id, f"{ds}%")).fetchall()
+    assert rows, f"no task instances of {dag_id} for {ds} in {conn}"
+    return {task_id: (str(state), int(try_number)) for task_id, state, try_number in rows}
 
 
 def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_path):
@@ -47,7 +50,7 @@ def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_pa
     run = dags_test(env, "weekly_recommendations", DS)
 
     assert run.returncode != 0, run.output[-5000:]
-    states = task_instances("weekly_recommendations", DS)
+    states = task_instances(env, "weekly_recommendations", DS)
     assert states["prepare"] == ("success", 1)
     assert states["train"] == ("failed", 1), run.output[-5000:]  # not up_for_retry, no second try
     assert states["score"][0] == "upstream_failed" and states["publish"][0] == "upstream_failed"

@@ -37,6 +37,7 @@ def test_rerunning_an_old_week_reuses_its_version(spark, tmp_path, caplog):
     pointer = read_json(store.pointer_path(lake))
 
     # the week-1 run is cleared and rerun after the [model] features were changed
+    caplog.clear()  # only the rerun's records (another test may have left the loggers at INFO)
     with caplog.at_level(logging.INFO, logger="weekly_discovery"):
         again = train_week(enriched, lake, D1, TrainSettings(features=("key",), folds=2, seed=42, grid=post_only))
 

@@ -24,13 +24,14 @@ import pytest
 from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.util.airflow_stack import AirflowStack, airflow_env
 from tests.util.postgres import remove_postgres, start_postgres
-from tests.util.processes import free_port
+from tests.util.processes import free_port, wait_until
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 INGEST = "spotify_ingest"
+REPORT = "library_report"
 DS = "2026-11-23"
 RUN_TIMEOUT = 420  # seconds per DAG run
 # A third of the demo library (~270 liked, ~80 disliked, 65 candidates): enough for every DAG, model
@@ -154,8 +155,18 @@ def test_the_pipeline_runs_on_the_services_and_logs_progress_without_secrets(sta
         assert run["run_type"] == "asset_triggered", run
         runs[dag_id] = run
 
+    # The report is scheduled on tracks_enriched OR recommendations: it runs once when the enrichment lands and
+    # again when the weekly DAG publishes (then with the week's model section). Every other DAG runs once.
+    report_runs = wait_until(
+        lambda: (lambda rs: rs if len(rs) == 2 and all(r["state"] in ("success", "failed") for r in rs) else None)(
+            airflow.runs(REPORT)),
+        timeout=RUN_TIMEOUT, what=f"the second {REPORT} run (on the recommendations event) to finish", interval=2)
+    assert [r["state"] for r in report_runs] == ["success", "success"], failed_task_logs(
+        airflow, REPORT, report_runs[-1]["dag_run_id"])
+    assert all(r["run_type"] == "asset_triggered" for r in report_runs), report_runs
     for dag_id in (INGEST, *downstream):
-        assert len(airflow.runs(dag_id)) == 1, f"{dag_id} ran more than once: {airflow.runs(dag_id)}"
+        expected = 2 if dag_id == REPORT else 1
+        assert len(airflow.runs(dag_id)) == expected, f"{dag_id} ran {len(airflow.runs(dag_id))} times: {airflow.runs(dag_id)}"
 
     lake = stack.lake
     assert any(lake.partition("silver", "tracks", DS).glob("*.parquet"))

@@ -6,20 +6,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from devtools.standin import FaultConfig, StandIn, generate_demo_library
+from devtools.standin import FaultConfig, StandIn
 from devtools.standin.library import UNHEARD_ARTISTS
 from tests.standin import test_openapi_conformance as conformance  # skips with it where ../shared is absent
-
-
-@pytest.fixture(scope="module")
-def library():
-    return generate_demo_library(seed=7)
-
-
-@pytest.fixture(scope="module")
-def standin(library):
-    with StandIn(library) as server:
-        yield server
+from tests.standin.test_openapi_conformance import library, standin  # noqa: F401 - the same seeded stand-in
 
 
 @pytest.fixture(scope="module")

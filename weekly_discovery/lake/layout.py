@@ -131,13 +131,14 @@ SCORES = Table("gold", "scores")
 RECOMMENDATIONS = Table("gold", "recommendations")
 PUBLISHED = Table("gold", "published")
 PICKS = Table("gold", "picks")  # every published pick with its week, source, probability and reason
+REMOVED_PICKS = Table("gold", "removed_picks")  # picks the user took out of the playlist, by the week offered
 # report
 REPORTS = Table("reports", "library")  # ds=<ds>/index.html, report.json; latest.json
 # discover
 CANDIDATES = Table("silver", "candidates")  # one row per (track_id, source), with provenance
 ALBUM_TRACKS = Table("silver", "album_tracks")  # album track lists already read: a full snapshot per date
 TABLES = (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS, AUDIO_FEATURES, TRACKS_ENRICHED, QUARANTINE_FEATURES,
-          LIKE_MODEL, SCORES, RECOMMENDATIONS, PUBLISHED, PICKS, REPORTS,
+          LIKE_MODEL, SCORES, RECOMMENDATIONS, PUBLISHED, PICKS, REMOVED_PICKS, REPORTS,
           CANDIDATES, ALBUM_TRACKS)
 
 

@@ -59,6 +59,7 @@ from weekly_discovery.lake import (
 )
 from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.history import pick_rows, write_picks
+from weekly_discovery.recommend.removals import detect_removals
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, ReauthorizationRequired, SpotifyUnavailable
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,8 @@ class PublishResult:
     requests: list[dict[str, Any]] = field(default_factory=list)
     skipped: str | None = None
     """Why nothing was published (an empty or an older week without its parameter), or None."""
+    removed_since_offered: list[str] = field(default_factory=list)
+    """Picks of the week the playlist held that the user took out (:mod:`~weekly_discovery.recommend.removals`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -210,6 +213,8 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
         result.requests += _plan(target_id, parts)
         return result
 
+    # before the items are replaced: which of the picks it holds did the user take out? (novelty)
+    result.removed_since_offered = detect_removals(api, lake, ds, entry["id"], entry.get("published_ds"))
     result.snapshot_id = _replace_items(api, entry["id"], parts)
     result.requests += _plan(entry["id"], parts)
     total = _item_total(api, entry["id"])

@@ -1,0 +1,107 @@
+"""Picks the user took out of the playlist: seen when the next week is published, kept out for good.
+
+The novelty rules keep a song out of the playlist when it is in the library (liked, disliked,
+reference), when it was published in the last ``novelty_weeks`` weeks, and when the user removed it
+from the playlist after it was offered. The last one is seen here: just before publishing week ``D``
+replaces the playlist's items, :func:`detect_removals` reads the items the playlist holds now (a
+page or two of ``GET /playlists/{id}/items``; it is the user's own playlist) and compares them with
+the picks of the week it holds (``published_ds`` in ``playlist.json``). A pick that is no longer there
+was removed by the user.
+
+``gold/removed_picks/ds=<week offered>/part-00000.parquet`` keeps one row per removed song:
+``track_id``, ``offered_ds`` (the week it was published) and ``detected_ds`` (the publish run that saw
+it gone; the first one is kept). A run merges what it sees with what is stored, so a rerun adds
+nothing twice and loses nothing. Scoring week ``D`` keeps out every song removed and detected
+**before** ``D`` (:func:`removed_pick_ids`): a rerun of ``D``'s scoring after ``D``'s own publish run
+sees the same list as the first run did. A disliked song needs no rule of its own: a song the user puts
+in a disliked playlist is in the library, which is always kept out.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from typing import Any
+
+from weekly_discovery.lake import PICKS, REMOVED_PICKS, Lake, PartitionWriter, arrow_source, check_ds, list_partitions
+
+log = logging.getLogger(__name__)
+
+PART = "part-00000.parquet"
+COLUMNS = ("track_id", "offered_ds", "detected_ds")
+ITEMS_PAGE = 50  # the API's maximum for playlist items
+
+
+def _read(lake: Lake, table: Any, ds: str, columns: list[str]) -> list[dict[str, Any]]:
+    import pyarrow.dataset as pads
+
+    partition = lake.partition(table, ds)
+    if not lake.exists(partition):
+        return []
+    source, filesystem = arrow_source(partition)
+    return pads.dataset(source, format="parquet", filesystem=filesystem,
+                        ignore_prefixes=["_", "."]).to_table(columns=columns).to_pylist()
+
+
+def week_pick_ids(lake: Lake, week: str) -> list[str]:
+    """The track ids published in ``week`` (``gold/picks``), in rank order; [] when none were."""
+    return [r["track_id"] for r in _read(lake, PICKS, check_ds(week), ["track_id"]) if r["track_id"]]
+
+
+def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
+    """The ids of the songs the playlist holds now (every page of its items; episodes and local files have none)."""
+    page = api.call(api.sp.playlist_items, playlist_id, limit=ITEMS_PAGE, offset=0, additional_types=("track",))
+    ids: set[str] = set()
+    while page:
+        for entry in page.get("items") or []:
+            item = (entry or {}).get("item") or (entry or {}).get("track") or {}
+            if item.get("id"):
+                ids.add(item["id"])
+        page = api.call(api.sp.next, page) if page.get("next") else None
+    return ids
+
+
+def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds: str | None) -> list[str]:
+    """Record the picks of ``offered_ds`` that the playlist no longer holds; return the newly seen ones.
+
+    Called by the publish step of week ``ds`` before it replaces the items. ``offered_ds`` None (a new
+    playlist, or one never filled) or a week with no recorded picks: nothing to compare, no request.
+    """
+    check_ds(ds)
+    if not offered_ds:
+        return []
+    offered = week_pick_ids(lake, offered_ds)
+    if not offered:
+        return []
+    held = playlist_track_ids(api, playlist_id)
+    stored = {r["track_id"]: r for r in _read(lake, REMOVED_PICKS, offered_ds, list(COLUMNS))}
+    new = [t for t in dict.fromkeys(offered) if t not in held and t not in stored]
+    if new:
+        rows = sorted([*stored.values(), *({"track_id": t, "offered_ds": offered_ds, "detected_ds": ds} for t in new)],
+                      key=lambda r: r["track_id"])
+        _write(lake, offered_ds, rows)
+    log.info("the playlist holds %d of the %d songs offered on %s; %d newly removed by you (kept out of every "
+             "later week), %d seen before", len(set(offered) & held), len(set(offered)), offered_ds, len(new),
+             len(stored))
+    return new
+
+
+def _write(lake: Lake, offered_ds: str, rows: list[dict[str, Any]]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([pa.field(name, pa.string(), nullable=False) for name in COLUMNS])
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
+    with PartitionWriter(lake, lake.partition(REMOVED_PICKS, offered_ds)) as writer:
+        writer.write_bytes(PART, buffer.getvalue())
+
+
+def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
+    """Every song removed from the playlist and detected before week ``ds``, sorted (see the module)."""
+    check_ds(ds)
+    ids: set[str] = set()
+    for week in list_partitions(lake.table(REMOVED_PICKS)):
+        if week < ds:
+            ids.update(r["track_id"] for r in _read(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] < ds)
+    return sorted(ids)

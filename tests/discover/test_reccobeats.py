@@ -162,3 +162,21 @@ def test_a_call_refused_with_400_is_kept_and_the_next_call_goes_on(demo):
     assert [a.status for a in result.answers] == [400, 200]
     assert budget.used == 2 and result.status == "done" and result.candidates
     assert {c.seed_track_ids for c in result.candidates} == {tuple(result.answers[1].params["seeds"].split(","))}
+
+
+def test_a_liked_song_that_was_an_earlier_pick_weighs_hit_seed_weight_times_more():
+    settings = Discover()  # hit_seed_weight 2
+    week = dt.date(2026, 11, 23)
+    at = lambda days: LikedTrack(sid("x"), None, None, dt.datetime(2026, 11, 23, tzinfo=UTC) - dt.timedelta(days=days))
+    assert like_weight(at(90), week, settings, hit=True) == 1.0
+    assert like_weight(at(1000), week, settings, hit=True) == 0.4
+    assert like_weight(at(90), week, Discover(hit_seed_weight=1), hit=True) == 0.5
+    # 200 likes all at the 0.2 floor, 20 of them hits (0.4): the hits hold 8 / (8 + 36) ~ 18% of the weight,
+    # against 10% uniformly; over 40 seeds of 20 draws each, their share of seeds is near 18%.
+    pool = likes(200, dt.datetime(2023, 1, 1, tzinfo=UTC))
+    hits = frozenset(like.track_id for like in pool[::10])
+    drawn = [s for seed in range(40)
+             for call in draw_seeds(pool, "2026-11-23", seed, settings, calls=4, hits=hits) for s in call]
+    assert 0.14 < sum(s in hits for s in drawn) / len(drawn) < 0.23
+    plain = [s for seed in range(40) for call in draw_seeds(pool, "2026-11-23", seed, settings, calls=4) for s in call]
+    assert sum(s in hits for s in plain) / len(plain) < 0.13

@@ -279,6 +279,9 @@ class Discover:
       10), ``album_tracks_page_size = 50`` (the API's maximum).
     * ``novelty_weeks = 12``: a song published in one of the 12 weeks before is not offered again
       (0: only the library is excluded).
+    * ``hit_seed_weight = 2``: a liked song that was one of the pipeline's earlier picks (the model was
+      confident, and the user agreed by saving it) is drawn as a ReccoBeats seed twice as readily
+      (1: no preference).
     """
 
     sources: Annotated[tuple[DiscoverSource, ...], Field(
@@ -298,6 +301,7 @@ class Discover:
     albums_page_size: Annotated[WholeNumber, _between(1, 10)] = 10
     album_tracks_page_size: Annotated[WholeNumber, _between(1, 50)] = 50
     novelty_weeks: Annotated[WholeNumber, _between(0, 520)] = 12
+    hit_seed_weight: Annotated[Number, Field(ge=1, le=100, description="a number from 1 to 100")] = 2.0
 
     def budget(self, source: str) -> int:
         """The per-week request budget of ``source``."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import SILVER_TRACKS, Lake, arrow_source, check_ds
+from weekly_discovery.lake import PICKS, SILVER_TRACKS, Lake, arrow_source, check_ds, list_partitions
 
 KNOWN_ROLES = ("liked", "disliked", "reference")
 _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
@@ -53,6 +53,7 @@ class UserLibrary:
     known: frozenset[str]  # every song in a library role: never a candidate
     liked_tracks: tuple[LikedTrack, ...]  # one per liked song (its latest like), sorted by track id
     candidate_tracks: tuple[PlaylistTrack, ...]  # the candidate playlists' songs, by source key then position
+    hits: frozenset[str] = frozenset()  # liked songs that were earlier weeks' picks (the user saved them)
 
     def top_artists(self, k: int) -> list[tuple[str, str | None, int]]:
         """``(artist id, name, liked songs)`` of the ``k`` primary artists with most liked songs (ties: by id)."""
@@ -75,7 +76,26 @@ def read_library(lake: Lake, ds: str) -> UserLibrary:
     table = pads.dataset(source, format="parquet", filesystem=filesystem, ignore_prefixes=["_", "."]).to_table(
         columns=_COLUMNS
     )
-    return library_from_rows(table.to_pylist())
+    library = library_from_rows(table.to_pylist())
+    return replace(library, hits=library.liked & frozenset(past_pick_ids(lake, ds)))
+
+
+def past_pick_ids(lake: Lake, ds: str) -> list[str]:
+    """Every song published before week ``ds`` (``gold/picks``, a few thousand rows a year at most), sorted.
+
+    Read here, not through the recommend stage (stages do not import each other): the table's name
+    comes from the lake layout, and only its ``track_id`` column is used.
+    """
+    import pyarrow.dataset as pads
+
+    ids: set[str] = set()
+    for week in list_partitions(lake.table(PICKS)):
+        if week < ds:
+            source, filesystem = arrow_source(lake.partition(PICKS, week))
+            table = pads.dataset(source, format="parquet", filesystem=filesystem,
+                                 ignore_prefixes=["_", "."]).to_table(columns=["track_id"])
+            ids.update(t for t in table.column("track_id").to_pylist() if t)
+    return sorted(ids)
 
 
 def library_from_rows(rows: list[dict[str, Any]]) -> UserLibrary:

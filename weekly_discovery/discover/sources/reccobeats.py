@@ -13,8 +13,11 @@ the same week always asks the same questions, and each week explores other corne
 like's weight is ``max(0.5 ** (age / like_half_life_days), min_like_weight)``, its age counted in days
 from the week's date to when it was liked (unknown: the floor). So a song liked this week weighs 1, one
 liked 90 days earlier 0.5 (with the default half-life), and songs liked years ago keep a chance of 0.2.
-The model's most confident songs are not weighted yet: the model belongs to the recommend stage, which
-runs after this one; a later step can pass its scores in through the context.
+A liked song that was one of the pipeline's earlier picks (``gold/picks``: the model ranked it among
+its most confident, and the user agreed by saving it) has its weight multiplied by ``hit_seed_weight``
+(default 2), so the corners of the taste where the recommender is right are explored further. The
+model's scores themselves are not read: they belong to the recommend stage, which runs after this one,
+and its confident songs that the user confirmed are exactly these hits.
 
 **Budget and retries.** One request of the budget per call (default 20). Every call goes through the
 project's HTTP retry policy (:func:`weekly_discovery.core.retry.send`): 429 waits what Retry-After asks
@@ -56,20 +59,26 @@ RECCOBEATS_POLICY = RetryPolicy(max_attempts=6, max_retry_after_s=120.0)
 """ReccoBeats publishes no rate limits: a few attempts, and no Retry-After longer than two minutes."""
 
 
-def like_weight(like: LikedTrack, week: dt.date, settings: Discover) -> float:
+def like_weight(like: LikedTrack, week: dt.date, settings: Discover, hit: bool = False) -> float:
     """How strongly a liked song is drawn as a seed in ``week`` (see the module docstring)."""
     if like.added_at is None:
-        return settings.min_like_weight
-    age_days = max(0, (week - like.added_at.date()).days)
-    return max(0.5 ** (age_days / settings.like_half_life_days), settings.min_like_weight)
+        weight = settings.min_like_weight
+    else:
+        age_days = max(0, (week - like.added_at.date()).days)
+        weight = max(0.5 ** (age_days / settings.like_half_life_days), settings.min_like_weight)
+    return weight * settings.hit_seed_weight if hit else weight
 
 
-def draw_seeds(likes: Sequence[LikedTrack], ds: str, seed: int, settings: Discover, calls: int) -> list[list[str]]:
-    """The seed songs of each call this week: ``calls`` lists of ``seeds_per_call`` distinct liked songs."""
+def draw_seeds(likes: Sequence[LikedTrack], ds: str, seed: int, settings: Discover, calls: int,
+               hits: frozenset[str] = frozenset()) -> list[list[str]]:
+    """The seed songs of each call this week: ``calls`` lists of ``seeds_per_call`` distinct liked songs.
+
+    ``hits``: the liked songs that were earlier picks (weighted up, see the module docstring).
+    """
     week = dt.date.fromisoformat(ds)
     rng = random.Random(f"discover:{NAME}:{seed}:{ds}")
     keyed = sorted(
-        ((rng.random() ** (1.0 / like_weight(like, week, settings)), like.track_id)
+        ((rng.random() ** (1.0 / like_weight(like, week, settings, like.track_id in hits)), like.track_id)
          for like in sorted(likes, key=lambda l: l.track_id)),
         reverse=True,
     )
@@ -95,7 +104,7 @@ class ReccoBeatsSource:
         calls = min(budget.remaining, math.ceil(len(likes) / settings.seeds_per_call))
         result = SourceResult()
         collector = CandidateCollector(NAME, context.library.known)
-        for seeds in draw_seeds(likes, context.ds, context.seed, settings, calls):
+        for seeds in draw_seeds(likes, context.ds, context.seed, settings, calls, context.library.hits):
             params = {"seeds": ",".join(seeds), "size": settings.recommendations_per_call}
             try:
                 budget.spend()

@@ -6,6 +6,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test` (each test file runs whole on one worker; 1 = no parallelism)
+TEST_WORKERS ?= 2
 
 # Spark from the pip package: spark-submit must find this venv's pyspark and python, whatever
 # `python3` is first on PATH (see docs/stack.md).
@@ -18,10 +20,11 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup demo test test-fast bench spotify-auth clean help
+.PHONY: setup demo ui test test-fast bench spotify-auth clean help
 
 help:
 	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
+	@echo "make ui            the demo in the Airflow UI: trigger the chain, read the logs and the report (Ctrl-C stops)"
 	@echo "make test          run the test suite"
 	@echo "make test-fast     the fast tier only: no Spark session, no Airflow run (about a minute)"
 	@echo "make bench         measure requests, Spark jobs vs pandas, overheads; writes docs/benchmarks.md (long)"
@@ -44,10 +47,14 @@ demo: setup
 	@scripts/check-java.sh
 	$(PY) -m devtools.demo
 
+ui: setup
+	@scripts/check-java.sh
+	$(PY) -m devtools.ui $(UI_ARGS)
+
 test: setup
 	@scripts/install-test-deps.sh
 	@scripts/check-java.sh
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)

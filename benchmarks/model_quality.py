@@ -12,7 +12,7 @@ Two labelled sets, each cross-validated with the training code the weekly job ru
   liked playlist = 1, the disliked playlist = 0, with each track's generated features.
 
 For every feature set it prints, per model, ROC AUC (mean +- sd over folds), PR AUC, accuracy and the
-time taken, then a scikit-learn RandomForestClassifier and an unregularized scikit-learn logistic
+CPU seconds of its k fits (scikit-learn fits run as Spark tasks, recommend/sk.py), then a scikit-learn RandomForestClassifier and an unregularized scikit-learn logistic
 regression on the same folds as references. docs/model.md records a run.
 """
 
@@ -88,7 +88,11 @@ def demo_rows(seed: int) -> "Any":
 
 
 def spark_session():
+    import os
+
     from weekly_discovery.spark.session import get_spark
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the scikit-learn fits run in Python workers
 
     return get_spark("weekly-discovery-model-benchmark",
                      {"spark.master": "local[2]", "spark.ui.enabled": False, "spark.sql.shuffle.partitions": 2})
@@ -162,11 +166,13 @@ def evaluate(spark, name: str, rows: "Any", features: tuple[str, ...], k: int, s
 
 
 TARGET_SELECTED = 0.86  # issue #5: the selected model on the Kaggle likes
+TARGET_13_FEATURES = 0.87  # issue #14: the scikit-learn challengers keep the quality of the Spark ML ones
+PREVIOUS_SELECTED = {11: 0.8654, 13: 0.8715}  # the Spark ML grid's selected model (docs/model.md, 2026-11-25)
 EXPECTED_POST = 0.70  # the post's model reproduced: "about 0.70"
 
 
 def targets(report: list[dict[str, Any]]) -> list[str]:
-    """The issue's figures on the Kaggle set, each against its target."""
+    """The issues' figures on the Kaggle set, each against its target and beside the previous figure."""
     out = ["", "## targets (Kaggle set, artist-grouped folds)"]
     for result in report:
         if not result["dataset"].startswith("kaggle"):
@@ -174,9 +180,13 @@ def targets(report: list[dict[str, Any]]) -> list[str]:
         post = result["candidates"][0]["cv"]["roc_auc"]
         selected = result["selected"]
         auc = selected["cv"]["roc_auc"]
-        verdict = "MET" if auc >= TARGET_SELECTED else f"MISSED by {TARGET_SELECTED - auc:.4f}"
+        n = len(result["features"])
+        target = TARGET_13_FEATURES if n >= 13 else TARGET_SELECTED
+        verdict = "MET" if auc >= target else f"MISSED by {target - auc:.4f}"
+        previous = PREVIOUS_SELECTED.get(n)
         out.append(f"{result['dataset']}: post's model {post:.4f} (expected about {EXPECTED_POST:.2f}); selected "
-                   f"{selected['name']} {auc:.4f} vs target {TARGET_SELECTED:.2f}: {verdict}")
+                   f"{selected['name']} grouped ROC AUC with {n} features {auc:.4f} vs target {target:.2f}: {verdict}"
+                   + (f" (previous, Spark ML grid: {previous:.4f})" if previous else ""))
     return out
 
 

@@ -13,12 +13,15 @@ At the end it prints where the time went (per DAG and per task, from the DAG log
 Spark start-up is most of a small job's time. The demo's spark-submits read ``.demo/spark-conf/
 spark-defaults.conf`` (``SPARK_CONF_DIR``), settings for jobs of a few thousand rows on a laptop: no
 Spark UI, and the JVM's quick (C1) JIT only; the jobs, their inputs and outputs are the same (see
-:data:`SMALL_JOB_SPARK_DEFAULTS`).
+:data:`SMALL_JOB_SPARK_DEFAULTS`). The ``airflow`` commands run in forks of one warm process
+(:mod:`devtools.warm_airflow`): each ``dags test`` used to spend ~6 s of CPU importing Airflow and building
+its in-process execution API before its first task started.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import contextlib
 import json
 import os
 import re
@@ -28,7 +31,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from devtools import warm_airflow
 from devtools.standin import StandIn, generate_demo_library
+from devtools.standin.catalogue import demo_catalogue
 from devtools.standin.library import ROLES
 from weekly_discovery.enrich.coverage import coverage_lines
 from weekly_discovery.ingest.tasks import landed_lines
@@ -61,18 +66,19 @@ SMALL_JOB_SPARK_DEFAULTS = {
 }
 
 
-def demo_env(standin: StandIn, config_path: Path) -> dict[str, str]:
-    """The environment `airflow` needs for the demo: its home, the DAGs, and the two connections."""
+def demo_env(standin: StandIn, config_path: Path, home: Path = DEMO) -> dict[str, str]:
+    """The environment `airflow` needs for the demo: its home (under ``home``, e.g. a benchmark's temp
+    folder), the DAGs, and the two connections."""
     env = dict(os.environ)
     env.update(
-        AIRFLOW_HOME=str(DEMO / "airflow"),
+        AIRFLOW_HOME=str(home / "airflow"),
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(REPO / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW_CONN_SPOTIFY_DEFAULT=standin.connection_json(),
         AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": "local[2]"}),
         WEEKLY_DISCOVERY_CONFIG=str(config_path),
-        SPARK_CONF_DIR=str(write_spark_defaults(DEMO / "spark-conf")),
+        SPARK_CONF_DIR=str(write_spark_defaults(home / "spark-conf")),
     )
     env.pop("WEEKLY_DISCOVERY_LAKE", None)
     return env
@@ -84,6 +90,9 @@ def write_spark_defaults(folder: Path) -> Path:
     text = "".join(f"{key} {value}\n" for key, value in SMALL_JOB_SPARK_DEFAULTS.items())
     (folder / "spark-defaults.conf").write_text("# written by devtools.demo for its small jobs\n" + text)
     return folder
+
+
+CATALOGUE_FILE = "catalogue/tracks_features.csv"  # beside the demo's config (main writes it)
 
 
 def write_config(library, standin: StandIn, path: Path) -> Path:
@@ -107,8 +116,10 @@ def write_config(library, standin: StandIn, path: Path) -> Path:
             "# The demo trains one small configuration per model family; drop this line for the full weekly grid.\n"
             "grid = \"quick\"\n"
             "\n[discover]\n"
-            "# ReccoBeats recommendations seeded by your likes, then the albums of your most-liked artists.\n"
-            "sources = [\"reccobeats\", \"artists\"]\n"
+            "# ReccoBeats recommendations seeded by your likes, then the albums of your most-liked artists, then\n"
+            "# every song of a downloaded catalogue (a generated one here, in Kaggle's tracks_features.csv layout).\n"
+            "sources = [\"reccobeats\", \"artists\", \"catalog\"]\n"
+            f"catalog = \"{CATALOGUE_FILE}\"\n"
             f"reccobeats_url = \"{standin.reccobeats_url}\"\n"
         )
     return path
@@ -132,21 +143,34 @@ class AirflowRun:
             tail = self.log_path.read_text(errors="replace").splitlines()[-60:]
             print("\n".join(tail), file=sys.stderr)
             raise SystemExit(f"`airflow {' '.join(self.args)}` failed after {self.took:.0f}s; full log: {self.log_path}")
-        print(f"  airflow {' '.join(self.args)}  ({self.took:.0f}s, log: {self.log_path.relative_to(REPO)})")
+        shown = self.log_path.relative_to(REPO) if self.log_path.is_relative_to(REPO) else self.log_path
+        print(f"  airflow {' '.join(self.args)}  ({self.took:.0f}s, log: {shown})")
         return self
 
 
-def start_airflow(args: list[str], env: dict[str, str], log_name: str) -> AirflowRun:
-    log_path = DEMO / "logs" / f"{log_name}.log"
+def start_airflow(args: list[str], env: dict[str, str], log_name: str, home: Path = DEMO) -> AirflowRun:
+    log_path = home / "logs" / f"{log_name}.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("w") as log:
-        process = subprocess.Popen(["airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(warm_airflow.command(args, env), env=env, stdout=log, stderr=subprocess.STDOUT)
     return AirflowRun(args, log_path, process, time.monotonic())
 
 
-def airflow(args: list[str], env: dict[str, str], log_name: str) -> AirflowRun:
+def airflow(args: list[str], env: dict[str, str], log_name: str, home: Path = DEMO) -> AirflowRun:
     """Run an `airflow` command to the end (see :class:`AirflowRun`)."""
-    return start_airflow(args, env, log_name).wait()
+    return start_airflow(args, env, log_name, home).wait()
+
+
+def dags_test(dag_id: str, ds: str) -> list[str]:
+    """``airflow dags test`` arguments for one DAG of the demo on partition ``ds``.
+
+    The logical date is now, not ``ds`` at midnight: ``dags test`` records a run as started at its logical
+    date, so a run for midnight showed in the UI as lasting from midnight until it ended (21h30m for a demo
+    at 21:30). The partition date goes in as the DAGs' ``ds`` param, so every DAG of the demo processes the
+    same week even if the demo runs across midnight.
+    """
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return ["dags", "test", dag_id, now, "--conf", json.dumps({"ds": ds})]
 
 
 _TASK_EVENT = re.compile(r"^(\S+?)Z? .*\[DAG TEST\] (starting|end task) task_id=(\S+)")
@@ -188,6 +212,9 @@ def discover_lines(lake: Lake, ds: str) -> list[str]:
     metrics = read_json(lake.partition(CANDIDATES, ds) / METRICS)
     lines = []
     for name, m in metrics["sources"].items():
+        if name == "catalog":  # no request, no row here: the score job reads the file
+            lines.append(f"{name:<11} {m['note']}")
+            continue
         stopped = "" if m["status"] == "done" else f" (stopped: {m['note']})"
         lines.append(f"{name:<11} {m['requests']:>3}/{m['budget']} requests, {m['found']} songs offered, "
                      f"{m['new']} new to you{stopped}")
@@ -235,35 +262,39 @@ def main() -> int:
     DEMO.mkdir(exist_ok=True)
     ds = dt.datetime.now(dt.timezone.utc).date().isoformat()
     library = generate_demo_library(seed=7)
-    with StandIn(library, audio_features="forbidden") as standin:
+    catalogue = demo_catalogue(library, DEMO / CATALOGUE_FILE)  # before the stand-in serves the library
+    with StandIn(library, audio_features="forbidden") as standin, contextlib.ExitStack() as stack:
         config_path = write_config(library, standin, DEMO / "weekly-discovery.toml")
         env = demo_env(standin, config_path)
+        env = stack.enter_context(warm_airflow.warm_server(env, DEMO / "logs" / "warm-airflow.log"))
         print(f"Spotify stand-in at {standin.base_url} serving a generated library "
               f"({len(library.saved)} liked songs, {len(library.playlists)} playlists)")
         print(f"config: {config_path.relative_to(REPO)}   partition date: {ds}")
+        print(f"catalogue: {catalogue.rows:,} songs ({catalogue.from_library:,} of them the stand-in's, some in your "
+              f"library) in {catalogue.path.relative_to(REPO)}")
         runs = [airflow(["db", "migrate"], env, "db-migrate")]
         lake = Lake(str(DEMO / "lake"))
 
-        runs.append(airflow(["dags", "test", "spotify_ingest", ds], env, "spotify_ingest"))
+        runs.append(airflow(dags_test("spotify_ingest", ds), env, "spotify_ingest"))
         section("What landed where", landed_lines(lake, ds, read_json(lake.partition(SILVER_TRACKS, ds) / METRICS)))
         ingest_requests = standin.count("/v1/")
 
         before = {"albums": standin.count("/v1/artists/") + standin.count("/v1/albums/"),
                   "reccobeats": standin.count("/reccobeats/v1/track/recommendation")}
-        runs.append(airflow(["dags", "test", "spotify_discover", ds], env, "spotify_discover"))
+        runs.append(airflow(dags_test("spotify_discover", ds), env, "spotify_discover"))
         section("This week's new songs (discovery; no candidate playlist configured)", discover_lines(lake, ds))
         discover_requests = {
             "artists": standin.count("/v1/artists/") + standin.count("/v1/albums/") - before["albums"],
             "reccobeats": standin.count("/reccobeats/v1/track/recommendation") - before["reccobeats"]}
 
-        runs.append(airflow(["dags", "test", "spotify_enrich", ds], env, "spotify_enrich"))
+        runs.append(airflow(dags_test("spotify_enrich", ds), env, "spotify_enrich"))
         enriched = read_json(lake.partition(TRACKS_ENRICHED, ds) / METRICS)
         section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
 
         # Both DAGs start on tracks_enriched: the scheduler starts them together, and so does the demo. The
         # report DAG also starts on the weekly DAG's recommendations event, so it runs again after it (below).
-        report_run = start_airflow(["dags", "test", "library_report", ds], env, "library_report")
-        weekly_run = start_airflow(["dags", "test", "weekly_recommendations", ds], env, "weekly_recommendations")
+        report_run = start_airflow(dags_test("library_report", ds), env, "library_report")
+        weekly_run = start_airflow(dags_test("weekly_recommendations", ds), env, "weekly_recommendations")
         runs.append(report_run.wait())
         report_html = report_dir(lake, ds) / "index.html"
         section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
@@ -271,7 +302,7 @@ def main() -> int:
 
         runs.append(weekly_run.wait())
         section("This week's recommendations", weekly_lines(lake, ds, standin))
-        runs.append(airflow(["dags", "test", "library_report", ds], env, "library_report-on-recommendations"))
+        runs.append(airflow(dags_test("library_report", ds), env, "library_report-on-recommendations"))
         print(f"\n  the report now has its model section: {report_html}")
 
         print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "

@@ -9,12 +9,21 @@
 ARG SPARK_IMAGE=apache/spark:4.2.0-scala2.13-java17-ubuntu
 FROM ${SPARK_IMAGE}
 
+#
+# Executors also run the weekly model's Python: the cross-validation grid (scikit-learn fits in
+# mapInPandas tasks) and the scoring of a scikit-learn champion (a pandas UDF) need numpy, pandas,
+# pyarrow, scikit-learn and skops at the versions of requirements.txt (a test keeps them equal). They go
+# into a virtualenv whose bin/ is first on PATH, so `python3.11` and `python3` are its interpreter.
+ARG EXECUTOR_PACKAGES="numpy==2.4.6 pandas==2.3.3 pyarrow==26.0.1 scikit-learn==1.9.1 skops==0.16.0"
+
 USER root
 RUN set -eux; \
     apt-get update; \
-    apt-get install -y --no-install-recommends python3.11; \
+    apt-get install -y --no-install-recommends python3.11 python3.11-venv; \
     rm -rf /var/lib/apt/lists/*; \
-    ln -sfn /usr/bin/python3.11 /usr/local/bin/python3; \
-    python3 --version | grep -q '^Python 3\.11\.'
-ENV PYSPARK_PYTHON=python3.11
+    python3.11 -m venv /opt/executor-python; \
+    /opt/executor-python/bin/pip install --no-cache-dir ${EXECUTOR_PACKAGES}; \
+    /opt/executor-python/bin/python3 --version | grep -q '^Python 3\.11\.'
+ENV PATH=/opt/executor-python/bin:${PATH} \
+    PYSPARK_PYTHON=python3.11
 USER spark

@@ -9,11 +9,14 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE`` and ``--config`` to ``$WEEKLY_DISCOVERY_CONFIG``; the
 model settings (features, folds, seed, threshold, grid, artist_profile) are the config's ``[model]``
 table (:func:`weekly_discovery.spark.runner.job_config`). It reads ``silver/tracks_enriched/ds=D`` and writes
-``models/like_model/version=D/`` (the selected PipelineModel, the post's baseline, ``model_card.json``),
+``models/like_model/version=D/`` (the selected model: ``model.skops`` for a scikit-learn challenger, a Spark
+ML PipelineModel for the post's model; the post's baseline, refit by Spark ML; ``model_card.json``),
 then updates ``models/like_model/champion.json``. A rerun of a week after which later weeks were trained
 reuses its stored version and changes nothing (versions later records point at are immutable, see
 :mod:`weekly_discovery.recommend.store`). The logic is in :mod:`weekly_discovery.recommend`;
-see docs/model.md. Exit status 2 means the input is missing or too small (the log says what to do).
+see docs/model.md. The cross-validation grid runs as Spark tasks of single-node scikit-learn fits
+(:mod:`weekly_discovery.recommend.sk`): the labelled set is one person's likes and dislikes. Exit status 2
+means the input is missing or too small (the log says what to do).
 """
 
 from __future__ import annotations

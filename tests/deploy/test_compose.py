@@ -167,3 +167,12 @@ def test_the_image_build_context_leaves_the_virtualenv_out():
     assert lines[0] == "*"  # everything is left out, then only what the image copies is let in
     assert "!weekly_discovery/" in lines and "!requirements.txt" in lines
     assert not any(line.startswith("!.venv") or line.startswith("!.env") for line in lines)
+
+
+def test_the_worker_image_gives_executors_the_model_packages_at_the_projects_pins():
+    """Executors fit the scikit-learn grid and score with a pandas UDF: their packages must be the driver's."""
+    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    packages = re.search(r'^ARG EXECUTOR_PACKAGES="([^"]+)"$', WORKER_DOCKERFILE.read_text(), re.M).group(1).split()
+    assert sorted(packages) == sorted(f"{name}=={pins[name]}" for name in
+                                      ("numpy", "pandas", "pyarrow", "scikit-learn", "skops"))

@@ -23,7 +23,8 @@ def load(tmp_path: Path, text: str):
 def test_defaults():
     s = Discover()
     assert s.sources == ("reccobeats", "artists", "playlists")
-    assert s.budgets == {"reccobeats": 20, "artists": 150, "playlists": 0}
+    assert s.budgets == {"reccobeats": 20, "artists": 150, "playlists": 0, "catalog": 0}
+    assert s.catalog is None  # the catalogue is the user's download: off until they name one
     assert (s.seeds_per_call, s.recommendations_per_call, s.top_artists) == (5, 100, 10)
     assert (s.albums_page_size, s.album_tracks_page_size, s.album_groups) == (10, 50, "album,single")
     assert (s.like_half_life_days, s.min_like_weight) == (90.0, 0.2)
@@ -49,7 +50,7 @@ def test_the_table_is_read_from_the_file(tmp_path):
 
 
 def test_a_budget_given_for_one_source_keeps_the_others_defaults():
-    assert Discover(budgets={"artists": 40}).budgets == {"reccobeats": 20, "artists": 40, "playlists": 0}
+    assert Discover(budgets={"artists": 40}).budgets == {"reccobeats": 20, "artists": 40, "playlists": 0, "catalog": 0}
 
 
 def test_frozen():
@@ -59,10 +60,10 @@ def test_frozen():
 
 @pytest.mark.parametrize("text, message", [
     ('sources = ["reccobeats", "lastfm"]', "discover.sources must be a list of distinct names from reccobeats, "
-                                          "artists, playlists (in the order to ask them), got ['reccobeats', 'lastfm']"),
+                                          "artists, playlists, catalog (in the order to ask them), got ['reccobeats', 'lastfm']"),
     ('sources = ["artists", "artists"]', "discover.sources must be a list of distinct names"),
-    ("budgets = {lastfm = 3}", "unknown key 'lastfm' in [discover.budgets]; expected one of: artists, playlists, "
-                               "reccobeats"),
+    ("budgets = {lastfm = 3}", "unknown key 'lastfm' in [discover.budgets]; expected one of: artists, catalog, "
+                               "playlists, reccobeats"),
     ("budgets = {artists = -1}", "discover.budgets must be a table of source name -> requests per week"),
     ("seeds_per_call = 6", "discover.seeds_per_call must be a whole number between 1 and 5, got 6"),
     ("recommendations_per_call = 101", "discover.recommendations_per_call must be a whole number between 1 and 100"),
@@ -85,3 +86,23 @@ def test_invalid_settings_name_the_key(tmp_path, text, message):
 def test_settings_built_in_code_are_checked_too(kwargs):
     with pytest.raises(ValidationError):
         Discover(**kwargs)
+
+
+def test_the_catalog_source_needs_a_file_and_the_message_says_which_key(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[discover]\nsources = ["artists", "catalog"]\n')
+    assert ('discover.sources lists "catalog" but discover.catalog is not set; add catalog = "<path of your '
+            'tracks_features.csv>" under [discover]') in str(caught.value)
+
+
+def test_a_relative_catalogue_path_is_beside_the_config_file_and_a_uri_is_kept(tmp_path):
+    config = load(tmp_path, '[discover]\nsources = ["catalog"]\ncatalog = "data/tracks_features.csv"\n')
+    assert config.discover.sources == ("catalog",)
+    assert config.discover.catalog == str(tmp_path / "data" / "tracks_features.csv")
+    assert load(tmp_path, '[discover]\ncatalog = "s3a://b/tracks.csv"\n').discover.catalog == "s3a://b/tracks.csv"
+
+
+def test_an_empty_catalogue_path_names_the_key(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load(tmp_path, '[discover]\ncatalog = ""\n')
+    assert "discover.catalog must be the path or URI of your catalogue CSV file, got ''" in str(caught.value)

@@ -15,11 +15,19 @@ import pytest
 from tests.recommend.kit import row, sid, table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
 from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import store
+from weekly_discovery.recommend import persist, sk, store
 from weekly_discovery.recommend.dataset import DatasetError, labelled_set
 from weekly_discovery.recommend.folds import assign_folds, python_folds
 from weekly_discovery.recommend.metrics import fold_metrics
-from weekly_discovery.recommend.train import TrainingError, check_trainable, cross_validate, fit_threads, prepare
+from weekly_discovery.recommend.train import (
+    TrainingError,
+    check_trainable,
+    cross_validate,
+    fit_threads,
+    prepare,
+    prepare_local,
+    refit,
+)
 from weekly_discovery.recommend.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
@@ -134,20 +142,50 @@ def test_baseline_coefficients_equal_an_independent_unregularized_fit(spark):
     assert [described["coefficients"][f] for f in features] == pytest.approx(list(reference.coef_[0]), abs=1e-3)
     assert described["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-3)
 
+    # the cross-validation fits the post's model with scikit-learn: the same optimum (issue 14)
+    import pandas as pd
+
+    local = sk.describe(sk.fit(cand.baseline(), pd.DataFrame(x, columns=list(features)).assign(label=y), features, 1))
+    assert [local["coefficients"][f] for f in features] == pytest.approx(list(reference.coef_[0]), abs=1e-3)
+    assert local["intercept"] == pytest.approx(reference.intercept_[0], abs=1e-3)
+    assert local["scale"] == described["scale"] == "raw feature units"
+
+
+def test_weighted_lr_in_scikit_learn_is_spark_mls_objective(spark):
+    """regParam r with balanced weights: Spark averages the weighted loss, so C = 1 / (r n) is the same fit."""
+    import pandas as pd
+
+    rng = np.random.default_rng(7)
+    n = 200
+    x = np.column_stack([rng.uniform(0, 1, n), rng.normal(-8, 3, n)])
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-(3 * x[:, 0] - 1.0 + 0.2 * (x[:, 1] + 8))))).astype(float)
+    y[:150] = np.where(rng.uniform(size=150) < 0.8, 1.0, y[:150])  # imbalanced: the weights matter
+    features = ("energy", "loudness")
+    df = spark.createDataFrame([(float(a), float(b), float(c)) for (a, b), c in zip(x, y)],
+                               "energy double, loudness double, label double")
+    weighted = cand.Candidate("weighted_lr", {"regParam": 0.05})
+    spark_fit = cand.describe(weighted, cand.fit(weighted, df, features, 1), features)
+    local = sk.describe(sk.fit(weighted, pd.DataFrame(x, columns=list(features)).assign(label=y), features, 1))
+    # StandardScaler divides by the population sd, Spark's by the sample sd: coefficients per sd differ by sqrt(n/(n-1))
+    ratio = np.sqrt(n / (n - 1))
+    assert [local["coefficients"][f] for f in features] == pytest.approx(
+        [spark_fit["coefficients"][f] * ratio for f in features], rel=2e-2)
+
 
 # ---- reproducibility --------------------------------------------------------------------------
 
 
 def test_seeded_training_is_reproducible(spark, monkeypatch):
-    """Two runs from scratch (labelled set, folds, fits) give identical CV figures and scores,
-    whether the folds are fitted one at a time or three at once."""
+    """Two runs from scratch (labelled set, folds, fits: Spark tasks of scikit-learn fits, the refit
+    scoring through the pandas UDF) give identical CV figures and scores, whether each forest is
+    grown on one thread or three."""
     def run():
         labelled = labelled_set(spark.createDataFrame(table(taste_rows())), GOOD)
         data = prepare(labelled.df, 2, 42)
         forest = cand.Candidate("random_forest", {"numTrees": 8, "maxDepth": 4, "featureSubsetStrategy": "sqrt"})
         boosted = cand.Candidate("gbt", {"maxIter": 3, "maxDepth": 2, "stepSize": 0.3})
         cv = cross_validate(forest, data, GOOD, 2, 42)
-        scores = {name: [r["score"] for r in cand.predict(cand.fit(c, data, GOOD, 42), data).orderBy("track_id").collect()]
+        scores = {name: [r["score"] for r in cand.predict(refit(c, data, GOOD, 42), data).orderBy("track_id").collect()]
                   for name, c in (("forest", forest), ("boosted", boosted))}
         data.unpersist()
         return cv, scores
@@ -172,6 +210,8 @@ def test_too_small_a_set_fails_with_the_fix(spark):
     data = prepare(labelled.df, 3, 42)
     with pytest.raises(TrainingError, match="1 disliked"):
         check_trainable(data, 3)
+    with pytest.raises(TrainingError, match="1 disliked"):  # what the weekly job checks: the collected rows
+        check_trainable(prepare_local(labelled.df, 3, 42), 3)
 
 
 # ---- a week's training and the champion -------------------------------------------------------
@@ -213,3 +253,54 @@ def test_train_week_stores_versions_and_keeps_the_better_champion(spark, tmp_pat
     pointer = read_json(store.pointer_path(lake))
     assert pointer["version"] == D2 and [e["champion"] for e in pointer["history"]] == [D1, D2]
     assert store.champion_for_scoring(lake, D1).version == D1
+
+
+def test_the_grid_runs_as_spark_tasks_equal_to_plain_scikit_learn_on_the_same_folds(spark):
+    """One Spark job of (configuration x fold) tasks gives what a loop of the same fits gives."""
+    from sklearn.metrics import roc_auc_score
+
+    labelled = labelled_set(spark.createDataFrame(table(taste_rows(n_liked=60, n_disliked=40, n_artists=20))), GOOD)
+    frame = prepare_local(labelled.df, 3, 42)
+    assert list(frame["fold"]) == [python_folds(frame["group_id"], 3, 42)[g] for g in frame["group_id"]]
+    forest = cand.Candidate("random_forest", {"numTrees": 12, "maxDepth": 4})
+    got = cross_validate(forest, frame, GOOD, 3, 42)
+    expected = []
+    for fold in range(3):
+        train, test = frame[frame.fold != fold], frame[frame.fold == fold]
+        model = sk.fit(forest, train, GOOD, 42)
+        expected.append(roc_auc_score(test["label"], model.probability(test[list(GOOD)].to_numpy())))
+    assert [f["roc_auc"] for f in got["folds"]] == pytest.approx(expected, abs=1e-6)
+    assert got["roc_auc"] == pytest.approx(float(np.mean(expected)))
+    assert sum(sum(row) for row in got["confusion"]) == len(frame)
+
+
+def test_a_challenger_champion_is_stored_without_pickle_and_the_incumbent_is_re_evaluated(spark, tmp_path, caplog):
+    import logging
+
+    lake = Lake(str(tmp_path / "lake"))
+    rng = random.Random(9)
+    rows = []
+    for i in range(80):  # liked = the very calm or the very energetic songs: a forest sees it, a line cannot
+        energy = round(rng.uniform(0, 1), 4)
+        role = "liked" if abs(energy - 0.5) > 0.25 else "disliked"
+        rows.append(row(f"t{i:03d}", role, artist=f"ar{i % 16:02d}", position=i, energy=energy))
+    enriched = spark.createDataFrame(table(rows))
+    forest = cand.Candidate("random_forest", {"numTrees": 15, "maxDepth": 4})
+    card1 = train_week(enriched, lake, D1, TrainSettings(features=("energy",), folds=2, seed=42,
+                                                         grid=(cand.baseline(), forest)))
+    assert card1["champion"]["name"] == "random_forest" and set(card1["champion"]["importances"]) == set(
+        card1["features"])
+    version1 = store.version_dir(lake, D1)
+    assert sorted(p.name for p in (version1 / "model").iterdir()) == [persist.MODEL_FILE]
+    assert (version1 / "baseline" / "metadata").is_dir()  # the post's model stays a Spark ML PipelineModel
+    assert isinstance(store.load_model(store.champion_for_scoring(lake, D1)), sk.SklearnModel)
+
+    # week 2 with the post's model only: the week-1 forest is re-evaluated in the same Spark job
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="weekly_discovery"):
+        card2 = train_week(enriched, lake, D2, TrainSettings(features=("key",), folds=2, seed=42,
+                                                             grid=(cand.baseline(),)))
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(m.startswith("cross-validation of 2 configuration(s) x 2 folds") for m in messages)
+    assert card2["promotion"]["incumbent"]["version"] == D1 and card2["promotion"]["promoted"] is False
+    assert card2["promotion"]["incumbent"]["cv"]["roc_auc"] == pytest.approx(card1["champion"]["metrics"]["roc_auc"])

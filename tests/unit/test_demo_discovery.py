@@ -16,7 +16,8 @@ def test_the_demo_config_has_no_candidate_playlist_and_discovers(tmp_path):
     with StandIn(library) as standin:
         config = load_config(demo.write_config(library, standin, tmp_path / "demo.toml"), env={})
         assert config.sources_in("candidates") == ()
-        assert config.discover.sources == ("reccobeats", "artists")
+        assert config.discover.sources == ("reccobeats", "artists", "catalog")
+        assert config.discover.catalog == str(tmp_path / "catalogue" / "tracks_features.csv")  # main writes it
         assert config.discover.reccobeats_url == standin.reccobeats_url
         assert {s.role for s in config.sources} == {"liked", "disliked", "reference"}
 

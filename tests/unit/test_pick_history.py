@@ -57,3 +57,24 @@ def test_recent_pick_ids_reads_only_the_window(tmp_path):
     assert recent_pick_ids(lake, DS, 0) == []
     assert recent_pick_ids(Lake(str(tmp_path / "empty")), DS, 12) == []
     assert (lake.table(PICKS) / f"ds={DS}").is_dir()
+
+
+def test_kept_out_ids_are_the_window_and_every_removal_seen_before_the_week(tmp_path):
+    """The three novelty rules' lake side, with a hand-written history: the library is the third (enriched rows)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from weekly_discovery.recommend.removals import kept_out_ids
+
+    lake = Lake(str(tmp_path))
+    write_picks(lake, "2026-08-24", pick_rows("2026-08-24", [rec(1, "old"), rec(2, "old-removed")], "PL1"))
+    write_picks(lake, "2026-11-16", pick_rows("2026-11-16", [rec(1, "w1")], "PL1"))
+    folder = lake.partition("gold", "removed_picks", "2026-08-24")
+    folder.mkdir(parents=True)
+    pq.write_table(pa.table({"track_id": ["old-removed", "seen-this-week"], "offered_ds": ["2026-08-24"] * 2,
+                             "detected_ds": ["2026-08-31", DS]}), folder / "part-00000.parquet")
+    # "old" is out of the 12-week window again; "old-removed" stays out for good; "seen-this-week" was detected
+    # by this week's own publish, after this week's scoring: a rerun of the scoring must not see it
+    assert kept_out_ids(lake, DS, 12) == (["w1"], ["old-removed"])
+    assert kept_out_ids(lake, "2026-11-30", 12) == (["w1"], ["old-removed", "seen-this-week"])
+    assert kept_out_ids(lake, DS, 0) == ([], ["old-removed"])

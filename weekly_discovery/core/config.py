@@ -237,10 +237,11 @@ class Model:
     artist_profile: Annotated[StrictBool, Field(description="true or false")] = True
 
 
-DISCOVER_SOURCES = ("reccobeats", "artists", "playlists")
+DISCOVER_SOURCES = ("reccobeats", "artists", "playlists", "catalog")
 """The discovery stage's candidate sources (``weekly_discovery.discover.sources`` has one module each;
 a test keeps the two lists equal: a layer may not import a stage)."""
-DEFAULT_DISCOVER_BUDGETS: Mapping[str, int] = {"reccobeats": 20, "artists": 150, "playlists": 0}
+DEFAULT_DISCOVER_SOURCES = ("reccobeats", "artists", "playlists")  # catalog needs a file: the user adds it
+DEFAULT_DISCOVER_BUDGETS: Mapping[str, int] = {"reccobeats": 20, "artists": 150, "playlists": 0, "catalog": 0}
 DiscoverSource = Literal[DISCOVER_SOURCES]  # type: ignore[valid-type]
 ALBUM_GROUPS = ("album", "single", "compilation", "appears_on")
 
@@ -250,6 +251,11 @@ def _album_groups(value: str) -> str:
     if not groups or set(groups) - set(ALBUM_GROUPS):
         raise _problem(f"must be a comma-separated list of {', '.join(ALBUM_GROUPS)}, got {value!r}")
     return value
+
+
+CATALOG_MISSING = (
+    'discover.sources lists "catalog" but discover.catalog is not set; add catalog = "<path of your '
+    'tracks_features.csv>" under [discover] (e.g. Kaggle\'s "Spotify 1.2M+ Songs"), or drop "catalog" from sources')
 
 
 def _with_default_budgets(budgets: Mapping[str, int]) -> dict[str, int]:
@@ -282,11 +288,15 @@ class Discover:
     * ``hit_seed_weight = 2``: a liked song that was one of the pipeline's earlier picks (the model was
       confident, and the user agreed by saving it) is drawn as a ReccoBeats seed twice as readily
       (1: no preference).
+    * ``catalog``: no default. The path (beside the config file when relative) or object-store URI of
+      a track catalogue CSV the user downloaded once (Kaggle's "Spotify 1.2M+ Songs"
+      ``tracks_features.csv`` layout); the ``catalog`` source, listed in ``sources``, needs it. Spark
+      reads it in the score job (:mod:`weekly_discovery.recommend.catalog`); its budget is 0 (no requests).
     """
 
     sources: Annotated[tuple[DiscoverSource, ...], Field(
         description=f"a list of distinct names from {', '.join(DISCOVER_SOURCES)} (in the order to ask them)"),
-        AfterValidator(_distinct)] = DISCOVER_SOURCES
+        AfterValidator(_distinct)] = DEFAULT_DISCOVER_SOURCES
     budgets: Annotated[Mapping[DiscoverSource, Annotated[WholeNumber, Field(ge=0)]], Field(
         description="a table of source name -> requests per week (whole numbers >= 0)"),
         AfterValidator(_with_default_budgets)] = field(default_factory=lambda: dict(DEFAULT_DISCOVER_BUDGETS))
@@ -302,6 +312,16 @@ class Discover:
     album_tracks_page_size: Annotated[WholeNumber, _between(1, 50)] = 50
     novelty_weeks: Annotated[WholeNumber, _between(0, 520)] = 12
     hit_seed_weight: Annotated[Number, Field(ge=1, le=100, description="a number from 1 to 100")] = 2.0
+    catalog: Annotated[str | None, Field(min_length=1, description="the path or URI of your catalogue CSV file")] \
+        = None
+
+    _resolve_catalog = field_validator("catalog")(_beside_the_config)
+
+    @model_validator(mode="after")
+    def _catalog_given(self) -> "Discover":
+        if "catalog" in self.sources and self.catalog is None:
+            raise _problem(CATALOG_MISSING)
+        return self
 
     def budget(self, source: str) -> int:
         """The per-week request budget of ``source``."""

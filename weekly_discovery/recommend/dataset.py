@@ -104,7 +104,8 @@ def labelled_set(enriched: "DataFrame", features: tuple[str, ...] | list[str]) -
         .otherwise(F.lit("ok"))
     )
     label = F.when(F.col("roles")[0] == LIKED, 1.0).otherwise(0.0)
-    classified = per_track.withColumn("_outcome", outcome).withColumn(LABEL, label)
+    # cached: the tallies below and the labelled rows (read once more by training) share one pass
+    classified = per_track.withColumn("_outcome", outcome).withColumn(LABEL, label).cache()
 
     tallies = classified.groupBy("_outcome", LABEL).agg(
         F.count(F.lit(1)).alias("tracks"),

@@ -1,4 +1,6 @@
-"""Binary classification metrics per fold, computed in Spark in one job over all folds.
+"""Binary classification metrics per fold: in Spark over all folds (:func:`fold_metrics`), or for one
+held-out fold in numpy inside a cross-validation task (:func:`local_fold_metrics`), by the same
+definitions:
 
 - ``roc_auc``: the probability that a random liked track scores above a random disliked one,
   ties counting one half (Mann-Whitney; equals scikit-learn's ``roc_auc_score``).
@@ -82,6 +84,35 @@ def fold_metrics(
             "tp": tp,
         })
     return out
+
+
+def local_fold_metrics(labels: "Any", scores: "Any", threshold: float = 0.5) -> dict[str, Any]:
+    """One held-out fold's ``rows, positives, negatives, roc_auc, pr_auc, tn, fp, fn, tp`` (as
+    :func:`fold_metrics`), from 0/1 ``labels`` and probability-of-liked ``scores`` (array-likes).
+
+    ``roc_auc`` is scikit-learn's ``roc_auc_score`` (Mann-Whitney, ties one half) and ``pr_auc`` its
+    ``average_precision_score`` (step-wise), the definitions of the module docstring.
+    """
+    import numpy as np
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    y = np.asarray(labels, dtype=float)
+    s = np.asarray(scores, dtype=float)
+    p = int((y == 1).sum())
+    n = len(y) - p
+    predicted = s >= float(threshold)
+    tp, fp = int((predicted & (y == 1)).sum()), int((predicted & (y == 0)).sum())
+    return {
+        "rows": len(y),
+        "positives": p,
+        "negatives": n,
+        "roc_auc": float(roc_auc_score(y, s)) if p and n else None,
+        "pr_auc": float(average_precision_score(y, s)) if p else None,
+        "tn": n - fp,
+        "fp": fp,
+        "fn": p - tp,
+        "tp": tp,
+    }
 
 
 def summarize(per_fold: list[dict[str, Any]]) -> dict[str, Any]:

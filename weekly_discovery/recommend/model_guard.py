@@ -40,7 +40,9 @@ STAGE_CLASSES = frozenset({
     "org.apache.spark.ml.classification.RandomForestClassificationModel",
     "org.apache.spark.ml.classification.GBTClassificationModel",
 })
-"""What the model grid fits (recommend/models.py): change both together."""
+"""What recommend/models.py's ``build_pipeline`` fits: the post's model, which the weekly job still stores as
+a Spark ML PipelineModel, and every family as older versions stored them (they must keep loading). A
+scikit-learn champion (``model.skops``) is checked by :mod:`weekly_discovery.recommend.persist` instead."""
 
 _STAGE_UID = re.compile(r"[A-Za-z][A-Za-z0-9]*_[0-9a-f]+")
 

@@ -105,3 +105,11 @@ def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
         if week < ds:
             ids.update(r["track_id"] for r in _read(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] < ds)
     return sorted(ids)
+
+
+def kept_out_ids(lake: Lake, ds: str, novelty_weeks: int) -> tuple[list[str], list[str]]:
+    """``(recent, removed)``: the picks of the ``novelty_weeks`` weeks before ``ds`` and the picks the user
+    removed (detected before ``ds``); together with the library, what week ``ds`` may not pick."""
+    from weekly_discovery.recommend.history import recent_pick_ids
+
+    return recent_pick_ids(lake, ds, novelty_weeks), removed_pick_ids(lake, ds)

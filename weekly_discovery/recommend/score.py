@@ -14,7 +14,9 @@ Pure DataFrame -> DataFrame functions (the model is passed in); ``jobs/score.py`
 
 Candidates are every role-``candidates`` row: the candidate playlists' songs (source ``playlists``,
 one ``source_key`` per playlist, so "N of M" stays per playlist) and the songs discovery found
-(``source_key`` ``discover-<source>``: reccobeats, artists, catalog).
+(``source_key`` ``discover-<source>``: reccobeats, artists), plus, when the ``catalog`` source is on,
+the catalogue's rows (``discover-catalog``, read by Spark in the score job:
+:mod:`weekly_discovery.recommend.catalog`), which never pass through ``tracks_enriched``.
 """
 
 from __future__ import annotations
@@ -25,8 +27,13 @@ from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from weekly_discovery.core.vocabulary import DISCOVER_SOURCE_PREFIX, STATUS_OK
+from weekly_discovery.recommend import catalog
 from weekly_discovery.recommend.models import SCORE, predict
-from weekly_discovery.recommend.profile import base_feature, is_profile, with_artist_profile
+from weekly_discovery.recommend.profile import (
+    base_feature,
+    is_profile,
+    with_artist_profile,
+)
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
@@ -52,20 +59,38 @@ def candidate_rows(enriched: DataFrame) -> DataFrame:
 
 
 def score_candidates(
-    model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float
+    model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
+    catalogue: DataFrame | None = None,
 ) -> DataFrame:
     """Every candidate row with ``probability`` (null when unscorable) and ``recommended`` (>= threshold).
 
     Artist-profile features (``artist_avg_*``) are computed from the whole ``enriched`` table, as
-    in training (:mod:`weekly_discovery.recommend.profile`).
+    in training (:mod:`weekly_discovery.recommend.profile`). ``catalogue``: the catalogue's candidate
+    rows (:func:`weekly_discovery.recommend.catalog.catalogue_candidates`), scored with the others;
+    their profile as :func:`~weekly_discovery.recommend.catalog.with_catalogue_profile` says.
     """
-    rows = candidate_rows(enriched)
+    return scored_rows(model, enriched, features, threshold, catalogue).select(*SCORE_COLUMNS)
+
+
+def scored_rows(
+    model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
+    catalogue: DataFrame | None = None,
+) -> DataFrame:
+    """:func:`score_candidates`'s rows plus the model's base features (double): what the score job
+    caches, so that the reasons of catalogue picks need no second read of the catalogue."""
+    base_features = list(dict.fromkeys(base_feature(f) for f in features))
     averaged = sorted({base_feature(f) for f in features if is_profile(f)})
+    rows = candidate_rows(enriched)
     if averaged:
         rows = with_artist_profile(rows, enriched, averaged)
+    base = [c for c in SCORE_COLUMNS if c not in ("score_status", "probability", "recommended")]
+    if catalogue is not None:
+        extra = catalog.with_catalogue_profile(catalogue, enriched, averaged) if averaged else catalogue
+        needed = list(dict.fromkeys([*base, *base_features, *features]))
+        rows = rows.select(*needed).unionByName(extra.select(*needed))
     status = F.coalesce(F.col("feature_status"), F.lit("unknown"))
     any_null = F.lit(False)
-    for name in {base_feature(f) for f in features}:
+    for name in base_features:
         any_null = any_null | F.col(name).isNull()
     rows = rows.withColumn(
         "score_status",
@@ -73,19 +98,37 @@ def score_candidates(
         .when(any_null, F.lit("null_feature"))
         .otherwise(F.lit(SCORED)),
     )
-    base = [c for c in SCORE_COLUMNS if c not in ("probability", "recommended")]
-    scorable = rows.where(F.col("score_status") == SCORED).select(
-        *base, *[F.col(name).cast("double").alias(name) for name in features]
+    base.append("score_status")
+    # One pass over the rows: an unscorable row goes through the model with zeros and its output is
+    # dropped. Splitting scorable and unscorable rows into a union would read the inputs (a 1.2M-row
+    # catalogue CSV) twice.
+    scorable = F.col("score_status") == SCORED
+    model_input = rows.select(
+        *base, *[F.col(name).cast("double").alias(f"_kept_{name}") for name in base_features],
+        *[F.when(scorable, F.col(name).cast("double")).otherwise(F.lit(0.0)).alias(name) for name in features],
     )
-    scored = predict(model, scorable).select(*base, F.col(SCORE).alias("probability"))
-    unscored = rows.where(F.col("score_status") != SCORED).select(
-        *base, F.lit(None).cast("double").alias("probability")
-    )
-    return (
-        scored.unionByName(unscored)
-        .withColumn("recommended", F.coalesce(F.col("probability") >= F.lit(float(threshold)), F.lit(False)))
-        .select(*SCORE_COLUMNS)
-    )
+    return predict(model, model_input).select(
+        *base, *[F.col(f"_kept_{name}").alias(name) for name in base_features],
+        F.when(scorable, F.col(SCORE).cast("double")).alias("probability"),
+    ).withColumn(
+        "recommended", F.coalesce(F.col("probability") >= F.lit(float(threshold)), F.lit(False))
+    ).select(*SCORE_COLUMNS, *base_features)
+
+
+CATALOGUE_SCORES_KEPT = 1000
+"""How many of the catalogue's scored rows ``gold/scores`` keeps: its most probable ones. The catalogue
+is the same ~1.2M songs every week; all of them would make ``gold/scores`` 1.2M rows a week for rows
+nobody reads (the picks are made in the same job from every scored row, and the metrics keep the
+catalogue's counts: rows, in the library, quarantined, scored, recommended)."""
+
+
+def scores_kept(scores: DataFrame, keep_catalogue: int = CATALOGUE_SCORES_KEPT) -> DataFrame:
+    """The rows ``gold/scores`` keeps: every row of the other sources, and the catalogue's
+    ``keep_catalogue`` most probable rows (ties by track id), in (source key, position) order."""
+    is_catalogue = F.col("source_key") == catalog.SOURCE_KEY
+    top = (scores.where(is_catalogue & F.col("probability").isNotNull())
+           .orderBy(F.col("probability").desc(), F.col("track_id").asc()).limit(keep_catalogue))
+    return scores.where(~is_catalogue).unionByName(top).orderBy("source_key", "position")
 
 
 def playlist_summary(scores: DataFrame) -> DataFrame:
@@ -109,12 +152,11 @@ def known_track_ids(enriched: DataFrame) -> DataFrame:
 
 def excluded_track_ids(enriched: DataFrame, recent_picks: DataFrame) -> DataFrame:
     """The songs that cannot be picked this week (novelty): every library song (:func:`known_track_ids`)
-    and every song published in the last ``novelty_weeks`` weeks (``recent_picks``: a ``track_id``
-    column, from :func:`weekly_discovery.recommend.history.recent_pick_ids`).
+    and the ``recent_picks`` (a ``track_id`` column): every song published in the last ``novelty_weeks``
+    weeks (:func:`weekly_discovery.recommend.history.recent_pick_ids`) and every song the user removed
+    from the playlist after it was offered (:func:`weekly_discovery.recommend.removals.removed_pick_ids`).
 
-    A song the user removed from the playlist or disliked since it was offered: the ingest does not
-    read the output playlist, so a removal cannot be seen; such a song is kept out by the window (every
-    earlier pick within ``novelty_weeks``), and for good once the user puts it in a disliked playlist.
+    A song the user disliked since it was offered is in a disliked playlist, so in the library.
     """
     return known_track_ids(enriched).unionByName(recent_picks.select("track_id")).distinct()
 
@@ -149,8 +191,12 @@ def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: i
         raise ValueError(f"top_n and max_per_artist must be >= 1, got {top_n} and {max_per_artist}")
     order = [F.col("probability").desc(), F.col("track_id").asc()]
     artist = F.coalesce(F.col("primary_artist_id"), F.col("track_id"))
+    # The windows run over the few columns they need (a catalogue has ~700k recommended rows to shuffle);
+    # the <= top_n picks get their other columns back from ``scores`` at the end.
+    row_key = ["track_id", "source_key", "position"]
+    narrow = scores.select(*row_key, "primary_artist_id", "probability", "recommended")
     capped = (
-        eligible(scores, known)
+        eligible(narrow, known)
         .withColumn("source", source_of(F.col("source_key")))
         .withColumn("_artist_rank", F.row_number().over(Window.partitionBy(artist).orderBy(*order)))
         .where(F.col("_artist_rank") <= max_per_artist)
@@ -160,6 +206,11 @@ def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: i
     top = mixed.orderBy(*pick_order).limit(top_n)
     # partitionBy(lit) only to say "one window over these <= top_n rows" without Spark's warning
     ranked = top.withColumn("rank", F.row_number().over(Window.partitionBy(F.lit(1)).orderBy(*pick_order)))
+    picked = ranked.select(*[F.col(k).alias(f"_pick_{k}") for k in row_key], "primary_artist_id", "probability",
+                           "source", "rank")
+    rest = scores.drop("primary_artist_id", "probability", "recommended")
+    ranked = rest.join(F.broadcast(picked), [rest[k].eqNullSafe(picked[f"_pick_{k}"]) for k in row_key]) \
+        .drop(*[f"_pick_{k}" for k in row_key])
     return ranked.select(
         F.col("rank").cast("int").alias("rank"),
         "track_id",
@@ -191,7 +242,8 @@ def summary_lines(playlists: list[dict], recommendations: list[dict], threshold:
     return lines
 
 
-def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ...] | list[str]) -> dict[str, str]:
+def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ...] | list[str],
+                 scored: DataFrame | None = None, catalogue_path: str | None = None) -> dict[str, str]:
     """``track_id -> reason`` for the week's few picks (rows of :func:`recommend`, collected).
 
     Each reason (:func:`weekly_discovery.recommend.reasons.reason_line`) names where the song came
@@ -201,6 +253,8 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
     (:func:`~weekly_discovery.recommend.reasons.nearest_liked`, over the picks only). Small lookups
     (<= top_n picks, their seeds and artists) reach the driver; the feature space is the champion's
     base features (an artist-profile feature is its base feature's average, so it is left out).
+    A catalogue pick is not in ``enriched``: its features come from ``scored`` (:func:`scored_rows`,
+    the job's cached rows) and its provenance is ``catalogue_path``.
     """
     from weekly_discovery.recommend.reasons import nearest_liked, reason_line
 
@@ -210,7 +264,12 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
     keys = spark.createDataFrame([(p["track_id"], p["source_key"]) for p in picks], "track_id string, source_key string")
     rows = candidate_rows(enriched).join(keys, ["track_id", "source_key"]).dropDuplicates(["track_id"]).cache()
     base = list(dict.fromkeys(base_feature(f) for f in features))
-    closest = {r["track_id"]: [c.asDict() for c in r["closest"]] for r in nearest_liked(rows, enriched, base).collect()}
+    near = rows.select("track_id", *base)
+    from_catalogue = [p["track_id"] for p in picks if p["source_key"] == catalog.SOURCE_KEY]
+    if scored is not None and from_catalogue:  # a filter of the cached rows, no join: no shuffle of 1.2M rows
+        near = near.unionByName(scored.where((F.col("source_key") == catalog.SOURCE_KEY)
+                                             & F.col("track_id").isin(from_catalogue)).select("track_id", *base))
+    closest = {r["track_id"]: [c.asDict() for c in r["closest"]] for r in nearest_liked(near, enriched, base).collect()}
     wanted = ("seed_track_ids", "seed_artist_id", "seed_artist_name", "album_name", "source_name")
     present = [c for c in wanted if c in enriched.columns]
     provenance = {r["track_id"]: r.asDict() for r in rows.select("track_id", *present).collect()}
@@ -225,6 +284,8 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
     reasons = {}
     for pick in picks:
         p = dict(provenance.get(pick["track_id"], {}))
+        if pick["source_key"] == catalog.SOURCE_KEY:
+            p.setdefault("catalogue", catalogue_path)
         p["seed_names"] = [names[s] for s in (p.get("seed_track_ids") or []) if names.get(s)]
         p["artist_liked_count"] = liked_counts.get(p.get("seed_artist_id"))
         p["playlist_name"] = p.get("source_name")

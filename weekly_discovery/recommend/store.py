@@ -2,8 +2,10 @@
 
 Layout (under ``lake.table(LIKE_MODEL)``)::
 
-    version=<ds>/model/            the week's selected model (Spark ML PipelineModel), refit on all rows
-    version=<ds>/baseline/         the post's logistic regression, refit on all rows
+    version=<ds>/model/            the week's selected model, refit on all rows: model.skops (a scikit-learn
+                                   challenger, :mod:`weekly_discovery.recommend.persist`) or a Spark ML
+                                   PipelineModel (the post's model; every model of older versions)
+    version=<ds>/baseline/         the post's logistic regression (Spark ML PipelineModel), refit on all rows
     version=<ds>/model_card.json   data, features, every candidate's CV metrics, the decision and why
     champion.json                  which version scores the candidates, and the history of decisions
 
@@ -38,6 +40,8 @@ from weekly_discovery.recommend.models import Candidate
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
+
+    from weekly_discovery.recommend.sk import SklearnModel
 
 log = logging.getLogger(__name__)
 
@@ -136,7 +140,18 @@ def champion_for_scoring(lake: Lake, ds: str) -> ChampionRef:
     return ref
 
 
-def load_model(ref: ChampionRef) -> "PipelineModel":
+def load_model(ref: ChampionRef) -> "PipelineModel | SklearnModel":
+    """The stored model of ``ref``, checked before anything in it is instantiated.
+
+    A scikit-learn model (``model.skops``) goes through the skops allow-list
+    (:mod:`weekly_discovery.recommend.persist`); a Spark ML PipelineModel (the post's model, and every
+    model stored before the scikit-learn challengers) through the metadata allow-list
+    (:mod:`weekly_discovery.recommend.model_guard`). Both raise a UserError naming what they refused.
+    """
+    from weekly_discovery.recommend import persist
+
+    if persist.is_stored(ref.model_path):
+        return persist.load(ref.model_path)
     from pyspark.ml import PipelineModel
 
     from weekly_discovery.recommend.model_guard import check_model
@@ -164,8 +179,11 @@ def frozen_card(lake: Lake, ds: str) -> dict[str, Any] | None:
     return read_card(lake, ds)
 
 
-def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel"], card: dict[str, Any]) -> Path:
-    """Save ``models`` (folder name -> PipelineModel) and the card as ``version=<ds>``, atomically.
+def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | SklearnModel"],
+                  card: dict[str, Any]) -> Path:
+    """Save ``models`` (folder name -> model) and the card as ``version=<ds>``, atomically.
+
+    A Spark ML model is saved by Spark; a scikit-learn one as ``<folder>/model.skops`` (no pickle).
 
     Refuses (:class:`VersionFrozen`) to replace a frozen version (see the module docstring).
     """
@@ -175,11 +193,16 @@ def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel"], card:
             f"model version {ds} under {table(lake)} is not replaced: week(s) {', '.join(later)} were trained "
             f"after it and their champion decisions rest on it; a rerun of {ds} reuses the stored version"
         )
+    from weekly_discovery.recommend import persist
+
     final = version_dir(lake, ds)
     staged = lake.staging_dir()
     try:
         for name, model in models.items():
-            model.write().overwrite().save(str(staged / name))
+            if hasattr(model, "write"):
+                model.write().overwrite().save(str(staged / name))
+            else:
+                persist.save(model, staged / name)
         write_json_file(staged / CARD, card)
         commit_directory(staged, final)
     except BaseException:

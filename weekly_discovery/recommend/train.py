@@ -1,8 +1,10 @@
 """Cross-validate every candidate on grouped folds, pick the best, refit it, decide the champion.
 
 Used by ``jobs/train.py`` (weekly) and ``benchmarks/model_quality.py`` (the figures in docs/model.md),
-so both measure the same code. Every function takes the labelled DataFrame with its ``fold``
-column (:func:`prepare`), which is cached once: each candidate is fitted once per fold.
+so both measure the same code. The labelled rows and their ``fold`` come from Spark (:func:`prepare`,
+cached in one partition, which the post's Spark ML refit reads); the cross-validation collects them
+once as a small pandas frame (:func:`local_rows`) and runs the whole (configuration x fold) grid as
+one Spark job of single-node scikit-learn fits (:mod:`weekly_discovery.recommend.sk`).
 """
 
 from __future__ import annotations
@@ -10,36 +12,37 @@ from __future__ import annotations
 import logging
 import os
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import reduce
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.recommend import models as cand
+from weekly_discovery.recommend import sk
 from weekly_discovery.recommend.dataset import GROUP, LABEL, TRACK_ID
 from weekly_discovery.recommend.folds import FOLD, assign_folds
-from weekly_discovery.recommend.metrics import fold_metrics, summarize
+from weekly_discovery.recommend.metrics import summarize
 from weekly_discovery.recommend.profile import model_features
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.ml import PipelineModel
     from pyspark.sql import DataFrame
 
+    Rows = Union[DataFrame, pd.DataFrame]
+
 log = logging.getLogger(__name__)
 
-DEFAULT_PARTITIONS = 2  # a library's labelled set is a few thousand rows: two tasks per stage on two cores
+DEFAULT_PARTITIONS = 1  # a few thousand rows: one cached partition, so the post's Spark ML fit is one task per step
 FIT_THREADS_ENV = "WEEKLY_DISCOVERY_FIT_THREADS"
-DEFAULT_FIT_THREADS = 2  # folds fitted at once: Spark jobs on a few thousand rows are latency-bound
+DEFAULT_FIT_THREADS = 1  # threads per scikit-learn forest fit: Spark already runs one fit per core
 
 
 def fit_threads() -> int:
-    """How many folds are fitted concurrently (``$WEEKLY_DISCOVERY_FIT_THREADS``, default 2).
+    """Threads per scikit-learn forest fit (``$WEEKLY_DISCOVERY_FIT_THREADS``, default 1).
 
-    Each fit is a chain of small Spark jobs; submitting two folds' jobs at once fills the gaps
-    between them (a modest gain: 138 / 134 / 126 s for 1 / 2 / 4 threads on the benchmark's 10k
-    labelled rows). The results do not depend on it: every fit is seeded and reads the same
-    cached, fixed partitions.
+    Spark runs one (configuration, fold) fit per core at once, so one thread per fit fills the
+    machine; more helps only on a cluster with idle cores. The results do not depend on it: every
+    tree is seeded, whichever thread grows it.
     """
     value = os.environ.get(FIT_THREADS_ENV, str(DEFAULT_FIT_THREADS))
     if not value.isdigit() or int(value) < 1:
@@ -87,14 +90,50 @@ def prepare(labelled: "DataFrame", k: int, seed: int, partitions: int = DEFAULT_
     return data
 
 
-def check_trainable(data: "DataFrame", k: int) -> None:
-    """Fail with the fix when the set is too small for k grouped folds with both classes to learn from."""
-    from pyspark.sql import functions as F
+def prepare_local(labelled: "DataFrame", k: int, seed: int) -> "pd.DataFrame":
+    """The labelled rows collected once (the week's one pass over the data) with their fold, sorted by
+    track id: id, artist group, label, fold and every numeric column (features, artist profile).
 
-    row = data.agg(
-        F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos"), F.countDistinct(GROUP).alias("groups")
-    ).first()
-    n, pos, groups = row["n"], int(row["pos"] or 0), row["groups"]
+    The folds follow the same rule as :func:`prepare` (:func:`weekly_discovery.recommend.folds.python_folds`
+    is its plain-Python twin), computed on the driver: the set is one person's likes and dislikes.
+    """
+    from weekly_discovery.recommend.folds import python_folds
+
+    numeric = _numeric_columns(labelled)
+    frame = labelled.select(TRACK_ID, GROUP, LABEL, *numeric).toPandas()
+    frame[FOLD] = frame[GROUP].map(python_folds(frame[GROUP], k, seed)).astype("int32")
+    return frame.sort_values(TRACK_ID, kind="stable").reset_index(drop=True)
+
+
+def _numeric_columns(df: "DataFrame") -> list[str]:
+    return [f.name for f in df.schema.fields
+            if f.dataType.typeName() in ("double", "float", "integer", "long") and f.name not in (LABEL, FOLD)]
+
+
+def spark_rows(frame: "pd.DataFrame", columns: list[str] | tuple[str, ...]) -> "DataFrame":
+    """``frame``'s ``columns`` as a cached Spark DataFrame in one partition (for the post's Spark ML fit:
+    one task per optimizer step, no shuffle, no re-reading)."""
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    df = spark.createDataFrame(frame[list(columns)]).coalesce(1).cache()
+    df.count()
+    return df
+
+
+def check_trainable(data: "Rows", k: int) -> None:
+    """Fail with the fix when the set is too small for k grouped folds with both classes to learn from."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        n, pos, groups = len(data), int(data[LABEL].sum()), int(data[GROUP].nunique())
+    else:
+        from pyspark.sql import functions as F
+
+        row = data.agg(
+            F.count(F.lit(1)).alias("n"), F.sum(LABEL).alias("pos"), F.countDistinct(GROUP).alias("groups")
+        ).first()
+        n, pos, groups = row["n"], int(row["pos"] or 0), row["groups"]
     neg = n - pos
     if pos < 2 or neg < 2 or groups < k:
         raise TrainingError(
@@ -104,26 +143,48 @@ def check_trainable(data: "DataFrame", k: int) -> None:
         )
 
 
+def local_rows(data: "Rows") -> "pd.DataFrame":
+    """The labelled rows as a pandas frame sorted by track id: the id, label, fold and every numeric
+    (feature or profile) column. The set is one person's likes and dislikes, so it fits the driver."""
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        return data
+    numeric = _numeric_columns(data)
+    frame = data.select(TRACK_ID, LABEL, FOLD, *numeric).toPandas()
+    return frame.sort_values(TRACK_ID, kind="stable").reset_index(drop=True)
+
+
+def evaluate(
+    data: "Rows",
+    evaluations: list[sk.Evaluation],
+    k: int,
+    seed: int,
+    threshold: float = 0.5,
+) -> list[tuple[dict[str, Any], float]]:
+    """(CV metrics, seconds of fitting) of each evaluation: k fits each, all in one Spark job.
+
+    ``data`` is the labelled set with its ``fold`` (a Spark DataFrame from :func:`prepare`, or
+    :func:`local_rows` of it). The seconds are the CPU time of the evaluation's k fits summed.
+    """
+    from pyspark.sql import SparkSession
+
+    frame = local_rows(data)
+    spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
+    results = sk.cross_validate_grid(spark, frame, evaluations, k, seed, threshold, fit_threads())
+    return [(summarize(per_fold), seconds) for per_fold, seconds in results]
+
+
 def cross_validate(
     candidate: cand.Candidate,
-    data: "DataFrame",
+    data: "Rows",
     features: tuple[str, ...] | list[str],
     k: int,
     seed: int,
     threshold: float = 0.5,
 ) -> dict[str, Any]:
-    """Fit ``candidate`` on k-1 folds and score the held-out fold, for each fold; return the CV metrics.
-
-    The k fits run on :func:`fit_threads` threads; the metrics are one Spark job over all folds.
-    """
-    def held_out(fold: int) -> "DataFrame":
-        model = cand.fit(candidate, data.where(data[FOLD] != fold), features, seed)
-        return cand.predict(model, data.where(data[FOLD] == fold)).select(FOLD, LABEL, cand.SCORE)
-
-    with ThreadPoolExecutor(max_workers=min(k, fit_threads()), thread_name_prefix="cv-fold") as pool:
-        per_fold = list(pool.map(held_out, range(k)))
-    predictions = reduce(lambda a, b: a.unionByName(b), per_fold)
-    return summarize(fold_metrics(predictions, score_col=cand.SCORE, threshold=threshold))
+    """Fit ``candidate`` on k-1 folds and score the held-out fold, for each fold; return the CV metrics."""
+    return evaluate(data, [sk.Evaluation(candidate, tuple(features))], k, seed, threshold)[0][0]
 
 
 def candidate_features(candidate: cand.Candidate, features: tuple[str, ...] | list[str],
@@ -136,7 +197,7 @@ def candidate_features(candidate: cand.Candidate, features: tuple[str, ...] | li
 
 
 def train_candidates(
-    data: "DataFrame",
+    data: "Rows",
     features: tuple[str, ...] | list[str],
     candidates: list[cand.Candidate],
     k: int,
@@ -144,23 +205,30 @@ def train_candidates(
     threshold: float = 0.5,
     on_result: Callable[[CandidateResult], None] | None = None,
     artist_profile: bool = False,
+    extra: list[sk.Evaluation] = (),
 ) -> list[CandidateResult]:
-    """Cross-validate each candidate in turn (logging one line each); results in the same order.
+    """Cross-validate each candidate (one Spark job for the whole grid); log one line each; results in order.
 
     With ``artist_profile`` the challengers also learn from the ``artist_avg_*`` columns, which
     ``data`` must then carry (:func:`weekly_discovery.recommend.profile.with_artist_profile`).
+    ``extra`` evaluations (the incumbent champion's configuration) run in the same job; their
+    results follow the candidates' in the returned list.
     """
+    evaluations = [sk.Evaluation(c, candidate_features(c, features, artist_profile)) for c in candidates]
+    evaluations += list(extra)
+    started = time.monotonic()
+    outcomes = evaluate(data, evaluations, k, seed, threshold)
+    log.info("cross-validation of %d configuration(s) x %d folds: %.1f s", len(evaluations), k,
+             time.monotonic() - started)
     results = []
-    for index, candidate in enumerate(candidates, 1):
-        started = time.monotonic()
-        cv = cross_validate(candidate, data, candidate_features(candidate, features, artist_profile), k, seed,
-                            threshold)
-        result = CandidateResult(candidate, cv, time.monotonic() - started)
-        log.info("candidate %d/%d %s: %s (%.1f s)", index, len(candidates), candidate.label(),
-                 metrics_text(cv), result.seconds)
+    for index, (evaluation, (cv, seconds)) in enumerate(zip(evaluations, outcomes), 1):
+        result = CandidateResult(evaluation.candidate, cv, seconds)
+        if index <= len(candidates):
+            log.info("candidate %d/%d %s: %s (fits %.1f s)", index, len(candidates), evaluation.candidate.label(),
+                     metrics_text(cv), result.seconds)
+            if on_result is not None:
+                on_result(result)
         results.append(result)
-        if on_result is not None:
-            on_result(result)
     return results
 
 
@@ -204,10 +272,23 @@ def decide(new: dict[str, Any], old: dict[str, Any] | None, *, incumbent: dict[s
                            f"{new_auc:.4f} on the same folds of this week's data: the champion stays", info)
 
 
-def refit(candidate: cand.Candidate, data: "DataFrame", features: tuple[str, ...] | list[str],
-          seed: int) -> "PipelineModel":
-    """``candidate`` fitted on every labelled row (what is stored and scores the candidates)."""
-    return cand.fit(candidate, data, features, seed)
+def refit(candidate: cand.Candidate, data: "Rows", features: tuple[str, ...] | list[str],
+          seed: int) -> "PipelineModel | sk.SklearnModel":
+    """``candidate`` fitted on every labelled row (what is stored and scores the candidates).
+
+    The post's model is fitted by Spark ML on the cached Spark rows (its stored form and its
+    coefficient table stay the 2016 model's); a challenger by scikit-learn on the driver.
+    """
+    import pandas as pd
+
+    if candidate.name == cand.BASELINE:
+        rows = spark_rows(data, [LABEL, *features]) if isinstance(data, pd.DataFrame) else data
+        try:
+            return cand.fit(candidate, rows, features, seed)
+        finally:
+            if rows is not data:
+                rows.unpersist()
+    return sk.fit(candidate, local_rows(data), features, seed)
 
 
 def metrics_text(cv: dict[str, Any]) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.vocabulary import POST_FEATURES
 from weekly_discovery.lake import Lake
 from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import store
+from weekly_discovery.recommend import sk, store
 from weekly_discovery.recommend.dataset import GROUP, labelled_set
 from weekly_discovery.recommend.profile import with_artist_profile
 from weekly_discovery.recommend.train import (
@@ -24,16 +25,17 @@ from weekly_discovery.recommend.train import (
     best_of,
     candidate_features,
     check_trainable,
+    prepare_local,
     coefficient_lines,
-    cross_validate,
     decide,
+    evaluate,
     metrics_text,
-    prepare,
     refit,
     train_candidates,
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
@@ -67,10 +69,11 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     labelled = labelled_set(enriched, features)
     for line in labelled.summary_lines():
         log.info("%s", line)
-    # the artist averages are always added (cheap), so an incumbent that used them can be re-evaluated
-    data = prepare(with_artist_profile(labelled.df, enriched), settings.folds, settings.seed)
-    check_trainable(data, settings.folds)
-    artists = data.select(GROUP).distinct().count()
+    # the artist averages are always added (cheap), so an incumbent that used them can be re-evaluated.
+    # The labelled set is small: it is collected once, with its folds, for every later step.
+    frame = prepare_local(with_artist_profile(labelled.df, enriched), settings.folds, settings.seed)
+    check_trainable(frame, settings.folds)
+    artists = int(frame[GROUP].nunique())
     log.info("cross-validation: %d folds grouped by primary artist (%d artists), seed %d, features %s%s",
              settings.folds, artists, settings.seed, ", ".join(features),
              " (challengers also: each feature's average over the track's artist)" if settings.artist_profile else "")
@@ -78,23 +81,33 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     grid = list(settings.grid)
     if not grid or grid[0].name != cand.BASELINE:
         grid = [cand.baseline(), *[c for c in grid if c.name != cand.BASELINE]]
-    results = train_candidates(data, features, grid, settings.folds, settings.seed, settings.threshold,
-                               artist_profile=settings.artist_profile)
-    best = best_of(results)
-    best_features = candidate_features(best.candidate, features, settings.artist_profile)
-    log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
-
-    baseline_result = results[0]
-    baseline_model = refit(baseline_result.candidate, data, features, settings.seed)
+    incumbent = store.incumbent_for(lake, ds)
+    plan = _incumbent_plan(incumbent, frame, grid, features, settings)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-refit") as pool:
+        # The post's Spark ML refit needs no CV result: started first, its JVM warm-up and first jobs
+        # overlap the grid's Spark job (whose tasks then go first), its last steps the grid's tail
+        # and the challenger's scikit-learn refit on the driver.
+        cv_started = time.monotonic()
+        baseline_future = pool.submit(refit, grid[0], frame, features, settings.seed)
+        evaluated = train_candidates(frame, features, grid, settings.folds, settings.seed, settings.threshold,
+                                     artist_profile=settings.artist_profile, extra=plan.extra)
+        results = evaluated[:len(grid)]
+        best = best_of(results)
+        best_features = candidate_features(best.candidate, features, settings.artist_profile)
+        log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
+        baseline_result = results[0]
+        challenger = None if best is baseline_result else refit(best.candidate, frame, best_features, settings.seed)
+        baseline_model = baseline_future.result()
+    model = baseline_model if challenger is None else challenger
+    log.info("cross-validation and refits: %.1f s", time.monotonic() - cv_started)
     baseline_desc = cand.describe(baseline_result.candidate, baseline_model, features)
-    log.info("the post's model (%s) refit on all %d rows, coefficients on raw feature scales:",
+    log.info("the post's model (%s) refit on all %d rows with Spark ML, coefficients on raw feature scales:",
              baseline_result.candidate.label(), labelled.counts["rows"])
     for line in coefficient_lines(baseline_desc):
         log.info("%s", line)
-    model = baseline_model if best is baseline_result else refit(best.candidate, data, best_features, settings.seed)
     best_desc = cand.describe(best.candidate, model, best_features)
 
-    decision = _decide(lake, ds, data, best_features, best, settings)
+    decision = _decide(plan, frame, best_features, best, results, evaluated[len(grid):], settings)
     log.info("champion decision: %s", decision.reason)
 
     card = {
@@ -123,7 +136,6 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     incumbent_version = decision.incumbent["version"] if decision.incumbent else None
     pointer = store.record_decision(lake, ds, promoted=decision.promote, incumbent=incumbent_version,
                                     reason=decision.reason)
-    data.unpersist()
     log.info("model version %s written to %s; champion now %s (%s)", ds, path, pointer["version"],
              store.pointer_path(lake))
     return card
@@ -145,39 +157,64 @@ def _log_reuse(lake: Lake, ds: str, card: dict[str, Any], settings: TrainSetting
                     "week on", ds, "; ".join(str(c) for c in changed))
 
 
-def _decide(lake: Lake, ds: str, data: "DataFrame", features: tuple[str, ...], best: CandidateResult,
-            settings: TrainSettings) -> Decision:
+@dataclass(frozen=True)
+class _IncumbentPlan:
+    """How the incumbent champion is re-evaluated: with the grid (``extra``), after it, or not at all."""
+
+    incumbent: store.ChampionRef | None = None
+    unknown: tuple[str, ...] = ()
+    same_rows: bool = True
+    extra: list[sk.Evaluation] = field(default_factory=list)
+
+
+def _incumbent_plan(incumbent: store.ChampionRef | None, frame: "pd.DataFrame", grid: list[cand.Candidate],
+                    features: tuple[str, ...], settings: TrainSettings) -> _IncumbentPlan:
+    """Decide before the grid runs how the incumbent will be re-evaluated, so that its k fits join
+    the grid's Spark job (its configuration is usually one of the grid's, and then costs nothing)."""
+    if incumbent is None:
+        return _IncumbentPlan()
+    unknown = tuple(f for f in incumbent.features if f not in frame.columns)
+    if unknown:
+        return _IncumbentPlan(incumbent, unknown)
+    same_rows = bool(frame[list(incumbent.features)].notna().all(axis=None))
+    log.info("re-evaluating the current champion %s (%s, features %s) on the same folds%s",
+             incumbent.version, incumbent.candidate.label(), ", ".join(incumbent.features),
+             "" if same_rows else " (on the rows that have all its features; the new model is re-evaluated there too)")
+    in_grid = any(c == incumbent.candidate and candidate_features(c, features, settings.artist_profile)
+                  == incumbent.features for c in grid)
+    if same_rows and in_grid:
+        return _IncumbentPlan(incumbent, same_rows=True)
+    complete = () if same_rows else tuple(incumbent.features)
+    return _IncumbentPlan(incumbent, same_rows=same_rows,
+                          extra=[sk.Evaluation(incumbent.candidate, tuple(incumbent.features), complete)])
+
+
+def _decide(plan: _IncumbentPlan, frame: "pd.DataFrame", features: tuple[str, ...], best: CandidateResult,
+            results: list[CandidateResult], extra: list[CandidateResult], settings: TrainSettings) -> Decision:
     """Compare the week's best with the incumbent champion re-evaluated on the same folds.
 
     "Re-evaluated" means its configuration (family, parameters, features) is cross-validated on
     this week's folds, exactly as the candidates were: the stored model itself was fitted on
     earlier data that overlaps these folds, so scoring it here would flatter it.
     """
-    from pyspark.sql import functions as F
-
-    incumbent = store.incumbent_for(lake, ds)
+    incumbent = plan.incumbent
     if incumbent is None:
         return decide(best.cv, None)
     info = {"version": incumbent.version, **incumbent.candidate.to_dict(), "features": list(incumbent.features)}
     if incumbent.candidate == best.candidate and incumbent.features == features:
         decision = decide(best.cv, best.cv, incumbent=info)
         return Decision(decision.promote, f"{decision.reason} (same configuration)", decision.incumbent)
-    unknown = [f for f in incumbent.features if f not in data.columns]
-    if unknown:
+    if plan.unknown:
         return decide(best.cv, None, incumbent=info, note=(
-            f"the current champion ({incumbent.version}) uses feature(s) {', '.join(unknown)} that this week's "
-            "data lacks, so it cannot be re-evaluated: the new model replaces it"))
-    complete = F.lit(True)
-    for name in incumbent.features:
-        complete = complete & F.col(name).isNotNull()
-    subset = data.where(complete)
-    same_rows = subset.count() == data.count()
-    log.info("re-evaluating the current champion %s (%s, features %s) on the same folds%s",
-             incumbent.version, incumbent.candidate.label(), ", ".join(incumbent.features),
-             "" if same_rows else " (on the rows that have all its features; the new model is re-evaluated there too)")
-    old_cv = cross_validate(incumbent.candidate, subset, incumbent.features, settings.folds, settings.seed,
-                            settings.threshold)
-    new_cv = best.cv if same_rows else cross_validate(best.candidate, subset, features, settings.folds,
-                                                      settings.seed, settings.threshold)
+            f"the current champion ({incumbent.version}) uses feature(s) {', '.join(plan.unknown)} that this "
+            "week's data lacks, so it cannot be re-evaluated: the new model replaces it"))
+    if extra:
+        old_cv = extra[0].cv
+    else:  # its configuration is one of this week's grid: the same fits on the same folds
+        old_cv = next(r.cv for r in results if r.candidate == incumbent.candidate)
+    new_cv = best.cv
+    if not plan.same_rows:
+        new_cv = evaluate(frame, [sk.Evaluation(best.candidate, features, tuple(incumbent.features))],
+                          settings.folds, settings.seed, settings.threshold)[0][0]
     log.info("current champion on this week's folds: %s", metrics_text(old_cv))
     return decide(new_cv, old_cv, incumbent=info)

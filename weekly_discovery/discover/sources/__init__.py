@@ -17,8 +17,10 @@ SOURCES: dict[str, str] = {
     "reccobeats": "weekly_discovery.discover.sources.reccobeats",
     "artists": "weekly_discovery.discover.sources.artists",
     "playlists": "weekly_discovery.discover.sources.playlists",
+    "catalog": "weekly_discovery.discover.sources.catalog",
 }
-"""Source name -> module. ``catalog`` (a downloaded track catalogue, read by Spark) comes later."""
+"""Source name -> module. ``catalog`` (a downloaded track catalogue) only records the file here: Spark
+reads its rows in the score job."""
 SOURCE_NAMES = tuple(SOURCES)
 
 

@@ -1,0 +1,134 @@
+"""Store and load a scikit-learn champion without pickle: skops files checked against an allow-list.
+
+A pickle runs whatever code its bytes name when it is loaded, and the lake is data anyone with write
+access to it can change, so a tampered model file would run code of the attacker's choosing as the
+scoring job. The skops format (``skops.io``) is a zip of a JSON schema and ``.npy`` arrays (read
+with ``allow_pickle=False``): loading it constructs only the types its schema names. Before anything
+is constructed, every node of the schema is checked here against :data:`ALLOWED_TYPES` (the
+estimators, trees and value types :mod:`weekly_discovery.recommend.sk` fits, written out by hand)
+and :data:`ALLOWED_LOADERS` (skops' node kinds for those; functions, methods and operators are not
+among them); anything else is refused with :class:`~weekly_discovery.recommend.model_guard.UntrustedModel`
+naming it, and skops is then called with the same list as its ``trusted`` types, so it would refuse
+too. Change the allow-list together with the families in ``sk.estimator``.
+
+The file holds ``{"format": 1, "name": family, "features": [...], "estimator": fitted}``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.recommend.model_guard import UntrustedModel
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from weekly_discovery.lake.storage import ObjectPath
+    from weekly_discovery.recommend.sk import SklearnModel
+
+MODEL_FILE = "model.skops"
+FORMAT = 1
+
+ALLOWED_TYPES = frozenset({
+    "builtins.dict", "builtins.list", "builtins.str", "builtins.tuple",
+    "numpy.ndarray", "numpy.float64", "numpy.int64", "numpy.random.mtrand.RandomState",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.ensemble._gb.GradientBoostingClassifier",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._classes.DecisionTreeRegressor",
+    "sklearn.tree._tree.Tree",
+    "sklearn.dummy.DummyClassifier",
+    "sklearn._loss.loss.HalfBinomialLoss",
+    "sklearn._loss._loss.CyHalfBinomialLoss",
+    "sklearn._loss.link.LogitLink",
+    "sklearn._loss.link.Interval",
+})
+"""Every type a stored model of the grid's families contains (module.qualified name)."""
+
+ALLOWED_LOADERS = frozenset({"DictNode", "ListNode", "JsonNode", "TypeNode", "TupleNode", "NdArrayNode",
+                             "RandomStateNode", "LossNode", "ObjectNode", "TreeNode"})
+
+
+def dumps(model: "SklearnModel") -> bytes:
+    import skops.io as sio
+
+    return sio.dumps({"format": FORMAT, "name": model.name, "features": list(model.features),
+                      "estimator": model.estimator})
+
+
+def save(model: "SklearnModel", folder: "Path | ObjectPath") -> None:
+    """Write ``folder/model.skops`` (the folder is a version's ``model`` or ``baseline``)."""
+    from pathlib import Path
+
+    from weekly_discovery.lake.storage import write_atomic
+
+    if isinstance(folder, Path):
+        folder.mkdir(parents=True, exist_ok=True)
+    write_atomic(folder / MODEL_FILE, dumps(model))
+
+
+def is_stored(folder: "Path | ObjectPath") -> bool:
+    return (folder / MODEL_FILE).is_file()
+
+
+def load(folder: "Path | ObjectPath") -> "SklearnModel":
+    """The model stored in ``folder`` by :func:`save`, after the allow-list check (module docstring)."""
+    path = folder / MODEL_FILE
+    return loads(path.read_bytes(), str(path))
+
+
+def _refuse(where: str, problem: str) -> UntrustedModel:
+    return UntrustedModel(
+        f"refusing to load the model at {where}: {problem}. The lake's model file was changed by something "
+        "other than this project; retrain that version (rerun the train step, jobs/train.py, for its date) "
+        "and check who can write to the lake"
+    )
+
+
+def check(data: bytes, where: str) -> None:
+    """Raise :class:`UntrustedModel` unless ``data`` is a skops file naming only allowed types and loaders."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            schema = json.loads(archive.read("schema.json"))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise _refuse(where, f"it is not a skops model file ({exc})") from None
+    found: set[tuple[str, str]] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "__loader__" in node or "__class__" in node:
+                found.add((f"{node.get('__module__')}.{node.get('__class__')}", str(node.get("__loader__"))))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(schema)
+    bad_types = sorted({t for t, _ in found if t not in ALLOWED_TYPES})
+    bad_loaders = sorted({loader for _, loader in found if loader not in ALLOWED_LOADERS})
+    if bad_types or bad_loaders:
+        named = ", ".join([*bad_types, *(f"{loader} nodes" for loader in bad_loaders)])
+        raise _refuse(where, f"it names {named}, not in the allow-list of what this project stores "
+                             "(weekly_discovery/recommend/persist.py)")
+
+
+def loads(data: bytes, where: str) -> "SklearnModel":
+    import skops.io as sio
+
+    from weekly_discovery.recommend.sk import SklearnModel
+
+    check(data, where)
+    try:
+        stored = sio.loads(data, trusted=sorted(ALLOWED_TYPES))
+    except Exception as exc:  # noqa: BLE001 - skops' own refusal or a damaged file: either way not loaded
+        raise _refuse(where, f"skops could not load it ({exc.__class__.__name__}: {exc})") from None
+    if not isinstance(stored, dict) or stored.get("format") != FORMAT or "estimator" not in stored:
+        raise _refuse(where, f"it is not a weekly-discovery model (format {FORMAT} expected)")
+    return SklearnModel(str(stored["name"]), tuple(str(f) for f in stored["features"]), stored["estimator"])

@@ -27,7 +27,8 @@ help:
 	@echo "make ui            the demo in the Airflow UI: trigger the chain, read the logs and the report (Ctrl-C stops)"
 	@echo "make test          run the test suite"
 	@echo "make test-fast     the fast tier only: no Spark session, no Airflow run (about a minute)"
-	@echo "make bench         measure requests, Spark jobs vs pandas, overheads; writes docs/benchmarks.md (long)"
+	@echo "make bench         measure requests, Spark jobs vs pandas, overheads (docs/benchmarks.md), then every"
+	@echo "                   target of issues 13-14 with MET/MISSED and its baseline (benchmarks/targets.py; long)"
 	@echo "make spotify-auth  authorize your Spotify account once and print the connection to store"
 	@echo "make clean         remove the demo's Airflow home and lake"
 
@@ -62,6 +63,7 @@ test-fast: setup
 bench: setup
 	@scripts/check-java.sh
 	$(PY) -m benchmarks.run $(BENCH_ARGS)
+	$(PY) -m benchmarks.targets $(TARGET_ARGS)
 
 spotify-auth: setup
 	$(PY) -m weekly_discovery.spotify.authorize

@@ -238,12 +238,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tracks", type=int, default=DEFAULT_TRACKS, help="Liked Songs in the generated library")
     parser.add_argument("--demo", action="store_true", help="the demo's library and make demo's 90 s target")
-    parser.add_argument("--grid", choices=("quick", "default"), default="quick",
-                        help="model grid: the demo's quick one (default) or the weekly default grid")
+    parser.add_argument("--grid", choices=("quick", "default"),
+                        help="model grid: by default the weekly default grid a user's config gets, and with "
+                             "--demo the demo config's quick one")
     parser.add_argument("--cold", action="store_true",
                         help="run each `airflow` command in a fresh interpreter (no warm process), to compare")
     parser.add_argument("--workdir", type=Path, help="keep everything here (default: a temp folder, removed)")
     args = parser.parse_args(argv)
+    args.grid = args.grid or ("quick" if args.demo else "default")
 
     from devtools.standin import generate_demo_library, scaled_library
 

@@ -79,8 +79,11 @@ def runs(tmp_path_factory):
 def test_train_writes_the_version_the_card_and_the_champion(runs):
     lake, log, _ = runs
     version = lake.table("models", "like_model") / f"version={DS}"
-    assert (version / "model" / "metadata").is_dir() and (version / "baseline" / "metadata").is_dir()
     card = json.loads((version / "model_card.json").read_text())
+    # the post's model is a Spark ML PipelineModel (metadata/ + stages/); a challenger a skops file (no pickle)
+    stored_as = "metadata" if card["champion"]["name"] == "post_lr" else "model.skops"
+    assert (version / "model" / stored_as).exists() and (version / "baseline" / "metadata").is_dir()
+    assert not list(version.rglob("*.pkl")) and not list(version.rglob("*.pickle"))
     features = FEATURES.split(",")
 
     # the post's model takes the features as they are; a challenger adds their artist averages

@@ -87,3 +87,22 @@ def test_load_picks_bundles_both(lake):
     assert got["ds"] == DS
     assert [p["track_id"] for p in got["picks"]] == ["c1", "c2"]
     assert len(got["reaction"]["weeks"]) == 2
+
+
+def test_the_novelty_rules_of_the_week_are_read_from_the_score_steps_metrics_and_stated_on_the_page(lake):
+    import json
+
+    from tests.report.conftest import make_report
+    from weekly_discovery.report.render import render_html
+
+    history(lake)
+    assert load_picks(lake, DS)["novelty"] is None  # the score step has not run for the week
+    folder = lake.partition("gold", "recommendations", DS)
+    folder.mkdir(parents=True)
+    (folder / "_metrics.json").write_text(json.dumps({"novelty_weeks": 12, "recently_published_excluded": 7,
+                                                      "removed_by_you_excluded": 2}))
+    got = load_picks(lake, DS)
+    assert got["novelty"] == {"weeks": 12, "recent": 7, "removed": 2}
+    page = render_html(make_report(DS), None, got)
+    assert ("none was published in the 12 weeks before 2026-11-30 (7 such songs kept out), and none is a song "
+            "you removed from the playlist after it was offered (2 kept out for good)") in page

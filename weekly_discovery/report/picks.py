@@ -19,7 +19,17 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake import PICKS, SILVER_TRACKS, Lake, arrow_source, check_ds, list_partitions
+from weekly_discovery.lake import (
+    METRICS,
+    PICKS,
+    RECOMMENDATIONS,
+    SILVER_TRACKS,
+    Lake,
+    arrow_source,
+    check_ds,
+    list_partitions,
+    read_json,
+)
 
 log = logging.getLogger(__name__)
 
@@ -124,6 +134,21 @@ def _ordered(per_source: Mapping[str, Any]) -> dict[str, Any]:
     return {s: per_source[s] for s in sorted(per_source, key=lambda s: (rank.get(s, len(rank)), s))}
 
 
+def novelty(lake: Lake, ds: str) -> dict[str, Any] | None:
+    """The novelty rules the week's picks were made under, from the score step's ``_metrics.json``
+    (``gold/recommendations``): ``weeks`` (novelty_weeks), ``recent`` (songs published in those weeks)
+    and ``removed`` (songs the user took out of the playlist) kept out; None before the score step ran."""
+    path = lake.partition(RECOMMENDATIONS, check_ds(ds)) / METRICS
+    if not path.is_file():  # a local path or an object-store path alike
+        return None
+    metrics = read_json(path)
+    if "novelty_weeks" not in metrics:
+        return None
+    return {"weeks": metrics["novelty_weeks"], "recent": metrics.get("recently_published_excluded"),
+            "removed": metrics.get("removed_by_you_excluded")}
+
+
 def load_picks(lake: Lake, ds: str) -> dict[str, Any]:
     """What the report's "This week's picks" and "Your reaction" sections show for ``ds``."""
-    return {"ds": check_ds(ds), "picks": week_picks(lake, ds), "reaction": hit_rates(lake, ds)}
+    return {"ds": check_ds(ds), "picks": week_picks(lake, ds), "reaction": hit_rates(lake, ds),
+            "novelty": novelty(lake, ds)}

@@ -279,7 +279,8 @@ def picks_section(report: Mapping[str, Any], picks: Mapping[str, Any] | None) ->
     by_source: dict[str, int] = {}
     for r in rows:
         by_source[r["source"]] = by_source.get(r["source"], 0) + 1
-    return _render("sections/picks.html.j2", ds=report["ds"], rows=rows, by_source=list(by_source.items()))
+    return _render("sections/picks.html.j2", ds=report["ds"], rows=rows, by_source=list(by_source.items()),
+                   novelty=(picks or {}).get("novelty"))
 
 
 def reaction_section(report: Mapping[str, Any], picks: Mapping[str, Any] | None) -> Markup:

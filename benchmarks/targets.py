@@ -1,0 +1,98 @@
+"""Every figure issues 13 and 14 set a target for, measured by its own benchmark, in one summary.
+
+    .venv/bin/python -m benchmarks.targets [--only train quality catalog chain demo requests tests]
+
+``make bench`` runs it after :mod:`benchmarks.run`. Each benchmark runs as its own process (as a user
+would run it; their full output is printed as it comes) and prints its figure, the target, MET or
+MISSED (by how much) and a single-process baseline from the same run, with the machine's load. This
+script repeats their headline lines at the end, so the verdicts are read in one place:
+
+* ``train``: ``spark-submit jobs/train.py`` on ~10k labelled rows, default grid, <= 30 s
+  (:mod:`benchmarks.train_speed`; baseline: the same grid in one scikit-learn process);
+* ``quality``: grouped ROC AUC on the Kaggle likes with 13 features >= 0.87 (``benchmarks/model_quality.py``;
+  baseline: a scikit-learn forest on the same inputs);
+* ``catalog``: scoring a 1.2M-row catalogue < 60 s with Spark's default driver memory
+  (:mod:`benchmarks.catalog_score`; baseline: pandas + scikit-learn in one process);
+* ``chain``: the four DAGs over a 10k-track library <= 150 s, and every plain Python task <= 2 s of
+  its own time (:mod:`benchmarks.chain`; baselines: the tasks' own time, the pandas jobs);
+* ``demo``: ``make demo``'s chain after set-up <= 90 s (``benchmarks.chain --demo``);
+* ``requests``: each discovery source within its request budget, 1k and 10k libraries
+  (:mod:`benchmarks.discovery_requests`; baseline: week 2 without the album cache);
+* ``tests``: ``make test`` <= 10 min (timed here; slow: only with ``--only tests`` or ``--with-tests``).
+
+Normalize at 1M tracks "with heap to spare" is the driver-memory line of :mod:`benchmarks.run`'s report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+TEST_TARGET_S = 600.0
+
+BENCHMARKS = {
+    "train": [PY, "-m", "benchmarks.train_speed"],
+    "quality": [PY, "benchmarks/model_quality.py"],
+    "catalog": [PY, "-m", "benchmarks.catalog_score"],
+    "chain": [PY, "-m", "benchmarks.chain"],
+    "demo": [PY, "-m", "benchmarks.chain", "--demo"],
+    "requests": [PY, "-m", "benchmarks.discovery_requests"],
+}
+HEADLINE_WORDS = ("MET", "MISSED", "FAILED", "baseline", "load average", "load ")
+
+
+def headlines(output: str) -> list[str]:
+    """The lines of a benchmark's output that carry a verdict, a baseline or the load."""
+    return [line.rstrip() for line in output.splitlines() if any(word in line for word in HEADLINE_WORDS)]
+
+
+def run(name: str, command: list[str]) -> tuple[int, float, list[str]]:
+    """Run one benchmark, echoing its output; return its exit status, wall seconds and headline lines."""
+    print(f"\n===== {name}: {' '.join(command[1:])} (load average {os.getloadavg()[0]:.1f}) =====", flush=True)
+    started = time.monotonic()
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    for line in process.stdout:  # type: ignore[union-attr]
+        print(line, end="", flush=True)
+        lines.append(line)
+    status = process.wait()
+    return status, time.monotonic() - started, headlines("".join(lines))
+
+
+def test_suite() -> tuple[int, float, list[str]]:
+    load = os.getloadavg()[0]
+    started = time.monotonic()
+    status = subprocess.run(["make", "test"], cwd=REPO, check=False).returncode
+    took = time.monotonic() - started
+    verdict = "MET" if took <= TEST_TARGET_S else f"MISSED by {took - TEST_TARGET_S:.0f} s"
+    return status, took, [f"make test: {took:.0f} s, exit {status} (target <= {TEST_TARGET_S:.0f} s, {verdict}); "
+                          f"load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="+", choices=[*BENCHMARKS, "tests"], help="run only these")
+    parser.add_argument("--with-tests", action="store_true", help="also time `make test` (long)")
+    args = parser.parse_args(argv)
+    names = args.only or [*BENCHMARKS, *(["tests"] if args.with_tests else [])]
+    summary = []
+    for name in names:
+        status, took, lines = test_suite() if name == "tests" else run(name, BENCHMARKS[name])
+        summary.append((name, status, took, lines))
+    print(f"\n===== targets (issues 13 and 14), {os.cpu_count()} cores, load average now "
+          f"{os.getloadavg()[0]:.1f} =====")
+    for name, status, took, lines in summary:
+        print(f"\n[{name}] exit {status}, {took:.0f} s")
+        for line in lines or ["(no verdict line: see its output above)"]:
+            print(f"  {line.strip()}")
+    return 0 if all(status == 0 for _, status, _, _ in summary) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

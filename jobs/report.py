@@ -9,7 +9,9 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE`` and ``--config`` to ``$WEEKLY_DISCOVERY_CONFIG``; the
 settings are the config's ``[report]`` table (bin_width, top_artist_min_tracks, strong_correlation) and
 its ``[model] features`` (the correlation matrix's). It reads ``silver/tracks_enriched/ds=D`` (and its
-``_metrics.json``) and writes ``reports/library/ds=D/report.json``, staged and renamed into place.
+``_metrics.json``) and writes ``reports/library/ds=D/report.json``, staged and renamed into place, with
+the fingerprint of that input and those settings (:mod:`weekly_discovery.report.freshness`: the report DAG
+skips this job while they are unchanged).
 Only aggregates reach the driver. Rendering the HTML is a separate step
 (:func:`weekly_discovery.report.render.render_report`). Exit status 2: the input is missing
 (the log says which step to run).
@@ -22,11 +24,13 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake, PartitionWriter, check_ds, read_json
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.compute import ReportSettings, build_report
+from weekly_discovery.report.freshness import FINGERPRINT_KEY, input_fingerprint, report_settings
 from weekly_discovery.report.paths import REPORT_JSON, report_dir
 from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
@@ -53,8 +57,10 @@ def input_partition(lake: Lake, ds: str):
     return partition
 
 
-def run_report(spark, lake: Lake, ds: str, settings: ReportSettings) -> dict:
-    """Compute and write ``report.json`` for ``ds``; return the report."""
+def run_report(spark, lake: Lake, ds: str, settings: ReportSettings,
+               fingerprint: dict[str, Any] | None = None) -> dict:
+    """Compute and write ``report.json`` for ``ds`` (with ``fingerprint``, what it was computed from); return
+    the report."""
     partition = input_partition(lake, ds)
     metrics_path = partition / METRICS
     metrics = read_json(metrics_path) if metrics_path.is_file() else None
@@ -65,6 +71,8 @@ def run_report(spark, lake: Lake, ds: str, settings: ReportSettings) -> dict:
     # caching the table (benchmarks/report_job.py) without holding it in memory.
     tracks = spark.read.parquet(str(partition)).select(*columns)
     report = build_report(tracks, ds, settings, enrichment_metrics=metrics, input_table=lake.relative(partition))
+    if fingerprint is not None:  # the report DAG skips this job while it still matches (report/freshness.py)
+        report[FINGERPRINT_KEY] = fingerprint
     with PartitionWriter(lake, report_dir(lake, ds)) as writer:
         writer.write_bytes(REPORT_JSON, (json.dumps(report, indent=2, sort_keys=True, allow_nan=False) + "\n").encode())
     return report
@@ -75,11 +83,10 @@ def run(args: argparse.Namespace) -> None:
     ds = check_ds(args.ds)
     config = job_config(args)
     input_partition(lake, ds)  # fail on missing input before paying for a Spark session
-    r = config.report
-    settings = ReportSettings(bin_width=r.bin_width, top_artist_min_tracks=r.top_artist_min_tracks,
-                              strong_correlation=r.strong_correlation, correlation_features=tuple(config.model.features))
+    # taken before any row is read: an input rewritten while the job runs makes the next run compute again
+    fingerprint = input_fingerprint(lake, ds, config)
     with job_session(f"weekly-discovery-report-{ds}") as spark:
-        report = run_report(spark, lake, ds, settings)
+        report = run_report(spark, lake, ds, report_settings(config), fingerprint)
     for line in summary_lines(report, html_path=None):
         log.info(line)
     log.info("report ds=%s wrote %s", ds, report_dir(lake, ds) / REPORT_JSON)

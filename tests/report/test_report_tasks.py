@@ -45,7 +45,7 @@ def dag():
 
 
 def test_dag_wiring(dag):
-    assert [t.task_id for t in dag.topological_sort()] == ["prepare", "report", "render"]
+    assert [t.task_id for t in dag.topological_sort()] == ["prepare", "analysis_needed", "report", "render"]
     assert dag.max_active_runs == 1 and "weekly-discovery" in dag.tags and len(dag.doc_md) > 100
     # either asset starts a run (Airflow's AssetAny): enrichment, and the weekly model's recommendations
     condition = dag.timetable.asset_condition
@@ -58,6 +58,22 @@ def test_dag_wiring(dag):
     assert report.application.endswith("jobs/report.py")
     assert "--config" in report.application_args  # the job reads [report] from the config itself
     assert all(t.retries >= 1 for t in dag.tasks)
+
+
+def test_the_spark_analysis_can_be_skipped_and_render_still_runs(dag):
+    """analysis_needed short-circuits report alone: render (a direct downstream of prepare and report, never of
+    the short-circuit) runs when report is skipped and not when anything upstream failed."""
+    from airflow.providers.standard.operators.python import ShortCircuitOperator
+
+    gate, report, render = dag.get_task("analysis_needed"), dag.get_task("report"), dag.get_task("render")
+    assert isinstance(gate, ShortCircuitOperator)
+    assert gate.ignore_downstream_trigger_rules is False  # skip the direct downstream only
+    assert gate.upstream_task_ids == {"prepare"} and gate.downstream_task_ids == {"report"}
+    assert report.upstream_task_ids == {"analysis_needed"} and report.trigger_rule == "all_success"
+    assert render.upstream_task_ids == {"prepare", "report"}
+    assert render.trigger_rule == "none_failed"
+    assert dag.params["recompute"] is False  # the default; a manual run may set it to recompute
+    assert dag.params.get_param("recompute").schema["type"] == "boolean"
 
 
 def _triggering_events(asset, ds, lake_root):

@@ -2,6 +2,7 @@
 
 - :mod:`.analysis`: bins, shares, the reading rule, strong pairs, log summary (pure Python);
 - :mod:`.compute`: ``report.json`` from a ``tracks_enriched`` DataFrame (aggregates only);
+- :mod:`.freshness`: whether ``report.json`` still matches its input, so a second run skips the Spark job;
 - :mod:`.render` and :mod:`.svg`: ``index.html`` with inline SVG charts, everything escaped;
 - :mod:`.model_outputs`: the weekly model's files for a date, when they exist;
 - :mod:`.paths`: report locations, the ``latest`` pointer, the lake of a web request.

@@ -25,7 +25,8 @@ counts per (role, status, source).
      "coverage": {"roles": {"liked": {"tracks": 700, "with_features": 696, "coverage": 0.9943,
                                       "by_status": {"ok": 696, "missing": 4}, "by_source": {"reccobeats": 696}}, ...},
                   "library": {...same shape...},
-                  "enrichment": {"gates": {...}, "providers": {...}, "providers_in_order": [...]} or null}}
+                  "enrichment": {"gates": {...}, "providers": {...}, "providers_in_order": [...]} or null},
+     "fingerprint": {...}}   added by jobs/report.py: what it was computed from (report/freshness.py)
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
@@ -23,6 +24,20 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
              "correlation over %s", r.bin_width, r.top_artist_min_tracks, r.strong_correlation,
              ", ".join(config.model.features))
     return {"ds": ds, "lake_root": lake_root, "config_path": str(config.path)}
+
+
+def analysis_needed(run: dict[str, Any], params: Mapping[str, Any] | None = None) -> bool:
+    """Whether the Spark analysis must run: False when ``report.json`` of the date was computed from the
+    enriched partition and the settings there now (:mod:`weekly_discovery.report.freshness`), unless the
+    ``recompute`` param asks for it. Logs why, either way; ``render`` then re-renders the page."""
+    from weekly_discovery.core.config import load_config
+    from weekly_discovery.report.freshness import decide
+
+    with fail_fast_on_user_errors():
+        config = load_config(run["config_path"])  # the file the job reads (--config), as prepare resolved it
+    decision = decide(Lake(run["lake_root"]), run["ds"], config, recompute=bool((params or {}).get("recompute")))
+    log.info("%s", decision.reason)
+    return decision.run_analysis
 
 
 def render(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:

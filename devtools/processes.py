@@ -1,4 +1,5 @@
-"""Helpers for tests that run real services: free ports, background processes, waiting, log tails.
+"""Background services for `make ui` and the tests that run real ones: free ports, processes, waiting,
+HTTP JSON calls, log tails.
 
 Every process is started in its own session (process group), so stopping it also stops whatever it
 spawned (an Airflow scheduler's executor workers, a task's spark-submit JVM).
@@ -22,10 +23,10 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now (another process may still take it before we do)."""
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` right now (another process may still take it before we do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
@@ -55,11 +56,14 @@ def wait_until(check: Callable[[], T], timeout: float, what: str, interval: floa
 
 
 def http_json(url: str, *, method: str = "GET", body: Any = None, headers: Mapping[str, str] | None = None,
-              timeout: float = 10) -> Any:
-    """One HTTP request with a JSON body and answer (urllib: no client state between calls)."""
+              token: str | None = None, timeout: float = 10) -> Any:
+    """One HTTP request with a JSON body and answer (urllib: no client state between calls); ``token``: a
+    bearer token for the ``Authorization`` header."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Accept": "application/json", **(headers or {})})
+    headers = {"Accept": "application/json", **(headers or {})}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     if data is not None:
         request.add_header("Content-Type", "application/json")
     try:
@@ -129,3 +133,18 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def pids_with_env(key: str, value: str) -> list[int]:
+    """Processes whose environment holds ``key=value`` (our own, found by a value unique to this run)."""
+    needle = f"{key}={value}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found

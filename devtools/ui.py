@@ -29,15 +29,12 @@ import os
 import secrets
 import signal
 import socket
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
 from devtools.demo import CATALOGUE_FILE, DEMO, REPO, demo_env, write_config
+from devtools.processes import Service, free_port, http_json, pids_with_env, start, wait_until
 from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.catalogue import demo_catalogue
 
@@ -48,54 +45,6 @@ PASSWORDS_FILE = "ui-passwords.json"
 
 class Stop(Exception):
     """SIGINT or SIGTERM arrived: stop everything and leave."""
-
-
-@dataclass
-class Service:
-    """A background process in a session of its own, its output in ``log``."""
-
-    name: str
-    process: subprocess.Popen
-    log: Path
-
-    def tail(self, lines: int = 40) -> str:
-        text = self.log.read_text(errors="replace").splitlines()[-lines:] if self.log.exists() else []
-        return f"--- {self.name}: last lines of {self.log} ---\n" + "\n".join(text)
-
-    def stop(self, grace: float = 15) -> None:
-        """SIGTERM the process group, SIGKILL whatever is left after ``grace`` seconds."""
-        pgid = self.process.pid  # its own session: group id == pid
-        _killpg(pgid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
-        _killpg(pgid, signal.SIGKILL)  # children that outlived their parent, too
-        try:
-            self.process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            pass
-
-
-def _killpg(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def start(name: str, args: list[str], env: dict[str, str], log: Path) -> Service:
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
-        process = subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True)
-    return Service(name, process, log)
-
-
-def free_port(host: str) -> int:
-    with socket.socket() as sock:
-        sock.bind((host, 0))
-        return sock.getsockname()[1]
 
 
 def check_port(host: str, port: int) -> None:
@@ -147,35 +96,12 @@ def write_password(airflow_home: Path) -> str:
     return password
 
 
-def http_json(url: str, *, method: str = "GET", body: object = None, token: str | None = None) -> object:
-    data = None if body is None else json.dumps(body).encode()
-    headers = {"Accept": "application/json", "Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    request = urllib.request.Request(url, data=data, method=method, headers=headers)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        text = response.read().decode()
-    return json.loads(text) if text else None
-
-
 def wait_for(check, what: str, services: list[Service], timeout: float = 300):
-    """Call ``check`` until it returns something truthy; stop if a service died or after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            result = check()
-            if result:
-                return result
-        except (OSError, ValueError, urllib.error.URLError):
-            pass
-        for service in services:
-            if service.process.poll() is not None:
-                raise SystemExit(f"{service.name} exited with {service.process.returncode} while waiting for "
-                                 f"{what}\n{service.tail()}")
-        if time.monotonic() > deadline:
-            raise SystemExit(f"timed out after {timeout:.0f}s waiting for {what}\n"
-                             + "\n".join(s.tail(20) for s in services))
-        time.sleep(1)
+    """:func:`devtools.processes.wait_until`, with the services' log tails and a clean exit on failure."""
+    try:
+        return wait_until(check, timeout, what, interval=1, alive=services)
+    except (RuntimeError, TimeoutError) as exc:
+        raise SystemExit(f"{exc}\n" + "\n".join(s.tail(20) for s in services)) from None
 
 
 def healthy(base: str) -> bool:
@@ -208,22 +134,12 @@ def unpause_asset_scheduled(base: str, token: str, services: list[Service]) -> t
 
 def leftovers(airflow_home: Path) -> list[int]:
     """Processes whose environment holds this home's ``AIRFLOW_HOME`` (task processes that left a group)."""
-    needle = f"AIRFLOW_HOME={airflow_home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
+    return pids_with_env("AIRFLOW_HOME", str(airflow_home))
 
 
 def stop_all(services: list[Service], airflow_home: Path) -> None:
     for service in services:  # the scheduler first, the api-server last: tasks report to it while they end
-        service.stop()
+        service.stop(grace=15)
     for pid in leftovers(airflow_home):
         try:
             os.kill(pid, signal.SIGKILL)

@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -35,21 +34,17 @@ from pathlib import Path
 import psutil
 import pytest
 
+from tests.ui.conftest import sign_in
+from tests.util.processes import free_port
+
 pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 DAGS = ("spotify_ingest", "spotify_discover", "spotify_enrich", "library_report", "weekly_recommendations")
 START_TIMEOUT = 300
 CHAIN_TIMEOUT = 50 * 60  # the whole chain on a shared 2-core machine, a second week possibly beside it
 STOP_TIMEOUT = 90
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def listening(port: int) -> bool:
@@ -162,33 +157,6 @@ def make_ui(tmp_path):
         print(output.read_text(errors="replace")[-3000:])
 
 
-@pytest.fixture
-def browser():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            pytest.fail(f"{path} is missing: run scripts/install-test-deps.sh (apt-get install chromium "
-                        "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="wd-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1440,1000"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no selenium-manager download
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        import shutil
-
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 def runs(ui: MakeUi, token: str, dag_id: str) -> list[dict]:
     return ui.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?limit=100&order_by=run_after", token=token)["dag_runs"]
 
@@ -225,10 +193,7 @@ def test_make_ui_runs_the_chain_from_the_trigger_button_and_stops_cleanly(make_u
 
     # sign in, open the ingest DAG and trigger it as a person does
     browser.get(f"{ui.base}/dags/spotify_ingest")
-    user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[name=username]")))
-    user.send_keys("admin")
-    browser.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(ui.password)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    sign_in(browser, wait, ui.password)
     wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "[data-testid=trigger-dag-button]"))).click()
     wait.until(ec.presence_of_element_located((By.XPATH, "//*[contains(text(), 'Unpause spotify_ingest on trigger')]")))
     time.sleep(1)

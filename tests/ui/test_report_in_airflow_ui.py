@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,7 +32,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.report.conftest import EVIL, make_report, write_library, write_model_outputs, write_picks, write_report
+from tests.report.conftest import (
+    EVIL,
+    make_report,
+    write_library,
+    write_model_outputs,
+    write_picks,
+    write_report,
+)
+from tests.ui.conftest import sign_in
+from tests.util.processes import free_port
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report.render import render_report
 
@@ -41,16 +49,9 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 DS, OLDER = "2026-11-23", "2026-11-16"
 PASSWORD = "ui-test-password-4711"
 SECTIONS = ["feature-ranges", "top-artists", "correlation", "coverage", "model", "picks", "reaction"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _lower(headers) -> dict[str, str]:
@@ -231,32 +232,6 @@ def test_the_nav_entry_is_registered(api_server, token):
 # ------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def browser():
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not os.path.exists(path):
-            pytest.fail(f"{path} is missing: run scripts/install-test-deps.sh (apt-get install chromium "
-                        "chromium-driver)")
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    profile = tempfile.mkdtemp(prefix="wd-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--window-size=1440,1000"):
-        options.add_argument(arg)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)  # no selenium-manager download
-    driver.set_page_load_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
-
-
 def severe(entries: list[dict]) -> list[str]:
     return [e["message"] for e in entries if e.get("level") == "SEVERE"]
 
@@ -270,12 +245,10 @@ def test_browser_opens_the_report_through_the_airflow_ui(api_server, browser):
     wait = WebDriverWait(browser, 60)
     # not signed in: the report sends the browser to Airflow's login page; sign in there
     browser.get(f"{api_server}/weekly-discovery/reports/{DS}/")
-    user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[name=username]")))
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[name=username]")))
     assert "/auth/login" in browser.current_url
     assert not browser.find_elements(By.ID, "model")
-    user.send_keys("admin")
-    browser.find_element(By.CSS_SELECTOR, "input[name=password]").send_keys(PASSWORD)
-    browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    sign_in(browser, wait, PASSWORD)
     wait.until(ec.presence_of_element_located((By.ID, "model")))  # back on the report, signed in
     assert browser.current_url.endswith(f"/weekly-discovery/reports/{DS}/")
     assert any(c["name"] == "_token" for c in browser.get_cookies()), "login did not set the session cookie"

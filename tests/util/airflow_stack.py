@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.util.processes import Service, free_port, http_json, start, tail, wait_until
+from tests.util.processes import Service, free_port, http_json, pids_with_env, start, tail, wait_until
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 TERMINAL = {"success", "failed"}
@@ -183,19 +183,3 @@ class AirflowStack:
             for attempt in range(1, (ti.get("try_number") or 0) + 1):
                 logs[f"{ti['task_id']}#{attempt}"] = self.task_log(dag_id, run_id, ti["task_id"], attempt)
         return logs
-
-
-def pids_with_env(key: str, value: str) -> list[int]:
-    """Processes whose environment holds ``key=value`` (our own, found by a value unique to this run)."""
-    needle = f"{key}={value}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if needle in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:
-            continue
-    return found
-

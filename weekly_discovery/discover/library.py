@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import PICKS, SILVER_TRACKS, Lake, arrow_source, check_ds, list_partitions
+from weekly_discovery.lake import PICKS, SILVER_TRACKS, Lake, check_ds, list_partitions, partition_rows
 
 KNOWN_ROLES = ("liked", "disliked", "reference")
 _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
@@ -65,18 +65,12 @@ class UserLibrary:
 
 def read_library(lake: Lake, ds: str) -> UserLibrary:
     """The library of week ``ds`` from ``silver/tracks/ds=<ds>``."""
-    import pyarrow.dataset as pads
-
     partition = lake.partition(SILVER_TRACKS, check_ds(ds))
     if not lake.exists(partition):
         raise LibraryMissing(
             f"no library for ds={ds}: {partition} does not exist; run the spotify_ingest DAG for {ds} first"
         )
-    source, filesystem = arrow_source(partition)
-    table = pads.dataset(source, format="parquet", filesystem=filesystem, ignore_prefixes=["_", "."]).to_table(
-        columns=_COLUMNS
-    )
-    library = library_from_rows(table.to_pylist())
+    library = library_from_rows(partition_rows(lake, SILVER_TRACKS, ds, list(_COLUMNS)))
     return replace(library, hits=library.liked & frozenset(past_pick_ids(lake, ds)))
 
 
@@ -86,15 +80,10 @@ def past_pick_ids(lake: Lake, ds: str) -> list[str]:
     Read here, not through the recommend stage (stages do not import each other): the table's name
     comes from the lake layout, and only its ``track_id`` column is used.
     """
-    import pyarrow.dataset as pads
-
     ids: set[str] = set()
     for week in list_partitions(lake.table(PICKS)):
         if week < ds:
-            source, filesystem = arrow_source(lake.partition(PICKS, week))
-            table = pads.dataset(source, format="parquet", filesystem=filesystem,
-                                 ignore_prefixes=["_", "."]).to_table(columns=["track_id"])
-            ids.update(t for t in table.column("track_id").to_pylist() if t)
+            ids.update(r["track_id"] for r in partition_rows(lake, PICKS, week, ["track_id"]) if r["track_id"])
     return sorted(ids)
 
 

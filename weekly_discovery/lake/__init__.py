@@ -43,6 +43,7 @@ from weekly_discovery.lake.layout import (
     commit_directory,
     list_partitions,
     parse_batch_file_name,
+    partition_rows,
     read_json,
     source_key,
 )
@@ -63,6 +64,6 @@ __all__ = [
     "QUARANTINE_ITEMS",
     "RAW_PAGE_RE", "RECOMMENDATIONS", "REMOVED_PICKS", "REPORTS", "SCORES", "SILVER_TRACKS", "TABLES", "TRACKS_ENRICHED",
     "BatchFile", "Lake", "LakeError", "ObjectPath", "PartitionWriter", "Table", "arrow_source", "batch_file_name",
-    "check_ds", "check_raw_page", "commit_directory", "json_bytes", "list_partitions", "parse_batch_file_name",
+    "check_ds", "check_raw_page", "commit_directory", "json_bytes", "list_partitions", "parse_batch_file_name", "partition_rows",
     "read_json", "remove_partition", "rmtree", "source_key", "write_atomic", "write_json",
 ]

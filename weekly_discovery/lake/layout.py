@@ -479,6 +479,19 @@ def list_partitions(table: Path | ObjectPath) -> list[str]:
     return sorted(d for d in dates if _DS_RE.fullmatch(d))
 
 
+def partition_rows(lake: "Lake", table: Table, ds: str, columns: list[str]) -> list[dict[str, Any]]:
+    """The ``columns`` of a small partition's rows (pyarrow in this process, no Spark: the picks and
+    removals tables hold a few thousand rows a year); [] when the partition does not exist."""
+    import pyarrow.dataset as pads
+
+    partition = lake.partition(table, check_ds(ds))
+    if not lake.exists(partition):
+        return []
+    source, filesystem = storage.arrow_source(partition)
+    return pads.dataset(source, format="parquet", filesystem=filesystem,
+                        ignore_prefixes=["_", "."]).to_table(columns=columns).to_pylist()
+
+
 def _remove_stale(staging: Path) -> None:
     """Delete staging folders left behind by crashed writers (older than a day)."""
     cutoff = time.time() - STALE_STAGING_SECONDS

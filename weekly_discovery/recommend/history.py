@@ -16,7 +16,7 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.lake import PICKS, Lake, PartitionWriter, arrow_source, check_ds, list_partitions
+from weekly_discovery.lake import PICKS, Lake, PartitionWriter, check_ds, list_partitions, partition_rows
 
 PART = "part-00000.parquet"
 PICK_COLUMNS = ("ds", "rank", "track_id", "track_uri", "name", "artist_names", "primary_artist_id",
@@ -64,12 +64,7 @@ def window_weeks(ds: str, weeks: int, published: Sequence[str]) -> list[str]:
 
 def recent_pick_ids(lake: Lake, ds: str, weeks: int) -> list[str]:
     """Distinct track ids published in the :func:`window_weeks` of ``ds``, sorted."""
-    import pyarrow.dataset as pads
-
     ids: set[str] = set()
     for week in window_weeks(ds, weeks, list_partitions(lake.table(PICKS))):
-        source, filesystem = arrow_source(lake.partition(PICKS, week))
-        table = pads.dataset(source, format="parquet", filesystem=filesystem,
-                             ignore_prefixes=["_", "."]).to_table(columns=["track_id"])
-        ids.update(t for t in table.column("track_id").to_pylist() if t)
+        ids.update(r["track_id"] for r in partition_rows(lake, PICKS, week, ["track_id"]) if r["track_id"])
     return sorted(ids)

@@ -23,7 +23,15 @@ import io
 import logging
 from typing import Any
 
-from weekly_discovery.lake import PICKS, REMOVED_PICKS, Lake, PartitionWriter, arrow_source, check_ds, list_partitions
+from weekly_discovery.lake import (
+    PICKS,
+    REMOVED_PICKS,
+    Lake,
+    PartitionWriter,
+    check_ds,
+    list_partitions,
+    partition_rows,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,20 +40,9 @@ COLUMNS = ("track_id", "offered_ds", "detected_ds")
 ITEMS_PAGE = 50  # the API's maximum for playlist items
 
 
-def _read(lake: Lake, table: Any, ds: str, columns: list[str]) -> list[dict[str, Any]]:
-    import pyarrow.dataset as pads
-
-    partition = lake.partition(table, ds)
-    if not lake.exists(partition):
-        return []
-    source, filesystem = arrow_source(partition)
-    return pads.dataset(source, format="parquet", filesystem=filesystem,
-                        ignore_prefixes=["_", "."]).to_table(columns=columns).to_pylist()
-
-
 def week_pick_ids(lake: Lake, week: str) -> list[str]:
     """The track ids published in ``week`` (``gold/picks``), in rank order; [] when none were."""
-    return [r["track_id"] for r in _read(lake, PICKS, check_ds(week), ["track_id"]) if r["track_id"]]
+    return [r["track_id"] for r in partition_rows(lake, PICKS, check_ds(week), ["track_id"]) if r["track_id"]]
 
 
 def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
@@ -74,7 +71,7 @@ def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds:
     if not offered:
         return []
     held = playlist_track_ids(api, playlist_id)
-    stored = {r["track_id"]: r for r in _read(lake, REMOVED_PICKS, offered_ds, list(COLUMNS))}
+    stored = {r["track_id"]: r for r in partition_rows(lake, REMOVED_PICKS, offered_ds, list(COLUMNS))}
     new = [t for t in dict.fromkeys(offered) if t not in held and t not in stored]
     if new:
         rows = sorted([*stored.values(), *({"track_id": t, "offered_ds": offered_ds, "detected_ds": ds} for t in new)],
@@ -103,7 +100,7 @@ def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
     ids: set[str] = set()
     for week in list_partitions(lake.table(REMOVED_PICKS)):
         if week < ds:
-            ids.update(r["track_id"] for r in _read(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] < ds)
+            ids.update(r["track_id"] for r in partition_rows(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] < ds)
     return sorted(ids)
 
 

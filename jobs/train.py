@@ -13,7 +13,8 @@ table (:func:`weekly_discovery.spark.runner.job_config`). It reads ``silver/trac
 ML PipelineModel for the post's model; the post's baseline, refit by Spark ML; ``model_card.json``),
 then updates ``models/like_model/champion.json``. A rerun of a week after which later weeks were trained
 reuses its stored version and changes nothing (versions later records point at are immutable, see
-:mod:`weekly_discovery.recommend.store`). The logic is in :mod:`weekly_discovery.recommend`;
+:mod:`weekly_discovery.recommend.store`). The logic is in :mod:`weekly_discovery.recommend`
+(the step: :mod:`weekly_discovery.recommend.steps`; ``jobs/weekly.py`` runs it then scoring in one Spark session);
 see docs/model.md. The cross-validation grid runs as Spark tasks of single-node scikit-learn fits
 (:mod:`weekly_discovery.recommend.sk`): the labelled set is one person's likes and dislikes. Exit status 2
 means the input is missing or too small (the log says what to do).
@@ -26,9 +27,8 @@ import sys
 from collections.abc import Sequence
 
 from weekly_discovery.lake import Lake, check_ds
-from weekly_discovery.recommend.models import GRIDS
-from weekly_discovery.recommend.week import TrainSettings, train_week
-from weekly_discovery.spark.runner import enriched_input, job_config, job_parser, job_session, parse_job_args, run_job
+from weekly_discovery.recommend import steps
+from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -36,15 +36,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def run(args: argparse.Namespace) -> None:
-    lake = Lake(args.lake)
     ds = check_ds(args.ds)
-    model = job_config(args).model
-    source = enriched_input(lake, ds)  # fail before paying for a Spark session
-    settings = TrainSettings(features=tuple(model.features), folds=model.folds, seed=model.seed,
-                             threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
-                             artist_profile=model.artist_profile)
-    with job_session(f"weekly-discovery-train-{ds}") as spark:
-        train_week(spark.read.parquet(str(source)), lake, ds, settings)
+    step = steps.train_step(Lake(args.lake), ds, job_config(args).model)  # fail before paying for a Spark session
+    with job_session(f"weekly-discovery-train-{ds}", steps.SESSION_CONF) as spark:
+        steps.train(spark, step)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

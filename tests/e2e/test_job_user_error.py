@@ -1,5 +1,6 @@
 """`airflow dags test weekly_recommendations` on a lake whose enriched partition has no labelled rows:
-the train job (real spark-submit) exits 2, a user error, and its task fails at once, without retry.
+the weekly job's training step (real spark-submit of jobs/weekly.py) exits 2, a user error, and its task
+(``train_and_score``) fails at once, without retry; scoring never starts.
 
 Before the exit-status contract, the same run retried train twice with 2-4 minutes of back-off
 (seen on a real library: an empty labelled set retried for six minutes).
@@ -52,10 +53,13 @@ def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_pa
     assert run.returncode != 0, run.output[-5000:]
     states = task_instances(env, "weekly_recommendations", DS)
     assert states["prepare"] == ("success", 1)
-    assert states["train"] == ("failed", 1), run.output[-5000:]  # not up_for_retry, no second try
-    assert states["score"][0] == "upstream_failed" and states["publish"][0] == "upstream_failed"
+    assert states["train_and_score"] == ("failed", 1), run.output[-5000:]  # not up_for_retry, no second try
+    assert states["publish"][0] == "upstream_failed"
+    assert set(states) == {"prepare", "train_and_score", "publish"}
     # (no wall-clock bound: a retried train would show as try_number 2 or 3 above, whatever the machine's load)
     # the task log a person reads: the job's message with its fix, then why the task was not retried
-    assert f"train ds={DS} failed: the labelled set has 0 liked and 0 disliked usable tracks" in run.output
+    assert f"train ds={DS} stopped after" in run.output  # the step that stopped the job; scoring never started
+    assert not lake.exists(lake.partition("gold", "scores", DS))
+    assert f"train_and_score ds={DS} failed: the labelled set has 0 liked and 0 disliked usable tracks" in run.output
     assert "Add disliked songs to a disliked playlist" in run.output
     assert "the Spark job stopped on a user error (exit status 2); retrying won't help" in run.output

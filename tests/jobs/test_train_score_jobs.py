@@ -1,6 +1,7 @@
-"""End to end: the real ``spark-submit jobs/train.py`` then ``jobs/score.py`` on a tiny enriched lake.
+"""End to end: the real ``spark-submit jobs/train.py`` then ``jobs/score.py`` on a tiny enriched lake, and
+``jobs/weekly.py`` (the weekly DAG's one Spark task: both steps in one session) on a copy of its input.
 
-Two spark-submits in all (each costs 15-20 s). The lake root contains a space and the jobs run from
+Three spark-submits in all (each costs 15-20 s). The lake root contains a space and the jobs run from
 an unrelated working directory. Outputs are read back with pyarrow and json. The model's exact
 probabilities are not known in advance, so the recommendation checks are the rules themselves,
 checked on the rows written: known tracks absent, one row per track, at most two per artist,
@@ -57,18 +58,23 @@ def output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    root = tmp_path_factory.mktemp("jobs") / "my lake"
+def job_input(tmp_path_factory, name: str = "jobs") -> tuple[Lake, list[str]]:
+    """A lake (root with a space) holding the enriched partition, and the jobs' common arguments."""
+    root = tmp_path_factory.mktemp(name) / "my lake"
     lake = Lake(str(root))
     extra_liked = row("t999", "liked", artist="ar05", position=99, tempo=None)  # tempo not detected: dropped
     write_enriched(lake, DS, [*taste_rows(), extra_liked, *candidate_rows()])
-    cwd = tmp_path_factory.mktemp("cwd")
     config = tmp_path_factory.mktemp("config") / "weekly-discovery.toml"  # the jobs' settings, as in Airflow
     features = ", ".join(f'"{f}"' for f in FEATURES.split(","))
     config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[model]\nfeatures = [{features}]\nfolds = 3\n'
                       'seed = 42\ngrid = "quick"\ntop_n = 30\nmax_per_artist = 2\nthreshold = 0.5\n')
-    common = ["--lake", str(root), "--ds", DS, "--config", str(config)]
+    return lake, ["--lake", str(root), "--ds", DS, "--config", str(config)]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    lake, common = job_input(tmp_path_factory)
+    cwd = tmp_path_factory.mktemp("cwd")
     train = run_job("train.py", common, cwd)
     assert train.returncode == 0, output(train)[-4000:]
     score = run_job("score.py", [*common, "--params", '{"top_n": 10}'], cwd)  # a manual run's Param wins
@@ -164,3 +170,70 @@ def test_scoring_without_a_champion_fails_before_spark(tmp_path):
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
     assert module.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+
+
+# ---- jobs/weekly.py: train then score in one spark-submit -------------------------------------------------
+@pytest.fixture(scope="module")
+def weekly_run(tmp_path_factory):
+    lake, common = job_input(tmp_path_factory, "weekly")
+    weekly = run_job("weekly.py", [*common, "--params", '{"top_n": 10}'], tmp_path_factory.mktemp("cwd"))
+    assert weekly.returncode == 0, output(weekly)[-4000:]
+    return lake, output(weekly)
+
+
+def _table(folder: Path) -> list[dict]:
+    rows = pads.dataset(str(folder), format="parquet", ignore_prefixes=["_", "."]).to_table().to_pylist()
+    return sorted(rows, key=lambda r: json.dumps(r, sort_keys=True, default=str))
+
+
+def _card(lake: Lake) -> dict:
+    card = json.loads((lake.table("models", "like_model") / f"version={DS}" / "model_card.json").read_text())
+    # the clock's fields, not the data's: when it was trained, and how long it (and each candidate's fits) took
+    card["candidates"] = [{k: v for k, v in c.items() if k != "seconds"} for c in card["candidates"]]
+    return {k: v for k, v in card.items() if k not in ("trained_at", "duration_s")}
+
+
+def test_the_weekly_job_writes_what_train_then_score_write(runs, weekly_run):
+    lake, _, _ = runs
+    weekly_lake, log = weekly_run
+    assert _card(weekly_lake) == _card(lake)
+    pointers = [json.loads((x.table("models", "like_model") / "champion.json").read_text()) for x in (lake, weekly_lake)]
+    for pointer in pointers:
+        pointer.pop("updated_at")
+    assert pointers[0] == pointers[1]
+    for table in ("scores", "recommendations"):
+        assert _table(weekly_lake.partition("gold", table, DS)) == _table(lake.partition("gold", table, DS))
+        metrics = [json.loads((x.partition("gold", table, DS) / "_metrics.json").read_text()) for x in (lake, weekly_lake)]
+        assert metrics[0] == metrics[1]
+    # one log for both steps, as the two jobs' logs were: the post's coefficients, N of M, the picks
+    assert "1 with a null model feature" in log and "songs recommended" in log and "  1. " in log
+    assert f"train ds={DS} done in" in log and f"score ds={DS} done in" in log
+    assert f"train_and_score ds={DS} done in" in log
+
+
+def _load_weekly_job():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("weekly_job", REPO / "jobs" / "weekly.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_weekly_job_checks_the_scoring_input_before_training(tmp_path, caplog):
+    """A missing catalogue file fails the weekly job before Spark starts: no model trained for nothing."""
+    lake = Lake(str(tmp_path / "lake"))
+    write_enriched(lake, DS, [*taste_rows(), *candidate_rows()])
+    config = tmp_path / "weekly-discovery.toml"
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[discover]\nsources = ["catalog"]\n'
+                      f'catalog = "{tmp_path / "absent.csv"}"\n')
+    assert _load_weekly_job().main(["--lake", lake.root, "--ds", DS, "--config", str(config)]) == 2
+    assert "no such file" in caplog.text and "[discover] catalog" in caplog.text
+    assert not lake.table("models", "like_model").exists()
+
+
+def test_the_weekly_job_without_enriched_input_fails_before_spark(tmp_path, caplog):
+    config = tmp_path / "weekly-discovery.toml"
+    config.write_text('[sources]\nliked = ["saved_tracks"]\n')
+    assert _load_weekly_job().main(["--lake", str(tmp_path / "lake"), "--ds", DS, "--config", str(config)]) == 2
+    assert "run the enrichment (spotify_enrich)" in caplog.text

@@ -304,3 +304,27 @@ def test_a_challenger_champion_is_stored_without_pickle_and_the_incumbent_is_re_
     assert any(m.startswith("cross-validation of 2 configuration(s) x 2 folds") for m in messages)
     assert card2["promotion"]["incumbent"]["version"] == D1 and card2["promotion"]["promoted"] is False
     assert card2["promotion"]["incumbent"]["cv"]["roc_auc"] == pytest.approx(card1["champion"]["metrics"]["roc_auc"])
+
+
+def test_the_posts_refit_runs_in_its_own_fair_scheduler_pool(spark, tmp_path, monkeypatch):
+    """Training sessions schedule fairly and the post's Spark ML refit puts its jobs in a pool of their own,
+    so its one-task jobs take turns with the grid's tasks (FIFO made them wait for every grid task), while
+    the grid stays in the default pool. What the refit gets (its rows, cached before the grid) is unchanged."""
+    from weekly_discovery.recommend import steps, week
+
+    assert steps.SESSION_CONF["spark.scheduler.mode"] == "FAIR"
+    context = spark.sparkContext
+    seen = []
+
+    def recording_refit(candidate, data, features, seed):
+        seen.append((candidate.name, context.getLocalProperty("spark.scheduler.pool"), data.is_cached,
+                     data.count()))
+        return refit(candidate, data, features, seed)
+
+    monkeypatch.setattr(week, "refit", recording_refit)
+    enriched = spark.createDataFrame(table(taste_rows()))
+    card = train_week(enriched, Lake(str(tmp_path / "lake")), D1,
+                      TrainSettings(features=GOOD, folds=2, seed=42, grid=(cand.baseline(),)))
+    assert seen == [("post_lr", "post_refit", True, 40)]
+    assert context.getLocalProperty("spark.scheduler.pool") is None  # this (the grid's) thread: the default pool
+    assert set(card["baseline"]["coefficients"]) == set(GOOD)

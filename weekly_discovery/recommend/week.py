@@ -17,7 +17,7 @@ from weekly_discovery.core.vocabulary import POST_FEATURES
 from weekly_discovery.lake import Lake
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import sk, store
-from weekly_discovery.recommend.dataset import GROUP, labelled_set
+from weekly_discovery.recommend.dataset import GROUP, LABEL, labelled_set
 from weekly_discovery.recommend.profile import with_artist_profile
 from weekly_discovery.recommend.train import (
     CandidateResult,
@@ -31,6 +31,7 @@ from weekly_discovery.recommend.train import (
     evaluate,
     metrics_text,
     refit,
+    spark_rows,
     train_candidates,
 )
 
@@ -39,6 +40,11 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 log = logging.getLogger(__name__)
+
+REFIT_POOL = "post_refit"
+# The training session's settings: fair scheduling between the grid's job and the post's Spark ML refit
+# (see _in_pool); with a single job at a time (scoring) it schedules as FIFO does.
+TRAIN_CONF = {"spark.scheduler.mode": "FAIR"}
 
 
 @dataclass(frozen=True)
@@ -83,21 +89,28 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
         grid = [cand.baseline(), *[c for c in grid if c.name != cand.BASELINE]]
     incumbent = store.incumbent_for(lake, ds)
     plan = _incumbent_plan(incumbent, frame, grid, features, settings)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-refit") as pool:
-        # The post's Spark ML refit needs no CV result: started first, its JVM warm-up and first jobs
-        # overlap the grid's Spark job (whose tasks then go first), its last steps the grid's tail
-        # and the challenger's scikit-learn refit on the driver.
-        cv_started = time.monotonic()
-        baseline_future = pool.submit(refit, grid[0], frame, features, settings.seed)
-        evaluated = train_candidates(frame, features, grid, settings.folds, settings.seed, settings.threshold,
-                                     artist_profile=settings.artist_profile, extra=plan.extra)
-        results = evaluated[:len(grid)]
-        best = best_of(results)
-        best_features = candidate_features(best.candidate, features, settings.artist_profile)
-        log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
-        baseline_result = results[0]
-        challenger = None if best is baseline_result else refit(best.candidate, frame, best_features, settings.seed)
-        baseline_model = baseline_future.result()
+    cv_started = time.monotonic()
+    # The post's Spark ML refit needs no CV result: its rows are cached first (one small job, before the
+    # grid's tasks hold both cores), then it runs in its own thread and fair-scheduler pool (_in_pool), so
+    # its JVM warm-up (~5 s for a process's first Spark ML fit) overlaps the grid's Python worker start-up
+    # and its one-task jobs take turns with the grid's tasks instead of queueing behind all of them.
+    baseline_rows = spark_rows(frame, [LABEL, *features])
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="spark-refit") as pool:
+            baseline_future = pool.submit(_in_pool, REFIT_POOL, refit, grid[0], baseline_rows, features,
+                                          settings.seed)
+            evaluated = train_candidates(frame, features, grid, settings.folds, settings.seed, settings.threshold,
+                                         artist_profile=settings.artist_profile, extra=plan.extra)
+            results = evaluated[:len(grid)]
+            best = best_of(results)
+            best_features = candidate_features(best.candidate, features, settings.artist_profile)
+            log.info("selected %s by CV ROC AUC: %s", best.candidate.label(), metrics_text(best.cv))
+            baseline_result = results[0]
+            challenger = None if best is baseline_result else refit(best.candidate, frame, best_features,
+                                                                     settings.seed)
+            baseline_model = baseline_future.result()
+    finally:
+        baseline_rows.unpersist()
     model = baseline_model if challenger is None else challenger
     log.info("cross-validation and refits: %.1f s", time.monotonic() - cv_started)
     baseline_desc = cand.describe(baseline_result.candidate, baseline_model, features)
@@ -139,6 +152,21 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     log.info("model version %s written to %s; champion now %s (%s)", ds, path, pointer["version"],
              store.pointer_path(lake))
     return card
+
+
+def _in_pool(pool: str, fn, *args):
+    """``fn(*args)`` with this thread's Spark jobs in the scheduler pool ``pool``.
+
+    Under ``spark.scheduler.mode=FAIR`` (:data:`TRAIN_CONF`) a free core goes to the pool with fewer
+    running tasks, so the post's refit (dozens of one-task jobs, one per optimizer step) runs beside the
+    grid's tasks instead of queueing behind all of them (FIFO). Under FIFO the pool is ignored.
+    """
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is not None:
+        context.setLocalProperty("spark.scheduler.pool", pool)
+    return fn(*args)
 
 
 def _log_reuse(lake: Lake, ds: str, card: dict[str, Any], settings: TrainSettings) -> None:

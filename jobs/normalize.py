@@ -26,6 +26,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -42,6 +43,19 @@ _PAGE_COLUMN = PAGE_LIST_SCHEMA.fieldNames().index("page")
 # Spark's 10,000 rows of items (raw JSON + parsed track, several KB each) made batches of ~50 MB per task,
 # too many for the default 1 GB heap beside the cache itself at 1M tracks. 1,000 rows a batch keep it small.
 CACHE_CONF = {"spark.sql.inMemoryColumnarStorage.batchSize": 1000}
+# The pages are passed to Spark one path each (a date's manifests list ~20,000 of them at 1M tracks). Past
+# 32 paths Spark lists them with a Spark job of up to 10,000 tasks, which took 46 s of the 2 cores at 1M
+# tracks; the driver checks each listed page exists before Spark starts anyway, so list them there too.
+LISTING_CONF = {"spark.sql.sources.parallelPartitionDiscovery.threshold": 1_000_000}
+# Spark's unified memory (sorts, aggregations, cached blocks) is 60% of the heap above 300 MB by default:
+# 434 MB of a 1 GB heap, which the sorts of 1M items (the first-occurrence window, the sorted outputs)
+# fill, beside the rest of the job's live data in the one local-mode JVM: up to 569 MB (window) and
+# 710 MB (bronze sort) after GC at 1M tracks (benchmarks/normalize_heap.py). 20% (145 MB) makes the
+# sorts spill earlier, to local disk, and leaves the rest of the heap to what Spark does not account:
+# the parsers of ~100 KB page texts, the cached batches being built, the Parquet writer's row group.
+# Measured: window 422 MB, bronze sort 453 MB after GC; no full GC.
+MEMORY_CONF = {"spark.memory.fraction": 0.2}
+JOB_CONF = {**CACHE_CONF, **LISTING_CONF, **MEMORY_CONF}
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -115,7 +129,10 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
     pages = nz.parse_pages(page_list, read_pages(spark, raw.paths))
     # Cached: the items (one row each) and the pages without their texts. The full page rows are the whole
     # raw input (~2 GB at 1M tracks): a cached batch of them ran out of the default 1 GB driver heap.
-    classified = nz.classify_items(nz.extract_items(pages)).cache()
+    # The items are cached on local disk, not in the heap: held in memory, their blocks would fill
+    # Spark's storage share of the heap for the whole job (in local mode the one JVM is driver and
+    # executor), beside the sorts of the three outputs.
+    classified = nz.classify_items(nz.extract_items(pages)).persist(StorageLevel.DISK_ONLY)
     pages = nz.without_readable_texts(pages).cache()
     silver = nz.to_silver(classified)
 
@@ -147,7 +164,7 @@ def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
     ds = check_ds(args.ds)
     raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
-    with job_session(f"weekly-discovery-normalize-{ds}", CACHE_CONF) as spark:
+    with job_session(f"weekly-discovery-normalize-{ds}", JOB_CONF) as spark:
         normalize_date(spark, lake, ds, raw)
 
 

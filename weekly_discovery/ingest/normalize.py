@@ -8,7 +8,8 @@ Flow for one date::
     page list (from the manifests) + page file texts
       -> parse_pages      one row per page: context, problem (if unreadable), items as JSON texts
       -> extract_items    one row per item: context, position, raw text, parsed track/episode
-      -> classify_items   + status (track | superseded | quarantined) and reason
+      -> classify_items   + status (track | superseded | quarantined), reason, unreadable fields;
+                          the raw text kept for quarantined items only
       -> to_bronze / to_silver / to_quarantine / outcome_counts -> build_metrics
 
 Rules (first that fits wins, see ``schemas.QUARANTINE_REASONS``): a page that is not a
@@ -126,7 +127,7 @@ def parse_pages(page_list: DataFrame, raw_pages: DataFrame) -> DataFrame:
         .rowsBetween(Window.unboundedPreceding, -1)
     )
     parsed_pages = (
-        page_list.join(texts, "page", "left")
+        _attach_texts(page_list, texts)
         .withColumn("parsed", parsed)
         .withColumn("problem", problem)
         .withColumn("items", F.when(F.col("problem").isNull(), F.col("parsed.items")))
@@ -147,6 +148,24 @@ def parse_pages(page_list: DataFrame, raw_pages: DataFrame) -> DataFrame:
     return parsed_pages.join(F.broadcast(positions), ["source_key", "page_index"]).select(
         *parsed_pages.columns, "first_position"
     )
+
+
+def _attach_texts(page_list: DataFrame, texts: DataFrame) -> DataFrame:
+    """Every listed page with its file's ``text`` (null when no file was read), without moving the texts.
+
+    A plain left join of the page list to the texts is planned as a sort-merge join: Spark shuffles
+    both sides, the whole raw input included (~2 GB at 1M tracks, through the one JVM in local mode),
+    before adaptive execution sees that the page list is small and broadcasts it. The page list (one
+    short row per page, built from the manifests in the driver) is broadcast from the start instead, so
+    the texts stream from the files into the parse. A broadcast cannot keep the unmatched rows of the
+    broadcast side, so the listed pages without a text are added back by an anti join on the page
+    names alone.
+    """
+    found = F.broadcast(page_list).join(texts, "page").select(*page_list.columns, "text")
+    missing = page_list.join(F.broadcast(texts.select("page")), "page", "left_anti").select(
+        *page_list.columns, F.lit(None).cast("string").alias("text")
+    )
+    return found.unionByName(missing)
 
 
 def without_readable_texts(pages: DataFrame) -> DataFrame:
@@ -184,10 +203,17 @@ def extract_items(pages: DataFrame) -> DataFrame:
 
 
 def classify_items(items: DataFrame) -> DataFrame:
-    """Add ``status`` (track | superseded | quarantined), ``reason`` and ``detail``.
+    """Add ``status`` (track | superseded | quarantined), ``reason``, ``detail`` and ``unreadable``.
 
     ``reason`` is set for quarantined items only; ``detail`` names the first position of a
-    repeated track (duplicate or superseded).
+    repeated track (duplicate or superseded); ``unreadable`` lists the fields of
+    ``UNREADABLE_FIELDS`` present in the raw item but unreadable as typed.
+
+    ``raw`` (the item's JSON text) is kept for quarantined items only, the one output that shows
+    it: it is most of an item's size (~2 KB of ~2.5), and every row of the result passes through
+    the shuffle and sort of the first-occurrence window and through the job's cache. It is dropped
+    before the window where no repeat can quarantine the item (a kept item of saved tracks: its
+    repeats are superseded), and after it for every item that was not quarantined.
     """
     item = F.col("item")
     is_local = (
@@ -208,8 +234,12 @@ def classify_items(items: DataFrame) -> DataFrame:
     first_seen = Window.partitionBy("source_key", "track_key").orderBy("page_index", "item_index")
     repeated = F.col("track_key").isNotNull() & (F.row_number().over(first_seen) > 1)
     in_saved_tracks = F.col("kind") == SAVED_TRACKS
+    unreadable = F.filter(F.array(*[F.when(_unreadable(field), F.lit(field)) for field in UNREADABLE_FIELDS]),
+                          lambda field: field.isNotNull())
     return (
         items.withColumn("check", check)
+        .withColumn("unreadable", unreadable)
+        .withColumn("raw", F.when(F.col("check").isNotNull() | ~in_saved_tracks, F.col("raw")))
         .withColumn("track_key", F.when(F.col("check").isNull(), item["id"]))
         .withColumn("repeated", repeated)
         .withColumn("status",
@@ -223,6 +253,7 @@ def classify_items(items: DataFrame) -> DataFrame:
                     F.when(F.col("repeated"),
                            F.concat(F.lit("first at position "),
                                     F.first("position").over(first_seen).cast("string"))))
+        .withColumn("raw", F.when(F.col("status") == QUARANTINED, F.col("raw")))
         .drop("check", "track_key", "repeated")
     )
 
@@ -306,9 +337,10 @@ def outcome_counts(classified: DataFrame, pages: DataFrame) -> DataFrame:
         "source_key", F.coalesce("reason", "status").alias("outcome")
     ).count()
     kept = classified.where(F.col("status") == TRACK)
-    unreadable = kept.select("source_key", F.explode(F.array(*[
-        F.when(_unreadable(field), F.lit(f"{UNREADABLE}{field}")) for field in UNREADABLE_FIELDS
-    ])).alias("outcome")).where(F.col("outcome").isNotNull()).groupBy("source_key", "outcome").count()
+    unreadable = kept.select(
+        "source_key", F.explode(F.transform("unreadable", lambda field: F.concat(F.lit(UNREADABLE), field)))
+        .alias("outcome")
+    ).groupBy("source_key", "outcome").count()
     items = items.unionByName(unreadable)
     bad_pages = (
         pages.where(F.col("problem").isNotNull())

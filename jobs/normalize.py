@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark import StorageLevel
@@ -54,8 +54,25 @@ LISTING_CONF = {"spark.sql.sources.parallelPartitionDiscovery.threshold": 1_000_
 # sorts spill earlier, to local disk, and leaves the rest of the heap to what Spark does not account:
 # the parsers of ~100 KB page texts, the cached batches being built, the Parquet writer's row group.
 # Measured: window 422 MB, bronze sort 453 MB after GC; no full GC.
+# Only in local mode, where that one JVM is driver and executor: a cluster's executors keep Spark's default
+# (or what the submitter set), and so does a local run that sets spark.memory.fraction itself.
 MEMORY_CONF = {"spark.memory.fraction": 0.2}
-JOB_CONF = {**CACHE_CONF, **LISTING_CONF, **MEMORY_CONF}
+
+
+def job_conf(submitted: Mapping[str, str]) -> dict[str, object]:
+    """The normalize session's settings, given the settings spark-submit passed (``--master``, ``--conf``,
+    spark-defaults.conf, the connection's properties file)."""
+    conf: dict[str, object] = {**CACHE_CONF, **LISTING_CONF}
+    if submitted.get("spark.master", "local[*]").startswith("local") and "spark.memory.fraction" not in submitted:
+        conf.update(MEMORY_CONF)
+    return conf
+
+
+def submitted_conf() -> dict[str, str]:
+    """What spark-submit set for this driver (its JVM's ``spark.*`` properties), before the session starts."""
+    from pyspark import SparkConf
+
+    return dict(SparkConf().getAll())
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -164,7 +181,9 @@ def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
     ds = check_ds(args.ds)
     raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
-    with job_session(f"weekly-discovery-normalize-{ds}", JOB_CONF) as spark:
+    conf = job_conf(submitted_conf())
+    log.info("normalize ds=%s session settings: %s", ds, ", ".join(f"{k}={v}" for k, v in sorted(conf.items())))
+    with job_session(f"weekly-discovery-normalize-{ds}", conf) as spark:
         normalize_date(spark, lake, ds, raw)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -212,3 +213,10 @@ def test_missing_page_file_is_reported_before_spark_starts(tmp_path):
                        r"source=saved_tracks/ds=2026-11-16/page-00000.json"):
         job.load_raw_input(lake, DS)
     assert job.main(["--lake", lake.root, "--ds", DS]) == 2
+
+
+def test_a_local_run_lowers_sparks_memory_share_and_says_so(first_run):
+    # spark-submit --master local[2] set no spark.memory.fraction: the job reads that from the driver's
+    # JVM before its session starts, and lowers the share (jobs/normalize.py, job_conf)
+    _, result = first_run
+    assert re.search(r"normalize ds=2026-11-23 session settings: .*spark\.memory\.fraction=0\.2", output(result))

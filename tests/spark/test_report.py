@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from weekly_discovery.report import transforms as tr
-from weekly_discovery.report.compute import ReportSettings, build_report
+from weekly_discovery.report.compute import ReportSettings, build_report, correlation_section
 
 pytestmark = pytest.mark.spark
 
@@ -107,11 +107,26 @@ def test_correlation_equals_numpy(spark):
     rows.append(row(101, status="quarantined"))
     rows.append(row(102, tempo=None))  # tempo not detected: the row lacks a feature
     tracks = frame(spark, rows)
-    vectors = tr.feature_vectors(tr.correlation_input(tracks, features, ("liked", "disliked")), features)
-    got = np.array(tr.correlation_matrix(vectors))
+    n_rows, matrix = tr.correlation(tr.correlation_input(tracks, features, ("liked", "disliked")), features)
+    got = np.array(matrix)
     expected = np.corrcoef(data, rowvar=False)
+    assert n_rows == n  # each track once, the quarantined one and the one without tempo left out
     assert got.shape == (6, 6)
     assert np.allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def test_a_constant_feature_has_no_correlation_row_or_column(spark):
+    features = ["danceability", "energy", "mode"]
+    values = [(0.1, 0.2, 1), (0.5, 0.4, 1), (0.9, 0.9, 1)]  # mode is 1 everywhere: zero variance
+    tracks = frame(spark, [row(i, danceability=d, energy=e, mode=m) for i, (d, e, m) in enumerate(values)])
+    n_rows, matrix = tr.correlation(tr.correlation_input(tracks, features, ("liked",)), features)
+    assert n_rows == 3
+    assert matrix[0][0] == matrix[1][1] == 1.0
+    assert matrix[0][1] == matrix[1][0] == pytest.approx(np.corrcoef([0.1, 0.5, 0.9], [0.2, 0.4, 0.9])[0, 1], abs=1e-12)
+    assert all(np.isnan(matrix[2][j]) and np.isnan(matrix[j][2]) for j in range(3))
+    section = correlation_section(tracks, ReportSettings(correlation_features=tuple(features),
+                                                         correlation_roles=("liked",)))
+    assert section["matrix"][2] == [None, None, None] and section["matrix"][0][2] is None  # JSON: null
 
 
 def test_build_report_end_to_end_on_a_small_table(spark):

@@ -172,15 +172,8 @@ def correlation_section(tracks: "DataFrame", settings: ReportSettings) -> dict[s
     from weekly_discovery.report import transforms as tr
 
     features = list(settings.correlation_features)
-    rows = tr.correlation_input(tracks, features, settings.correlation_roles).cache()
-    try:
-        n = rows.count()
-        matrix: list[list[float | None]] = []
-        if n >= 2:
-            raw = tr.correlation_matrix(tr.feature_vectors(rows, features))
-            matrix = [[an.clean_number(v) for v in row] for row in raw]
-    finally:
-        rows.unpersist()
+    n, raw = tr.correlation(tr.correlation_input(tracks, features, settings.correlation_roles), features)
+    matrix = [[an.clean_number(v) for v in row] for row in raw] if n >= 2 else []
     return {
         "features": features,
         "roles": list(settings.correlation_roles),

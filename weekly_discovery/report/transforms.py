@@ -10,6 +10,8 @@ Only rows with ``feature_status = 'ok'`` carry features (the others have nulls).
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Sequence
 
 from pyspark.sql import Column, DataFrame
@@ -18,7 +20,6 @@ from pyspark.sql import functions as F
 from weekly_discovery.core.vocabulary import STATUS_OK
 from weekly_discovery.report.analysis import BIN_EPSILON, LIBRARY_GROUP, bin_count
 
-VECTOR = "features_vector"
 
 
 def with_features(tracks: DataFrame) -> DataFrame:
@@ -100,24 +101,28 @@ def correlation_input(tracks: DataFrame, features: Sequence[str], roles: Sequenc
             .select(*[F.col(f).cast("double").alias(f) for f in features]))
 
 
-def feature_vectors(rows: DataFrame, features: Sequence[str]) -> DataFrame:
-    """``rows`` with the features assembled into one ``features_vector`` column (ML vector)."""
-    from pyspark.ml.feature import VectorAssembler
+def correlation(rows: DataFrame, features: Sequence[str]) -> tuple[int, list[list[float]]]:
+    """``(n, matrix)``: the number of ``rows`` and the Pearson correlation matrix of ``features`` over them
+    (k x k; a constant feature gives NaN in its row and column, as ``pyspark.ml.stat.Correlation`` did).
 
-    assembler = VectorAssembler(inputCols=list(features), outputCol=VECTOR, handleInvalid="error")
-    return assembler.transform(rows).select(VECTOR)
-
-
-def correlation_matrix(vectors: DataFrame) -> list[list[float]]:
-    """The Pearson correlation matrix of ``features_vector`` (pyspark.ml.stat.Correlation): a k x k list.
-
-    Spark aggregates the covariance in one pass; only the k x k result reaches the driver.
-    A constant feature yields NaN in its row and column.
+    One aggregation, one Spark job: the count and the population covariance of every pair (Spark's
+    numerically stable one-pass co-moments); the driver divides by the standard deviations. Only one row
+    of k(k+1)/2 numbers reaches it. (Spark ML's ``Correlation`` over assembled vectors needed a cached input,
+    a count and several jobs for the same numbers; Spark SQL's ``corr`` fails on a constant column under
+    ANSI mode instead of saying "no correlation".)
     """
-    from pyspark.ml.stat import Correlation
-
-    matrix = Correlation.corr(vectors, VECTOR, "pearson").head()[0]
-    return matrix.toArray().tolist()
+    k = len(features)
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    result = rows.agg(F.count(F.lit(1)).alias("n"),
+                      *[F.covar_pop(features[i], features[j]).alias(f"c{i}_{j}") for i, j in pairs]).first()
+    cov = {(i, j): result[f"c{i}_{j}"] for i, j in pairs}  # None when there is no row
+    nan = float("nan")
+    matrix = [[nan] * k for _ in range(k)]
+    for i, j in pairs:
+        var_i, var_j, c = cov[(i, i)], cov[(j, j)], cov[(i, j)]
+        if var_i and var_j and var_i > 0 and var_j > 0 and c is not None:  # else: a constant feature
+            matrix[i][j] = matrix[j][i] = 1.0 if i == j else max(-1.0, min(1.0, c / math.sqrt(var_i * var_j)))
+    return int(result["n"]), matrix
 
 
 def coverage_counts(tracks: DataFrame) -> DataFrame:

@@ -54,11 +54,33 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+# The longest files, longest first (each file's set-up and tests, from `.ci/run`'s --durations on 2 cores,
+# 2026-12-05: 340, 210, 175, 150, 140, 120, 145, 100 s). xdist's loadfile hands files out in collection
+# order as workers free up, so starting the longest first keeps one long file from running alone at the
+# end (the make ui browser test did: ~3 min on one worker while the other idled).
+LONGEST_FILES = (
+    "tests/e2e/test_pipeline.py",
+    "tests/e2e/test_discovery.py",
+    "tests/ui/test_make_ui.py",
+    "tests/jobs/test_train_score_jobs.py",
+    "tests/cluster/test_spark_standalone.py",
+    "tests/services/test_airflow_services.py",
+    "tests/reliability/test_spark_write_crash.py",
+    "tests/jobs/test_enrich_jobs.py",
+)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """The end-to-end files first (a stable sort: the order within a file is kept), so that with
-    `make test`'s two workers (pytest-xdist, one file per worker at a time) the long runs start early
-    and the short files fill the gaps, instead of one long file running alone at the end."""
-    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else 1)
+    """The longest files first (:data:`LONGEST_FILES`), then the other end-to-end files, then the rest (a
+    stable sort: the order within a file is kept), so that with `make test`'s two workers (pytest-xdist,
+    one file per worker at a time) the long runs start early and the short files fill the gaps."""
+    def key(item):
+        path = item.path.relative_to(REPO).as_posix() if item.path.is_relative_to(REPO) else ""
+        if path in LONGEST_FILES:
+            return (0, LONGEST_FILES.index(path))
+        return (1 if item.get_closest_marker("e2e") else 2, 0)
+
+    items.sort(key=key)
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -237,3 +237,12 @@ def test_the_weekly_job_without_enriched_input_fails_before_spark(tmp_path, capl
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
     assert _load_weekly_job().main(["--lake", str(tmp_path / "lake"), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrichment (spotify_enrich)" in caplog.text
+
+
+def test_the_training_log_has_no_warning_about_the_refits_pool(runs):
+    # the post's refit runs in its own fair-scheduler pool; the session declares it (recommend/week.py)
+    _, log, _ = runs
+    warned = [line for line in log.splitlines() if "has not been configured" in line]
+    assert not warned, warned
+    assert "Created pool: post_refit" in log  # Spark read the declaration (an INFO line of its start-up)
+    assert "selected " in log  # the training did run and log

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -312,7 +313,12 @@ def test_the_posts_refit_runs_in_its_own_fair_scheduler_pool(spark, tmp_path, mo
     the grid stays in the default pool. What the refit gets (its rows, cached before the grid) is unchanged."""
     from weekly_discovery.recommend import steps, week
 
-    assert steps.SESSION_CONF["spark.scheduler.mode"] == "FAIR"
+    conf = steps.session_conf()
+    assert conf["spark.scheduler.mode"] == "FAIR"
+    # the refit's pool is declared (no "pool post_refit has not been configured" WARN in the task log)
+    pools = Path(conf["spark.scheduler.allocation.file"]).read_text()
+    assert '<pool name="post_refit">' in pools and pools.startswith('<?xml version="1.0"?>')
+    assert steps.session_conf() == conf  # the same file, rewritten only if changed
     context = spark.sparkContext
     seen = []
 

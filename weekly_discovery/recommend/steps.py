@@ -32,15 +32,17 @@ from weekly_discovery.lake import (
 from weekly_discovery.recommend import catalog, removals, store
 from weekly_discovery.recommend import score as sc
 from weekly_discovery.recommend.models import GRIDS
-from weekly_discovery.recommend.week import TRAIN_CONF, TrainSettings, train_week
+from weekly_discovery.recommend.week import TrainSettings, train_conf, train_week
 from weekly_discovery.spark.runner import enriched_input
 from weekly_discovery.spark.session import write_partition
 
 log = logging.getLogger(__name__)
 
-# The session settings of a job that trains (jobs/train.py, jobs/weekly.py): fair scheduling, so the
-# post's Spark ML refit takes turns with the cross-validation grid (weekly_discovery.recommend.week).
-SESSION_CONF = dict(TRAIN_CONF)
+
+def session_conf() -> dict[str, str]:
+    """The session settings of a job that trains (jobs/train.py, jobs/weekly.py): fair scheduling, so the
+    post's Spark ML refit takes turns with the cross-validation grid (:func:`weekly_discovery.recommend.week.train_conf`)."""
+    return train_conf()
 
 
 @dataclass(frozen=True)

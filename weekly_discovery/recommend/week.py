@@ -42,9 +42,39 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFIT_POOL = "post_refit"
-# The training session's settings: fair scheduling between the grid's job and the post's Spark ML refit
-# (see _in_pool); with a single job at a time (scoring) it schedules as FIFO does.
-TRAIN_CONF = {"spark.scheduler.mode": "FAIR"}
+# The refit's pool, declared so Spark does not warn in every training log that it "has not been configured"
+# (weights and shares as Spark gives an undeclared pool).
+POOLS_XML = f"""<?xml version="1.0"?>
+<allocations>
+  <pool name="{REFIT_POOL}">
+    <schedulingMode>FIFO</schedulingMode>
+    <weight>1</weight>
+    <minShare>0</minShare>
+  </pool>
+</allocations>
+"""
+
+
+def train_conf() -> dict[str, str]:
+    """The training session's settings: fair scheduling between the grid's job and the post's Spark ML refit
+    (see :func:`_in_pool`; with a single job at a time, as in scoring, it schedules as FIFO does), and the
+    file that declares the refit's pool. The file is written where the driver runs (the scheduler lives
+    there, also in cluster mode), in the temp folder, under a name of this user's; its content never changes."""
+    import os
+    import tempfile
+
+    path = os.path.join(tempfile.gettempdir(), f"weekly-discovery-{os.getuid()}-fairscheduler.xml")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            current = fh.read()
+    except OSError:
+        current = None
+    if current != POOLS_XML:
+        fd, staged = tempfile.mkstemp(prefix=".fairscheduler-", dir=os.path.dirname(path))
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(POOLS_XML)
+        os.replace(staged, path)
+    return {"spark.scheduler.mode": "FAIR", "spark.scheduler.allocation.file": path}
 
 
 @dataclass(frozen=True)
@@ -157,7 +187,7 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
 def _in_pool(pool: str, fn, *args):
     """``fn(*args)`` with this thread's Spark jobs in the scheduler pool ``pool``.
 
-    Under ``spark.scheduler.mode=FAIR`` (:data:`TRAIN_CONF`) a free core goes to the pool with fewer
+    Under ``spark.scheduler.mode=FAIR`` (:func:`train_conf`) a free core goes to the pool with fewer
     running tasks, so the post's refit (dozens of one-task jobs, one per optimizer step) runs beside the
     grid's tasks instead of queueing behind all of them (FIFO). Under FIFO the pool is ignored.
     """

@@ -84,10 +84,11 @@ def demo_env(standin: StandIn, config_path: Path, home: Path = DEMO) -> dict[str
     return env
 
 
-def write_spark_defaults(folder: Path) -> Path:
-    """``folder/spark-defaults.conf`` with :data:`SMALL_JOB_SPARK_DEFAULTS`; returns the folder."""
+def write_spark_defaults(folder: Path, extra: dict[str, str] | None = None) -> Path:
+    """``folder/spark-defaults.conf`` with :data:`SMALL_JOB_SPARK_DEFAULTS` (and ``extra``); returns the
+    folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"{key} {value}\n" for key, value in SMALL_JOB_SPARK_DEFAULTS.items())
+    text = "".join(f"{key} {value}\n" for key, value in {**SMALL_JOB_SPARK_DEFAULTS, **(extra or {})}.items())
     (folder / "spark-defaults.conf").write_text("# written by devtools.demo for its small jobs\n" + text)
     return folder
 

@@ -33,12 +33,23 @@ for _name, _value in {
 os.environ["PATH"] = f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}"
 
 # Airflow reads AIRFLOW_HOME when first imported: give the test session a throwaway one.
-_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="wd-airflow-home-"))
-os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+_SESSION_TMP = Path(tempfile.mkdtemp(prefix="wd-test-session-"))
+os.environ["AIRFLOW_HOME"] = str(_SESSION_TMP / "airflow")
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
+
+# Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) reads the
+# demo's small-job settings: C1 JIT only and no UI. The suite keeps both cores busy, and C2's compiler
+# threads were ~40% of a short job's CPU (tests/jobs/test_normalize_job.py: 54 s of user CPU with C2,
+# 32 s with C1). A test that needs other defaults points SPARK_CONF_DIR elsewhere; a developer's own
+# SPARK_CONF_DIR is kept.
+from devtools.demo import write_spark_defaults  # noqa: E402
+
+if not os.environ.get("SPARK_CONF_DIR"):
+    os.environ["SPARK_CONF_DIR"] = str(write_spark_defaults(
+        _SESSION_TMP / "spark-conf", {"spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1"}))
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +71,6 @@ def shared_data() -> Path:
 # end (the make ui browser test did: ~3 min on one worker while the other idled).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
-    "tests/e2e/test_discovery.py",
     "tests/ui/test_make_ui.py",
     "tests/jobs/test_train_score_jobs.py",
     "tests/cluster/test_spark_standalone.py",
@@ -84,4 +94,4 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)

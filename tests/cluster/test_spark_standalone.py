@@ -65,7 +65,8 @@ def spark_cluster(tmp_path_factory):
         path.mkdir()
     env = {**os.environ, "SPARK_LOG_DIR": str(dirs["logs"]), "SPARK_PID_DIR": str(dirs["pids"]),
            "SPARK_WORKER_DIR": str(dirs["work"]), "SPARK_LOCAL_IP": "127.0.0.1",
-           "SPARK_IDENT_STRING": f"wd-test-{os.getpid()}"}
+           "SPARK_IDENT_STRING": f"wd-test-{os.getpid()}",
+           "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1"}  # as the session's drivers and executors
     port, ui, worker_ui = free_port(), free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
     master, worker = "org.apache.spark.deploy.master.Master", "org.apache.spark.deploy.worker.Worker"

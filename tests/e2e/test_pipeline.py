@@ -1,6 +1,14 @@
-"""The whole chain through real Airflow, as `make demo` runs it: ingest -> enrich -> report (-> weekly
--> report again, on the recommendations event), with Spotify's audio features forbidden (the situation of
-every app registered today)."""
+"""The whole chain through real Airflow (`airflow dags test`), as `make demo` runs it, against the stand-in with
+Spotify's audio features forbidden (the situation of every app registered today), and with NO candidate
+playlist configured (issue 13: discovery finds the week's songs), two Mondays in a row:
+
+- week 1: ingest -> discover -> enrich -> report -> weekly -> report again (on the recommendations event);
+  then enrich and weekly once more for the same date (a rerun asks nothing and changes nothing);
+- week 2: ingest -> discover -> enrich -> weekly (a playlist of new songs, disjoint from week 1's).
+
+One chain for both stories (the pipeline's and discovery's, two files and 15 DAG runs before): lean on
+purpose (a small library, the quick grid, top_n 8). The candidate-playlist path runs end to end in
+tests/services (the chain on PostgreSQL with the scheduler)."""
 
 from __future__ import annotations
 
@@ -10,64 +18,95 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from devtools.standin import StandIn, generate_demo_library, write_demo_config
+from devtools.standin import StandIn, generate_demo_library
 from tests.e2e.conftest import dags_test, pipeline_env
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report.paths import INDEX_HTML, report_dir
 
 pytestmark = pytest.mark.e2e
-DS = "2026-11-23"
-CHAIN = ("spotify_ingest", "spotify_enrich", "library_report", "weekly_recommendations")
+MONDAYS = ("2026-11-23", "2026-11-30")
+DS = MONDAYS[0]
+WEEK = ("spotify_ingest", "spotify_discover", "spotify_enrich", "weekly_recommendations")
+TOP_N = 8
+
+
+def write_config(library, standin: StandIn, path: Path) -> Path:
+    sources = "".join(f"{role} = {json.dumps(list(library.role_sources(role)))}\n"
+                      for role in ("liked", "disliked", "reference"))  # no candidates: none configured
+    path.write_text(
+        f"[sources]\n{sources}\n[lake]\nroot = \"lake\"\n"
+        f"[enrichment]\nproviders = [\"spotify\", \"reccobeats\"]\nreccobeats_url = \"{standin.reccobeats_url}\"\n"
+        f"[model]\ngrid = \"quick\"\ntop_n = {TOP_N}\n"
+        f"[discover]\nsources = [\"reccobeats\", \"artists\"]\nreccobeats_url = \"{standin.reccobeats_url}\"\n",
+        encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="module")
 def chain(airflow_db, tmp_path_factory):
-    """Run every DAG of the chain once for DS against one stand-in; keep outputs and logs."""
+    """Run the chain for both Mondays against one stand-in; keep outputs, logs and request counts."""
     tmp = tmp_path_factory.mktemp("pipeline")
-    library = generate_demo_library(seed=7)
+    library = generate_demo_library(seed=7, n_tracks=500)
     with StandIn(library, audio_features="forbidden") as standin:
-        config_path = write_demo_config(library, tmp / "weekly-discovery.toml")
-        with config_path.open("a") as fh:
-            fh.write(f'\n[lake]\nroot = "lake"\n\n[enrichment]\nproviders = ["spotify", "reccobeats"]\n'
-                     f'reccobeats_url = "{standin.reccobeats_url}"\n\n[model]\ngrid = "quick"\n')
-        env = pipeline_env(airflow_db, standin, config_path)
-        runs = {}
-        for dag_id in CHAIN:
-            runs[dag_id] = dags_test(env, dag_id, DS)
-            assert runs[dag_id].returncode == 0, f"{dag_id} failed:\n{runs[dag_id].output[-6000:]}"
-        page_before_rerun = (report_dir(Lake(str(tmp / "lake")), DS) / INDEX_HTML).read_text()
-        # the weekly DAG's recommendations event starts the report DAG again (its schedule is either asset)
-        report_after_weekly = dags_test(env, "library_report", DS)
-        assert report_after_weekly.returncode == 0, report_after_weekly.output[-6000:]
-        requests_after_first_pass = {
-            "audio_features": standin.count("GET /v1/audio-features"), "reccobeats": standin.count("/reccobeats")}
+        env = pipeline_env(airflow_db, standin, write_config(library, standin, tmp / "weekly-discovery.toml"))
         lake = Lake(str(tmp / "lake"))
+        runs, outputs = {}, []
+
+        def run(dag_id: str, ds: str):
+            result = dags_test(env, dag_id, ds)
+            outputs.append(result.output)
+            assert result.returncode == 0, f"{dag_id} {ds} failed:\n{result.output[-6000:]}"
+            return result
+
+        # week 1, with the report DAG after enrich (its first run) and after weekly (the recommendations event)
+        for dag_id in ("spotify_ingest", "spotify_discover", "spotify_enrich", "library_report",
+                       "weekly_recommendations"):
+            runs[dag_id] = run(dag_id, DS)
+        page_before_rerun = (report_dir(lake, DS) / INDEX_HTML).read_text()
+        report_after_weekly = run("library_report", DS)
+        requests_after_first_pass = {"audio_features": standin.count("GET /v1/audio-features"),
+                                     "reccobeats_features": standin.count("GET /reccobeats/v1/audio-features")}
         enriched_before = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).sort_by(
             [("source_key", "ascending"), ("track_id", "ascending")])
-        first_playlist = _published_playlist(standin, tmp)
+        first_playlist = _published_playlist(standin, lake, DS)
+        # the same date again: enrich asks nothing, weekly publishes the same playlist
         standin.reset_counts()
-        rerun = dags_test(env, "spotify_enrich", DS)
-        assert rerun.returncode == 0, rerun.output[-6000:]
-        rerun_weekly = dags_test(env, "weekly_recommendations", DS)
-        assert rerun_weekly.returncode == 0, rerun_weekly.output[-6000:]
+        rerun = run("spotify_enrich", DS)
+        rerun_weekly = run("weekly_recommendations", DS)
         playlists_created = standin.count("POST /v1/me/playlists")
+        rerun_feature_requests = standin.count("GET /v1/audio-features") + standin.count("/reccobeats")
+        rerun_playlist = _published_playlist(standin, lake, DS)
+        # week 2: new songs again, in the same playlist (its items are replaced each week)
+        for dag_id in WEEK:
+            run(dag_id, MONDAYS[1])
+        playlists = {DS: first_playlist[1], MONDAYS[1]: _published_playlist(standin, lake, MONDAYS[1])[1]}
         yield {
-            "library": library, "lake": lake, "runs": runs, "rerun": rerun, "tmp": tmp,
-            "first": requests_after_first_pass, "rerun_feature_requests":
-                standin.count("GET /v1/audio-features") + standin.count("/reccobeats"),
-            "enriched_before": enriched_before,
-            "first_playlist": first_playlist, "rerun_playlist": _published_playlist(standin, tmp),
+            "library": library, "lake": lake, "runs": runs, "rerun": rerun, "tmp": tmp, "outputs": outputs,
+            "first": requests_after_first_pass, "rerun_feature_requests": rerun_feature_requests,
+            "enriched_before": enriched_before, "first_playlist": first_playlist, "rerun_playlist": rerun_playlist,
             "playlists_created_on_rerun": playlists_created, "rerun_weekly": rerun_weekly,
             "page_before_rerun": page_before_rerun, "report_after_weekly": report_after_weekly,
+            "playlists": playlists,  # what the playlist held right after each week
             # every access token the stand-in handed out during the runs (its private registry)
             "secrets": (standin.client_secret, standin.refresh_token, *standin._access_tokens),
         }
 
 
-def _published_playlist(standin, tmp):
-    published = json.loads(next(Path(tmp, "lake", "gold", "published").glob("ds=*/_publish.json")).read_text())
+def _published_playlist(standin, lake: Lake, ds: str):
+    published = json.loads((lake.partition("gold", "published", ds) / "_publish.json").read_text())
     return published["playlist_id"], standin.library.playlists[published["playlist_id"]].track_ids()
 
+
+def picks(lake: Lake, ds: str) -> list[dict]:
+    return pq.read_table(str(lake.partition("gold", "picks", ds) / "part-00000.parquet")).to_pylist()
+
+
+def library_ids(lake: Lake, ds: str) -> set[str]:
+    rows = pq.read_table(str(lake.partition("silver", "tracks", ds)), columns=["track_id", "role"]).to_pylist()
+    return {r["track_id"] for r in rows if r["role"] in ("liked", "disliked", "reference")}
+
+
+# ---- the week's playlist, its rerun, enrichment and the report ------------------------------------------
 
 def test_weekly_playlist_holds_the_recommendations_and_a_rerun_keeps_it(chain):
     lake = chain["lake"]
@@ -98,7 +137,7 @@ def test_enrichment_falls_back_to_reccobeats_in_batches_of_40(chain):
     known = {t for t in distinct if library.reccobeats_features_for(t) is not None}
     assert {r["track_id"] for r in ok} == known
     assert chain["first"]["audio_features"] == 1  # the 403 turned Spotify off after one call
-    assert chain["first"]["reccobeats"] == -(-len(distinct) // 40)
+    assert chain["first"]["reccobeats_features"] == -(-len(distinct) // 40)
 
 
 def test_rerun_of_enrichment_asks_nothing_and_changes_nothing(chain):
@@ -128,11 +167,35 @@ def test_the_report_shows_the_weeks_model_once_the_report_dag_runs_after_the_wee
 
 
 def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
-    outputs = [run.output for run in chain["runs"].values()] + [chain["rerun"].output, chain["rerun_weekly"].output,
-                                                               chain["report_after_weekly"].output]
+    assert len(chain["outputs"]) == 12  # every DAG run of both weeks
     for secret in chain["secrets"]:
-        for text in outputs:
+        for text in chain["outputs"]:
             assert secret not in text
         for path in Path(chain["tmp"]).rglob("*"):
             if path.is_file() and path.name != "weekly-discovery.toml":
                 assert secret.encode() not in path.read_bytes(), f"{secret!r} found in {path}"
+
+
+# ---- discovery, two Mondays in a row (issue 13) ---------------------------------------------------------
+
+def test_each_week_fills_the_playlist_with_new_songs_found_by_discovery(chain):
+    lake = chain["lake"]
+    for ds in MONDAYS:
+        week = picks(lake, ds)
+        assert len(week) == TOP_N, f"{ds}: {len(week)} picks"
+        assert [p["track_id"] for p in week] == chain["playlists"][ds]  # what the playlist holds, in rank order
+        assert not {p["track_id"] for p in week} & library_ids(lake, ds)
+        assert {p["source"] for p in week} <= {"reccobeats", "artists"}  # no candidate playlist exists
+        assert all(p["reason"] for p in week)
+
+
+def test_two_consecutive_weeks_publish_disjoint_playlists(chain):
+    first, second = (set(chain["playlists"][ds]) for ds in MONDAYS)
+    assert len(first) == len(second) == TOP_N and not first & second
+
+
+def test_each_source_stays_within_its_budget(chain):
+    for ds in MONDAYS:
+        metrics = json.loads((chain["lake"].partition("silver", "candidates", ds) / "_metrics.json").read_text())
+        for name, m in metrics["sources"].items():
+            assert m["requests"] <= m["budget"], (ds, name, m)

@@ -65,18 +65,20 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# The longest files, longest first (each file's set-up and tests, from `.ci/run`'s --durations on 2 cores,
-# 2026-12-05: 340, 210, 175, 150, 140, 120, 145, 100 s). xdist's loadfile hands files out in collection
-# order as workers free up, so starting the longest first keeps one long file from running alone at the
-# end (the make ui browser test did: ~3 min on one worker while the other idled).
+# The longest files, longest first (each file's set-up and tests, from --durations on 2 cores, 2026-12-05:
+# 270, 270, 105, 90, 80, 60, 57, 55 s). xdist's loadfile hands files out in collection order as workers free
+# up, so starting the longest first keeps one long file from running alone at the end (the make ui browser
+# test did: ~3 min on one worker while the other idled; then the services test, listed fifth, started 12
+# minutes in and ran last).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/ui/test_make_ui.py",
-    "tests/jobs/test_train_score_jobs.py",
-    "tests/cluster/test_spark_standalone.py",
     "tests/services/test_airflow_services.py",
+    "tests/cluster/test_spark_standalone.py",
+    "tests/jobs/test_train_score_jobs.py",
     "tests/reliability/test_spark_write_crash.py",
     "tests/jobs/test_enrich_jobs.py",
+    "tests/reliability/test_rerun_keeps_later_dates.py",
 )
 
 

@@ -4,10 +4,11 @@ playlist configured (issue 13: discovery finds the week's songs), two Mondays in
 
 - week 1: ingest -> discover -> enrich -> report -> weekly -> report again (on the recommendations event);
   then enrich and weekly once more for the same date (a rerun asks nothing and changes nothing);
-- week 2: ingest -> discover -> enrich -> weekly (a playlist of new songs, disjoint from week 1's).
+- week 2: ingest (the unchanged library: one request per source) -> discover -> enrich -> weekly (a
+  playlist of new songs, disjoint from week 1's).
 
-One chain for both stories (the pipeline's and discovery's, two files and 15 DAG runs before): lean on
-purpose (a small library, the quick grid, top_n 8). The candidate-playlist path runs end to end in
+One chain for three stories (the pipeline's, discovery's and the ingest DAG's two weeks: three files and
+17 DAG runs before, 12 now): lean on purpose (a small library, the quick grid, top_n 8). The candidate-playlist path runs end to end in
 tests/services (the chain on PostgreSQL with the scheduler)."""
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ MONDAYS = ("2026-11-23", "2026-11-30")
 DS = MONDAYS[0]
 WEEK = ("spotify_ingest", "spotify_discover", "spotify_enrich", "weekly_recommendations")
 TOP_N = 8
+CONFIGURED_ROLES = ("liked", "disliked", "reference")
 
 
 def write_config(library, standin: StandIn, path: Path) -> Path:
     sources = "".join(f"{role} = {json.dumps(list(library.role_sources(role)))}\n"
-                      for role in ("liked", "disliked", "reference"))  # no candidates: none configured
+                      for role in CONFIGURED_ROLES)  # no candidates: none configured
     path.write_text(
         f"[sources]\n{sources}\n[lake]\nroot = \"lake\"\n"
         f"[enrichment]\nproviders = [\"spotify\", \"reccobeats\"]\nreccobeats_url = \"{standin.reccobeats_url}\"\n"
@@ -76,8 +78,12 @@ def chain(airflow_db, tmp_path_factory):
         playlists_created = standin.count("POST /v1/me/playlists")
         rerun_feature_requests = standin.count("GET /v1/audio-features") + standin.count("/reccobeats")
         rerun_playlist = _published_playlist(standin, lake, DS)
-        # week 2: new songs again, in the same playlist (its items are replaced each week)
-        for dag_id in WEEK:
+        # week 2: the unchanged library costs one request per source; then new songs again, in the same
+        # playlist (its items are replaced each week)
+        standin.reset_counts()
+        ingest_week2 = run("spotify_ingest", MONDAYS[1])
+        week2_ingest_requests = standin.count("/v1/")
+        for dag_id in WEEK[1:]:
             run(dag_id, MONDAYS[1])
         playlists = {DS: first_playlist[1], MONDAYS[1]: _published_playlist(standin, lake, MONDAYS[1])[1]}
         yield {
@@ -87,9 +93,23 @@ def chain(airflow_db, tmp_path_factory):
             "playlists_created_on_rerun": playlists_created, "rerun_weekly": rerun_weekly,
             "page_before_rerun": page_before_rerun, "report_after_weekly": report_after_weekly,
             "playlists": playlists,  # what the playlist held right after each week
+            "ingest_week2": ingest_week2, "week2_ingest_requests": week2_ingest_requests,
             # every access token the stand-in handed out during the runs (its private registry)
             "secrets": (standin.client_secret, standin.refresh_token, *standin._access_tokens),
         }
+
+
+def expected_tracks_per_source(library) -> dict[str, int]:
+    """Written from the library itself, not from the pipeline: one row per distinct real track of each
+    configured source (liked, disliked, reference: no candidate playlist here)."""
+    out = {}
+    for role in CONFIGURED_ROLES:
+        for source in library.roles.get(role, []):
+            if source == "saved_tracks":
+                out[source] = len({t for _, t in library.saved})
+            else:
+                out[f"playlist-{source}"] = len(set(library.playlists[source].track_ids()))
+    return out
 
 
 def _published_playlist(standin, lake: Lake, ds: str):
@@ -174,6 +194,29 @@ def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
         for path in Path(chain["tmp"]).rglob("*"):
             if path.is_file() and path.name != "weekly-discovery.toml":
                 assert secret.encode() not in path.read_bytes(), f"{secret!r} found in {path}"
+
+
+# ---- ingest: the library lands, and an unchanged library's second week costs one request per source -------
+
+def test_ingest_lands_the_library_and_a_second_week_costs_one_request_per_source(chain):
+    library, lake = chain["library"], chain["lake"]
+    table = pq.read_table(lake.partition("silver", "tracks", DS))
+    counts = {}
+    for key in table.column("source_key").to_pylist():
+        counts[key] = counts.get(key, 0) + 1
+    assert counts == expected_tracks_per_source(library)
+    # the task log a person reads: progress lines, counts, paths (no secret: see the test below)
+    saved = len(library.saved)
+    pages = -(-saved // 50)
+    output = chain["runs"]["spotify_ingest"].output
+    assert f"saved_tracks: page {pages} of {pages}, {saved} of {saved} items" in output
+    assert "silver/tracks: " + str(lake.partition("silver", "tracks", DS)) in output
+
+    assert chain["week2_ingest_requests"] == 1 + len(expected_tracks_per_source(library))
+    metrics = json.loads((lake.partition("silver", "tracks", MONDAYS[1]) / "_metrics.json").read_text())
+    assert {m["mode"] for m in metrics["sources"].values()} == {"unchanged"}
+    week2_table = pq.read_table(lake.partition("silver", "tracks", MONDAYS[1]))
+    assert week2_table.sort_by("track_id").equals(table.sort_by("track_id"))
 
 
 # ---- discovery, two Mondays in a row (issue 13) ---------------------------------------------------------

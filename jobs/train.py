@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 from weekly_discovery.lake import Lake, check_ds
 from weekly_discovery.recommend import steps
+from weekly_discovery.recommend.week import train_conf  # fair pools for the refit beside the grid
 from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
 
@@ -38,7 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> None:
     ds = check_ds(args.ds)
     step = steps.train_step(Lake(args.lake), ds, job_config(args).model)  # fail before paying for a Spark session
-    with job_session(f"weekly-discovery-train-{ds}", steps.session_conf()) as spark:
+    with job_session(f"weekly-discovery-train-{ds}", train_conf()) as spark:
         steps.train(spark, step)
 
 

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from weekly_discovery.discover.sources.catalog import describe_file
 from weekly_discovery.lake import Lake, check_ds
 from weekly_discovery.recommend import steps
+from weekly_discovery.recommend.week import train_conf  # fair pools for the refit beside the grid
 from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
 
@@ -34,7 +35,7 @@ def run(args: argparse.Namespace) -> None:
     lake, ds, config = Lake(args.lake), check_ds(args.ds), job_config(args)
     training = steps.train_step(lake, ds, config.model)  # both inputs checked before paying for Spark
     scoring = steps.score_step(lake, ds, config, describe_file, champion=False)  # the champion: after training
-    with job_session(f"weekly-discovery-train-and-score-{ds}", steps.session_conf()) as spark:
+    with job_session(f"weekly-discovery-train-and-score-{ds}", train_conf()) as spark:
         with steps.timed("train", ds):
             steps.train(spark, training)
         with steps.timed("score", ds):

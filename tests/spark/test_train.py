@@ -311,14 +311,14 @@ def test_the_posts_refit_runs_in_its_own_fair_scheduler_pool(spark, tmp_path, mo
     """Training sessions schedule fairly and the post's Spark ML refit puts its jobs in a pool of their own,
     so its one-task jobs take turns with the grid's tasks (FIFO made them wait for every grid task), while
     the grid stays in the default pool. What the refit gets (its rows, cached before the grid) is unchanged."""
-    from weekly_discovery.recommend import steps, week
+    from weekly_discovery.recommend import week
 
-    conf = steps.session_conf()
+    conf = week.train_conf()
     assert conf["spark.scheduler.mode"] == "FAIR"
     # the refit's pool is declared (no "pool post_refit has not been configured" WARN in the task log)
     pools = Path(conf["spark.scheduler.allocation.file"]).read_text()
     assert '<pool name="post_refit">' in pools and pools.startswith('<?xml version="1.0"?>')
-    assert steps.session_conf() == conf  # the same file, rewritten only if changed
+    assert week.train_conf() == conf  # the same file, rewritten only if changed
     context = spark.sparkContext
     seen = []
 

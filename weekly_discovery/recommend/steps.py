@@ -32,17 +32,11 @@ from weekly_discovery.lake import (
 from weekly_discovery.recommend import catalog, removals, store
 from weekly_discovery.recommend import score as sc
 from weekly_discovery.recommend.models import GRIDS
-from weekly_discovery.recommend.week import TrainSettings, train_conf, train_week
+from weekly_discovery.recommend.week import TrainSettings, train_week
 from weekly_discovery.spark.runner import enriched_input
 from weekly_discovery.spark.session import write_partition
 
 log = logging.getLogger(__name__)
-
-
-def session_conf() -> dict[str, str]:
-    """The session settings of a job that trains (jobs/train.py, jobs/weekly.py): fair scheduling, so the
-    post's Spark ML refit takes turns with the cross-validation grid (:func:`weekly_discovery.recommend.week.train_conf`)."""
-    return train_conf()
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,9 @@ generated per start too: nothing secret is in the repository.
 
 Pausing: the four DAGs scheduled on assets are unpaused at each start (they run only when the data they
 wait for lands); ``spotify_ingest`` keeps the state a person gave it, paused at first, so nothing runs
-until someone triggers it. Its Trigger dialog unpauses it (the box is ticked by default); see docs/ui.md for
-what Airflow then schedules.
+until someone triggers it. Its Trigger dialog unpauses it (the box is ticked by default). The DAGs' start date
+is the moment ``make ui`` started (``WEEKLY_DISCOVERY_START_DATE``, unless you set it), so unpausing schedules
+next Monday's run rather than last Monday's at once: one press of *Trigger* runs one chain.
 
 Ctrl-C (SIGINT) or SIGTERM stops everything it started: each service's process group, any task process that
 left its group (found by this home's ``AIRFLOW_HOME`` in its environment), then the stand-in.
@@ -31,12 +32,21 @@ import signal
 import socket
 import sys
 import time
+from datetime import UTC, datetime, timezone
 from pathlib import Path
 
 from devtools.demo import CATALOGUE_FILE, DEMO, REPO, demo_env, write_config
-from devtools.processes import Service, free_port, http_json, pids_with_env, start, wait_until
+from devtools.processes import (
+    Service,
+    free_port,
+    http_json,
+    pids_with_env,
+    start,
+    wait_until,
+)
 from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.catalogue import demo_catalogue
+from weekly_discovery.airflow.policy import START_DATE_ENV
 
 SERVICES = ("scheduler", "dag-processor", "triggerer", "api-server")
 USER = "admin"
@@ -81,6 +91,9 @@ def airflow_env(env: dict[str, str], airflow_home: Path, host: str, port: int) -
         AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT=str(free_port(host)),
         AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT=str(free_port(host)),
     )
+    # The weekly schedule starts now: unpausing spotify_ingest (the Trigger dialog does) then waits for next
+    # Monday instead of also running last Monday's slot at once, so one press runs one chain.
+    env.setdefault(START_DATE_ENV, datetime.now(UTC).isoformat(timespec="seconds"))
     return env
 
 

@@ -5,6 +5,7 @@ Imported at DAG parse time, so it stays cheap: no I/O, no connection or Variable
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,10 @@ from typing import Any
 import pendulum
 
 from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
+from weekly_discovery.core.errors import UserError
 
-START_DATE = pendulum.datetime(2026, 1, 5, tz="UTC")
+DEFAULT_START_DATE = pendulum.datetime(2026, 1, 5, tz="UTC")
+START_DATE_ENV = "WEEKLY_DISCOVERY_START_DATE"
 WEEKLY_MONDAY_6AM = "0 6 * * 1"
 TAGS = ["weekly-discovery"]
 
@@ -26,6 +29,31 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=20),
 }
+
+
+def start_date(value: str | None = None) -> pendulum.DateTime:
+    """The DAGs' ``start_date``: ``$WEEKLY_DISCOVERY_START_DATE`` (ISO 8601, UTC unless it says) or 2026-01-05.
+
+    With ``catchup=False``, unpausing ``spotify_ingest`` runs its latest weekly slot at once when that slot is
+    after the start date (Airflow's rule); a start date of *now* makes the first scheduled run the next Monday
+    instead. ``make ui`` sets it to the moment it starts, so pressing *Trigger* runs one chain, not two.
+    """
+    value = os.environ.get(START_DATE_ENV) if value is None else value
+    if not value:
+        return DEFAULT_START_DATE
+    fix = "set it like 2026-01-05 or 2026-01-05T06:00:00Z, or unset it"
+    try:
+        parsed = pendulum.parse(value, tz="UTC", exact=True)
+    except ValueError as exc:
+        raise UserError(f"{START_DATE_ENV}={value!r} is not an ISO 8601 date or date-time ({exc}): {fix}") from None
+    if isinstance(parsed, pendulum.DateTime):
+        return parsed
+    if isinstance(parsed, pendulum.Date):
+        return pendulum.datetime(parsed.year, parsed.month, parsed.day, tz="UTC")
+    raise UserError(f"{START_DATE_ENV}={value!r} is not a date or a date-time: {fix}")
+
+
+START_DATE = start_date()
 
 DAG_POLICY: dict[str, Any] = {
     "start_date": START_DATE,

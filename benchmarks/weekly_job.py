@@ -7,9 +7,9 @@
 Issue #14 (fewer spark-submits where two jobs always run back to back): the weekly_recommendations DAG
 used to run ``jobs/train.py`` then ``jobs/score.py``, two spark-submits that each paid a JVM, a Spark
 session and a first job (~6.6 s with the demo's small-job settings); its one Spark task now runs
-``jobs/weekly.py``. Each round copies the chain's enriched library, catalogue, config and
-``spark-defaults.conf`` (the demo's, through ``SPARK_CONF_DIR``) into two fresh folders (no model
-yet, as in a first demo run) and times, in alternating order, the new job and the old two-job shape of
+``jobs/weekly.py``. Each round copies the chain's enriched library, catalogue and config into two fresh
+folders (no model yet, as in a first demo run), with the demo's small-job Spark settings
+(:func:`devtools.demo.small_job_env`), and times, in alternating order, the new job and the old two-job shape of
 the same code, both exactly as the DAG's operator submits them (``local[2]``). It prints the new job's
 wall time against its share of ``make demo``'s 90 s target, the two-job figure from the same run
 beside it, the single-process pandas / scikit-learn baseline (:mod:`benchmarks.baselines` train +
@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.measure import LoadSampler, run_measured, spark_env, spark_submit_command  # noqa: E402
+from devtools.demo import small_job_env  # noqa: E402
 
 DS_GLOB = "silver/tracks_enriched/ds=*"
 # make demo's target is 90 s for the whole chain after set-up (today 116 s, of which the weekly DAG's two Spark
@@ -58,15 +59,14 @@ def fresh_copy(chain: Path, dest: Path) -> Path:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     shutil.copytree(chain / "lake" / "silver", dest / "lake" / "silver")
-    for name in ("catalogue", "spark-conf"):
-        if (chain / name).is_dir():
-            shutil.copytree(chain / name, dest / name)
+    if (chain / "catalogue").is_dir():
+        shutil.copytree(chain / "catalogue", dest / "catalogue")
     shutil.copy2(chain / "weekly-discovery.toml", dest / "weekly-discovery.toml")
     return dest
 
 
 def run_jobs(folder: Path, jobs: list[str], ds: str, logs: Path) -> list:
-    env = {**spark_env(), "SPARK_CONF_DIR": str(folder / "spark-conf")}
+    env = small_job_env(spark_env())
     args = ["--lake", str(folder / "lake"), "--ds", ds, "--config", str(folder / "weekly-discovery.toml")]
     done = []
     for job in jobs:

@@ -10,10 +10,10 @@ on the weekly DAG's ``recommendations`` event (its page then shows the week's mo
 ``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
 At the end it prints where the time went (per DAG and per task, from the DAG logs) and the total.
 
-Spark start-up is most of a small job's time. The demo's spark-submits read ``.demo/spark-conf/
-spark-defaults.conf`` (``SPARK_CONF_DIR``), settings for jobs of a few thousand rows on a laptop: no
-Spark UI, and the JVM's quick (C1) JIT only; the jobs, their inputs and outputs are the same (see
-:data:`SMALL_JOB_SPARK_DEFAULTS`). The ``airflow`` commands run in forks of one warm process
+Spark start-up is most of a small job's time. The demo's spark-submits get settings for jobs of a few
+thousand rows on a laptop (``SPARK_SUBMIT_OPTS``, :func:`small_job_env`): no Spark UI, the JVM's quick (C1)
+JIT only, and a class-data archive of Spark's classes (:mod:`devtools.spark_cds`, created once per
+machine); the jobs, their inputs and outputs are the same. The ``airflow`` commands run in forks of one warm process
 (:mod:`devtools.warm_airflow`): each ``dags test`` used to spend ~6 s of CPU importing Airflow and building
 its in-process execution API before its first task started.
 """
@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import warm_airflow
+from devtools import spark_cds, warm_airflow
 from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.catalogue import demo_catalogue
 from devtools.standin.library import ROLES
@@ -57,13 +57,33 @@ DEMO = REPO / ".demo"
 
 # spark-defaults.conf for the demo's small jobs (a few thousand rows, local[2]); a production lake keeps
 # Spark's defaults (docs/benchmarks.md measures the jobs with them).
-SMALL_JOB_SPARK_DEFAULTS = {
-    "spark.ui.enabled": "false",  # no Jetty server and UI listeners to start for a job nobody watches
+# Settings for jobs of a few thousand rows on a laptop, as options of spark-submit's JVM (the driver, which in
+# local mode is also the executor), through SPARK_SUBMIT_OPTS rather than a spark-defaults.conf in
+# SPARK_CONF_DIR: a non-empty conf folder on Spark's class path rules out the class-data archive
+# (devtools.spark_cds), which halves a short job's start.
+SMALL_JOB_JAVA_OPTIONS = (
+    "-Dspark.ui.enabled=false",  # no Jetty server and UI listeners to start for a job nobody watches
     # C1 JIT only: compiles less and sooner, which is what a job of seconds needs on 2 cores. Two demo runs at
     # load ~10 (one each): with it normalize 22.7 s, enrich 25.1, report 40.1, train 201, score 28.6; without
     # it 18.2, 31.6, 69.1, 198, 50.4. Noisy, but it does not slow the longest job (train) down.
-    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1",
-}
+    "-XX:TieredStopAtLevel=1",
+)
+
+
+def small_job_jvm_options(env: dict[str, str]) -> str:
+    """The JVM options of a small job's Spark JVMs: C1 JIT only, and the class-data archive of Spark's
+    classes (created on first use, :func:`devtools.spark_cds.ensure_archive`) when one can be made."""
+    archive = spark_cds.ensure_archive(env, " ".join(SMALL_JOB_JAVA_OPTIONS))
+    return " ".join(filter(None, ["-XX:TieredStopAtLevel=1", spark_cds.shared_archive_option(archive)]))
+
+
+def small_job_env(env: dict[str, str], executors: bool = False) -> dict[str, str]:
+    """``env`` with ``SPARK_SUBMIT_OPTS`` set to the small-job settings: no Spark UI and
+    :func:`small_job_jvm_options`. ``executors``: a cluster's executors get the same JVM options
+    (``spark.executor.extraJavaOptions``)."""
+    jvm = small_job_jvm_options(env)
+    extra = [f'"-Dspark.executor.extraJavaOptions={jvm}"'] if executors else []
+    return {**env, "SPARK_SUBMIT_OPTS": " ".join(["-Dspark.ui.enabled=false", jvm, *extra])}
 
 
 def demo_env(standin: StandIn, config_path: Path, home: Path = DEMO) -> dict[str, str]:
@@ -78,19 +98,9 @@ def demo_env(standin: StandIn, config_path: Path, home: Path = DEMO) -> dict[str
         AIRFLOW_CONN_SPOTIFY_DEFAULT=standin.connection_json(),
         AIRFLOW_CONN_SPARK_DEFAULT=json.dumps({"conn_type": "spark", "host": "local[2]"}),
         WEEKLY_DISCOVERY_CONFIG=str(config_path),
-        SPARK_CONF_DIR=str(write_spark_defaults(home / "spark-conf")),
     )
     env.pop("WEEKLY_DISCOVERY_LAKE", None)
-    return env
-
-
-def write_spark_defaults(folder: Path, extra: dict[str, str] | None = None) -> Path:
-    """``folder/spark-defaults.conf`` with :data:`SMALL_JOB_SPARK_DEFAULTS` (and ``extra``); returns the
-    folder."""
-    folder.mkdir(parents=True, exist_ok=True)
-    text = "".join(f"{key} {value}\n" for key, value in {**SMALL_JOB_SPARK_DEFAULTS, **(extra or {})}.items())
-    (folder / "spark-defaults.conf").write_text("# written by devtools.demo for its small jobs\n" + text)
-    return folder
+    return small_job_env(env)
 
 
 CATALOGUE_FILE = "catalogue/tracks_features.csv"  # beside the demo's config (main writes it)

@@ -40,16 +40,17 @@ os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 
-# Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) reads the
-# demo's small-job settings: C1 JIT only and no UI. The suite keeps both cores busy, and C2's compiler
-# threads were ~40% of a short job's CPU (tests/jobs/test_normalize_job.py: 54 s of user CPU with C2,
-# 32 s with C1). A test that needs other defaults points SPARK_CONF_DIR elsewhere; a developer's own
-# SPARK_CONF_DIR is kept.
-from devtools.demo import write_spark_defaults  # noqa: E402
+# Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) gets the
+# demo's small-job settings through SPARK_SUBMIT_OPTS (devtools.demo.small_job_env): no UI, C1 JIT only, and
+# the class-data archive of Spark's classes (devtools.spark_cds, created once per machine). The suite keeps
+# both cores busy: C2's compiler threads were ~40% of a short job's CPU (tests/jobs/test_normalize_job.py:
+# 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes half of a trivial job's. A developer's
+# own SPARK_SUBMIT_OPTS is kept. The controller of an xdist run imports this file first, so the archive is
+# made once, before the workers start.
+from devtools.demo import small_job_env  # noqa: E402
 
-if not os.environ.get("SPARK_CONF_DIR"):
-    os.environ["SPARK_CONF_DIR"] = str(write_spark_defaults(
-        _SESSION_TMP / "spark-conf", {"spark.executor.extraJavaOptions": "-XX:TieredStopAtLevel=1"}))
+if "SPARK_SUBMIT_OPTS" not in os.environ:
+    os.environ["SPARK_SUBMIT_OPTS"] = small_job_env(dict(os.environ), executors=True)["SPARK_SUBMIT_OPTS"]
 
 
 @pytest.fixture(scope="session")

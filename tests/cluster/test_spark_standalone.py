@@ -28,6 +28,7 @@ from pathlib import Path
 import pyarrow.dataset as pads
 import pytest
 
+from devtools.demo import small_job_jvm_options
 from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.util.processes import free_port, http_json, tail, wait_until
 from weekly_discovery.lake.layout import Lake
@@ -66,7 +67,8 @@ def spark_cluster(tmp_path_factory):
     env = {**os.environ, "SPARK_LOG_DIR": str(dirs["logs"]), "SPARK_PID_DIR": str(dirs["pids"]),
            "SPARK_WORKER_DIR": str(dirs["work"]), "SPARK_LOCAL_IP": "127.0.0.1",
            "SPARK_IDENT_STRING": f"wd-test-{os.getpid()}",
-           "SPARK_DAEMON_JAVA_OPTS": "-XX:TieredStopAtLevel=1"}  # as the session's drivers and executors
+           # as the session's drivers and executors: C1 JIT, the class-data archive (tests/conftest.py)
+           "SPARK_DAEMON_JAVA_OPTS": small_job_jvm_options(dict(os.environ))}
     port, ui, worker_ui = free_port(), free_port(), free_port()
     master_url = f"spark://127.0.0.1:{port}"
     master, worker = "org.apache.spark.deploy.master.Master", "org.apache.spark.deploy.worker.Worker"

@@ -4,7 +4,7 @@ against the Spotify stand-in over HTTP.
 As in `make demo`, the `airflow` commands run in forks of one warm process per test worker
 (:mod:`devtools.warm_airflow`: Airflow imported and its in-process execution API built once, ~6 s of CPU
 saved per command; each command is still its own process with its own environment), and the
-spark-submits read the demo's small-job settings (:data:`devtools.demo.SMALL_JOB_SPARK_DEFAULTS`), as every
+spark-submits get the demo's small-job settings (:func:`devtools.demo.small_job_env`), as every
 Spark JVM of the test session does (tests/conftest.py).
 ``WEEKLY_DISCOVERY_WARM_AIRFLOW=off`` runs plain ``airflow`` commands instead."""
 
@@ -27,7 +27,7 @@ def airflow_db(tmp_path_factory) -> dict[str, str]:
     """The session's Airflow home (set in tests/conftest.py), with its metadata DB migrated; the environment
     names the warm Airflow process the commands of :func:`dags_test` run in, and the small-job Spark settings."""
     folder = tmp_path_factory.mktemp("e2e-airflow")
-    env = dict(os.environ)  # SPARK_CONF_DIR: the small-job settings, set for the whole session (tests/conftest.py)
+    env = dict(os.environ)  # SPARK_SUBMIT_OPTS: the small-job settings, set for the whole session (tests/conftest.py)
     result = subprocess.run(["airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     with warm_airflow.warm_server(env, folder / "warm-airflow.log") as warm_env:

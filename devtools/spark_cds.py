@@ -1,0 +1,172 @@
+"""Class-data sharing for Spark's JVM: short jobs start from an archive of the classes Spark loads.
+
+A Spark JVM loads several thousand classes from Spark's jars at every start, which is about half of a
+short job's time on 2 cores. JDK 17's dynamic CDS archive (``-XX:ArchiveClassesAtExit``) records the
+classes of one run; a later JVM given ``-XX:SharedArchiveFile`` maps them instead of loading them
+(``python -m benchmarks.spark_start``: a trivial job 8.9 s -> 4.8 s wall, 10.1 -> 5.6 CPU s, C1 JIT).
+
+The JVM's rules, which shape this module:
+
+- an archive holds only for the ``java`` and the class path it was dumped with (Spark's conf folder, then
+  its jars): it is named by a hash of those, so a new Spark or Java gets a new one. A JVM given an
+  archive that does not match warns on stderr and starts the slow way; nothing else changes;
+- it cannot be dumped while a non-empty folder is on the class path, and Spark puts its conf folder
+  (``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf``) first: with such a folder there is no archive (the
+  demo's and the tests' small-job settings go in ``SPARK_SUBMIT_OPTS`` for that reason, see
+  :func:`devtools.demo.small_job_env`);
+- the JVM maps the archive as code, so it lives in a private folder (0700, this user's: another user
+  must not be able to plant one; :func:`weekly_discovery.airflow.spark_submit.private_dir`), is
+  created once under a lock by a real spark-submit of :func:`warm_up` and renamed into place.
+
+    python -m devtools.spark_cds      # create (or find) the archive and print its path
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ARCHIVE_DIR_ENV = "WEEKLY_DISCOVERY_CDS_DIR"
+STALE_SECONDS = 7 * 24 * 3600
+DUMP_TIMEOUT_S = 600
+
+
+def cds_dir() -> Path:
+    configured = os.environ.get(ARCHIVE_DIR_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "weekly-discovery" / "spark-cds"
+
+
+def spark_env(env: dict[str, str]) -> dict[str, str]:
+    """``env`` with what spark-submit needs to find this venv's pyspark and Python, where unset."""
+    import pyspark
+
+    defaults = {"SPARK_HOME": str(Path(pyspark.__file__).parent), "PYSPARK_PYTHON": sys.executable,
+                "PYSPARK_DRIVER_PYTHON": sys.executable}
+    return {**env, **{k: v for k, v in defaults.items() if not env.get(k)}}
+
+
+def _java(env: dict[str, str]) -> str:
+    """The ``java`` spark-class runs: ``$JAVA_HOME/bin/java``, else the first on PATH."""
+    if env.get("JAVA_HOME"):
+        return str(Path(env["JAVA_HOME"]) / "bin" / "java")
+    return shutil.which("java", path=env.get("PATH")) or "java"
+
+
+def class_path_key(env: dict[str, str]) -> str | None:
+    """A hash of what an archive depends on, or None when Spark's class path cannot be archived."""
+    spark_home = Path(env["SPARK_HOME"]).resolve()
+    conf = Path(env.get("SPARK_CONF_DIR") or spark_home / "conf")
+    if conf.is_dir() and any(conf.iterdir()):
+        return None  # a non-empty folder on the class path: the JVM refuses to dump
+    java = _java(env)
+    version = subprocess.run([java, "-Xshare:auto", "-version"], capture_output=True, text=True, check=True).stderr
+    jars = sorted((p.name, p.stat().st_size) for p in (spark_home / "jars").glob("*.jar"))
+    text = "\n".join([os.path.realpath(java), version, str(spark_home), str(conf), repr(jars)])
+    return hashlib.sha256(text.encode()).hexdigest()[:24]
+
+
+def ensure_archive(env: dict[str, str], java_options: str = "") -> Path | None:
+    """The archive for ``env``'s Spark and Java, created now if missing (~20 s, once); None if impossible.
+
+    ``java_options`` are the JVM options the jobs will run with (the dump runs with them too). Any failure
+    to create the archive is printed and returns None: jobs then start without it, as before.
+    """
+    from weekly_discovery.airflow.spark_submit import private_dir
+
+    env = spark_env(env)
+    try:
+        key = class_path_key(env)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        print(f"spark class-data archive: none ({exc})", file=sys.stderr)
+        return None
+    if key is None:
+        return None
+    folder = private_dir(cds_dir())
+    archive = folder / f"spark-{key}.jsa"
+    with open(folder / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # one dump at a time; the others wait and then find it
+        if not archive.is_file():
+            _dump(env, java_options, archive)
+        _remove_stale(folder, keep=archive)
+    if not archive.is_file():
+        return None
+    os.utime(archive)  # in use: not stale
+    return archive
+
+
+def _dump(env: dict[str, str], java_options: str, archive: Path) -> None:
+    partial = archive.with_name(f"{archive.name}.{os.getpid()}.partial")
+    log = archive.with_name(f"{archive.stem}.dump.log")
+    started = time.monotonic()
+    dump_env = {**env, "SPARK_SUBMIT_OPTS": f"{java_options} -XX:ArchiveClassesAtExit={partial}".strip()}
+    command = [str(Path(env["SPARK_HOME"]) / "bin" / "spark-submit"), "--master", "local[2]",
+               "--conf", "spark.ui.enabled=false", __file__, "--warm-up"]
+    with log.open("w") as out:
+        done = subprocess.run(command, env=dump_env, stdout=out, stderr=subprocess.STDOUT,
+                              timeout=DUMP_TIMEOUT_S, check=False)
+    if done.returncode == 0 and partial.is_file():
+        os.replace(partial, archive)
+        print(f"spark class-data archive: created {archive} in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    else:
+        partial.unlink(missing_ok=True)
+        print(f"spark class-data archive: not created (exit {done.returncode}; see {log}); Spark starts without it",
+              file=sys.stderr)
+
+
+def _remove_stale(folder: Path, keep: Path) -> None:
+    cutoff = time.time() - STALE_SECONDS
+    for old in [*folder.glob("spark-*.jsa"), *folder.glob("spark-*.partial")]:
+        try:
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def shared_archive_option(archive: Path | None) -> str:
+    return f"-XX:SharedArchiveFile={archive}" if archive else ""
+
+
+def warm_up() -> None:
+    """What the jobs do, in small: the classes they load go in the archive."""
+    import pandas as pd
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.sql import SparkSession, Window
+    from pyspark.sql import functions as F
+
+    spark = SparkSession.builder.appName("weekly_discovery_cds_warm_up").getOrCreate()
+    spark.conf.set("spark.sql.shuffle.partitions", "2")
+    folder = Path(spark.conf.get("spark.local.dir", "/tmp")) / f"wd-cds-{os.getpid()}"
+    try:
+        frame = spark.createDataFrame(pd.DataFrame({"id": range(200), "x": [i / 200 for i in range(200)]}))
+        frame = frame.withColumn("label", (F.col("x") > 0.5).cast("double")).withColumn("k", F.col("id") % 7)
+        frame.write.mode("overwrite").partitionBy("k").parquet(str(folder / "parquet"))
+        frame.select(F.to_json(F.struct("id", F.col("x").alias("y"))).alias("value")).write.mode("overwrite").text(str(folder / "json"))
+        back = spark.read.parquet(str(folder / "parquet")).join(spark.read.json(str(folder / "json")), "id", "left")
+        ranked = back.withColumn("rank", F.row_number().over(Window.partitionBy("k").orderBy(F.desc("x"))))
+        ranked.groupBy("k").agg(F.count("*"), F.avg("x"), F.collect_list("id")).collect()
+        ranked.mapInPandas(lambda batches: (b[["id", "x"]] for b in batches), "id long, x double").count()
+        data = VectorAssembler(inputCols=["x"], outputCol="features").transform(frame)
+        LogisticRegression(maxIter=5).fit(data).transform(data).select("probability").collect()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+        spark.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--warm-up"]:
+        warm_up()
+    else:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from devtools.demo import SMALL_JOB_JAVA_OPTIONS
+
+        print(ensure_archive(dict(os.environ), " ".join(SMALL_JOB_JAVA_OPTIONS)) or "no archive (see above)")

@@ -222,8 +222,12 @@ def log_tail(measured: Measured, lines: int = 40) -> str:
 
 
 def spark_env() -> dict[str, str]:
-    """What spark-submit needs to find this venv's pyspark and python (docs/stack.md)."""
+    """What spark-submit needs to find this venv's pyspark and python (docs/stack.md), and the class-data
+    archive for the driver JVM when this machine has one, as the DAGs' operator starts local jobs
+    (:func:`weekly_discovery.airflow.spark_class_data.driver_java_options`)."""
     import pyspark
+
+    from weekly_discovery.airflow import spark_class_data
 
     env = dict(os.environ)
     env.update(
@@ -233,6 +237,9 @@ def spark_env() -> dict[str, str]:
         SPARK_LOCAL_IP="127.0.0.1",
         PATH=f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
     )
+    options = spark_class_data.driver_java_options(env)
+    if options:
+        env["SPARK_SUBMIT_OPTS"] = options
     return env
 
 

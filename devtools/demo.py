@@ -12,10 +12,10 @@ At the end it prints where the time went (per DAG and per task, from the DAG log
 
 Spark start-up is most of a small job's time. The demo's spark-submits get settings for jobs of a few
 thousand rows on a laptop (``SPARK_SUBMIT_OPTS``, :func:`small_job_env`): no Spark UI, the JVM's quick (C1)
-JIT only, and a class-data archive of Spark's classes (:mod:`devtools.spark_cds`, created once per
-machine); the jobs, their inputs and outputs are the same. The ``airflow`` commands run in forks of one warm process
-(:mod:`devtools.warm_airflow`): each ``dags test`` used to spend ~6 s of CPU importing Airflow and building
-its in-process execution API before its first task started.
+JIT only, and the class-data archive of Spark's classes (:mod:`weekly_discovery.airflow.spark_class_data`,
+made once per machine); the jobs, their inputs and outputs are the same. The ``airflow`` commands run in
+forks of one warm process (:mod:`devtools.warm_airflow`): each ``dags test`` used to spend ~6 s of CPU
+importing Airflow and building its in-process execution API before its first task started.
 """
 
 from __future__ import annotations
@@ -31,7 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devtools import spark_cds, warm_airflow
+from devtools import warm_airflow
+from weekly_discovery.airflow import spark_class_data
 from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.catalogue import demo_catalogue
 from devtools.standin.library import ROLES
@@ -60,7 +61,7 @@ DEMO = REPO / ".demo"
 # Settings for jobs of a few thousand rows on a laptop, as options of spark-submit's JVM (the driver, which in
 # local mode is also the executor), through SPARK_SUBMIT_OPTS rather than a spark-defaults.conf in
 # SPARK_CONF_DIR: a non-empty conf folder on Spark's class path rules out the class-data archive
-# (devtools.spark_cds), which halves a short job's start.
+# (weekly_discovery.airflow.spark_class_data), which nearly halves a short job's start.
 SMALL_JOB_JAVA_OPTIONS = (
     "-Dspark.ui.enabled=false",  # no Jetty server and UI listeners to start for a job nobody watches
     # C1 JIT only: compiles less and sooner, which is what a job of seconds needs on 2 cores. Two demo runs at
@@ -72,9 +73,10 @@ SMALL_JOB_JAVA_OPTIONS = (
 
 def small_job_jvm_options(env: dict[str, str]) -> str:
     """The JVM options of a small job's Spark JVMs: C1 JIT only, and the class-data archive of Spark's
-    classes (created on first use, :func:`devtools.spark_cds.ensure_archive`) when one can be made."""
-    archive = spark_cds.ensure_archive(env, " ".join(SMALL_JOB_JAVA_OPTIONS))
-    return " ".join(filter(None, ["-XX:TieredStopAtLevel=1", spark_cds.shared_archive_option(archive)]))
+    classes (made on first use, :func:`weekly_discovery.airflow.spark_class_data.ensure_archive`) when
+    one can be made."""
+    archive = spark_class_data.ensure_archive(env, " ".join(SMALL_JOB_JAVA_OPTIONS))
+    return " ".join(filter(None, ["-XX:TieredStopAtLevel=1", spark_class_data.shared_archive_option(archive)]))
 
 
 def small_job_env(env: dict[str, str], executors: bool = False) -> dict[str, str]:

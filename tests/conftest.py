@@ -42,7 +42,7 @@ os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 
 # Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) gets the
 # demo's small-job settings through SPARK_SUBMIT_OPTS (devtools.demo.small_job_env): no UI, C1 JIT only, and
-# the class-data archive of Spark's classes (devtools.spark_cds, created once per machine). The suite keeps
+# the class-data archive of Spark's classes (weekly_discovery.airflow.spark_class_data, created once per machine). The suite keeps
 # both cores busy: C2's compiler threads were ~40% of a short job's CPU (tests/jobs/test_normalize_job.py:
 # 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes half of a trivial job's. A developer's
 # own SPARK_SUBMIT_OPTS is kept. The controller of an xdist run imports this file first, so the archive is

@@ -1,4 +1,5 @@
-"""The class-data archive of Spark's JVM start (devtools.spark_cds), as the demo and the tests use it.
+"""The class-data archive of Spark's JVM start (weekly_discovery.airflow.spark_class_data), as the demo and
+the tests use it.
 
 The session's archive is made by tests/conftest.py before any test runs (through
 :func:`devtools.demo.small_job_env`); these tests check that real Spark JVMs map it, that what makes it
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from devtools import spark_cds
+from weekly_discovery.airflow import spark_class_data as spark_cds
 from devtools.demo import small_job_env
 
 pytestmark = pytest.mark.spark

@@ -322,7 +322,21 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
         hook = super()._get_hook()
         hook.__class__ = PrivateSettingsSparkSubmitHook
         hook.private_conf = dict(self.private_conf or {})
+        self._start_driver_from_class_data(hook)
         return hook
+
+    def _start_driver_from_class_data(self, hook: SparkSubmitHook) -> None:
+        """When the driver runs in the spark-submit process (local mode, a standalone cluster's client mode)
+        and this machine has the class-data archive of its Spark and Java, start that JVM from it
+        (:mod:`weekly_discovery.airflow.spark_class_data`: ~3 s less per job). Nothing changes otherwise."""
+        from weekly_discovery.airflow import spark_class_data
+
+        if hook._is_yarn or hook._is_kubernetes or hook._connection.get("deploy_mode") == "cluster":
+            return
+        options = spark_class_data.driver_java_options({**os.environ, **(hook._env_vars or {})})
+        if options:
+            hook._env_vars = {**(hook._env_vars or {}), "SPARK_SUBMIT_OPTS": options}
+            self.log.info("the driver JVM starts from the class-data archive (%s)", options.rsplit("=", 1)[-1])
 
     def add_lake_storage(self, connection_getter: Any = None) -> None:
         """Add what the job needs to reach the lake: the Spark connection's ``extra.conf`` (e.g.

@@ -1,9 +1,17 @@
-"""Class-data sharing for Spark's JVM: short jobs start from an archive of the classes Spark loads.
+"""Class-data sharing for Spark's JVM: jobs start from an archive of the classes Spark loads.
 
-A Spark JVM loads several thousand classes from Spark's jars at every start, which is about half of a
-short job's time on 2 cores. JDK 17's dynamic CDS archive (``-XX:ArchiveClassesAtExit``) records the
-classes of one run; a later JVM given ``-XX:SharedArchiveFile`` maps them instead of loading them
-(``python -m benchmarks.spark_start``: a trivial job 8.9 s -> 4.8 s wall, 10.1 -> 5.6 CPU s, C1 JIT).
+A Spark JVM loads several thousand classes from Spark's jars at every start, about 3-4 s of a short job
+on 2 cores. JDK 17's dynamic CDS archive (``-XX:ArchiveClassesAtExit``) records the classes of one run; a
+later JVM given ``-XX:SharedArchiveFile`` maps them instead of loading them (``python -m
+benchmarks.spark_start``: a trivial job 7.0 -> 4.1 s wall, 7.9 -> 4.7 CPU s).
+
+Who uses it:
+
+- ``make setup`` makes it (``python -m weekly_discovery.airflow.spark_class_data``; again after a Spark or
+  Java upgrade), and so do ``make demo`` and the tests on first use (:func:`ensure_archive`);
+- the DAGs' spark-submits (:class:`weekly_discovery.airflow.spark_submit.PackagedSparkSubmitOperator`)
+  start their driver JVM from it when it exists and the driver runs in the spark-submit process (local
+  mode, a standalone cluster in client mode): :func:`driver_java_options`. A task never makes one.
 
 The JVM's rules, which shape this module:
 
@@ -16,9 +24,7 @@ The JVM's rules, which shape this module:
   :func:`devtools.demo.small_job_env`);
 - the JVM maps the archive as code, so it lives in a private folder (0700, this user's: another user
   must not be able to plant one; :func:`weekly_discovery.airflow.spark_submit.private_dir`), is
-  created once under a lock by a real spark-submit of :func:`warm_up` and renamed into place.
-
-    python -m devtools.spark_cds      # create (or find) the archive and print its path
+  made under a lock by a real spark-submit of :func:`warm_up`, and renamed into place when complete.
 """
 
 from __future__ import annotations
@@ -131,6 +137,37 @@ def _remove_stale(folder: Path, keep: Path) -> None:
             pass
 
 
+def existing_archive(env: dict[str, str]) -> Path | None:
+    """The archive for ``env``'s Spark and Java if one was made, else None; never makes one (cheap: one
+    ``java -version``). A folder that is not private is not used (see the module's docstring)."""
+    from weekly_discovery.airflow.spark_submit import PrivateDirError, private_dir
+
+    try:
+        key = class_path_key(spark_env(env))
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    if key is None or not cds_dir().is_dir():
+        return None
+    try:
+        archive = private_dir(cds_dir()) / f"spark-{key}.jsa"
+    except PrivateDirError as exc:
+        print(f"spark class-data archive not used: {exc}", file=sys.stderr)
+        return None
+    if not archive.is_file():
+        return None
+    os.utime(archive)  # in use: not stale
+    return archive
+
+
+def driver_java_options(env: dict[str, str]) -> str | None:
+    """``SPARK_SUBMIT_OPTS`` for a driver started from the archive, or None (no archive, or one already set)."""
+    current = env.get("SPARK_SUBMIT_OPTS", "")
+    if "-XX:SharedArchiveFile=" in current or "-Xshare:off" in current:
+        return None
+    archive = existing_archive(env)
+    return f"{current} {shared_archive_option(archive)}".strip() if archive else None
+
+
 def shared_archive_option(archive: Path | None) -> str:
     return f"-XX:SharedArchiveFile={archive}" if archive else ""
 
@@ -166,7 +203,9 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--warm-up"]:
         warm_up()
     else:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        from devtools.demo import SMALL_JOB_JAVA_OPTIONS
+        from weekly_discovery.airflow.spark_submit import PrivateDirError
 
-        print(ensure_archive(dict(os.environ), " ".join(SMALL_JOB_JAVA_OPTIONS)) or "no archive (see above)")
+        try:
+            print(ensure_archive(dict(os.environ)) or "no class-data archive: Spark jobs start without one")
+        except PrivateDirError as exc:  # optional: say why, and let the set-up go on
+            print(f"no class-data archive: {exc}", file=sys.stderr)

@@ -74,12 +74,12 @@ def shared_data() -> Path:
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/ui/test_make_ui.py",
-    "tests/services/test_airflow_services.py",
     "tests/cluster/test_spark_standalone.py",
+    "tests/services/test_airflow_services.py",
     "tests/jobs/test_train_score_jobs.py",
-    "tests/reliability/test_spark_write_crash.py",
-    "tests/jobs/test_enrich_jobs.py",
     "tests/reliability/test_rerun_keeps_later_dates.py",
+    "tests/jobs/test_enrich_jobs.py",
+    "tests/reliability/test_spark_write_crash.py",
 )
 
 

@@ -4,8 +4,8 @@
 
 Runs the smallest job (:data:`benchmarks.measure.TRIVIAL_JOB`: a session, one row counted) the way the demo
 and the tests run their jobs (``local[2]``, the small-job settings of :func:`devtools.demo.small_job_env`),
-alternating with and without ``-XX:SharedArchiveFile`` (:mod:`weekly_discovery.airflow.spark_class_data`; the archive is made
-first if missing, and that time is printed apart). Prints the medians of wall and CPU seconds (the job's
+alternating with and without ``-XX:SharedArchiveFile`` (:mod:`weekly_discovery.airflow.spark_class_data`;
+the archive is made first if missing, and that time is printed apart). Prints the medians of wall and CPU seconds (the job's
 processes: spark-submit, its JVM, the Python driver) side by side, and the machine's load.
 """
 

@@ -66,8 +66,8 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# The longest files, longest first (each file's set-up and tests, from --durations on 2 cores, 2026-12-05:
-# 270, 270, 105, 90, 80, 60, 57, 55 s). xdist's loadfile hands files out in collection order as workers free
+# The longest files, longest first (each file's set-up and tests, from a junit report of `make test` on
+# 2 cores, 2026-12-05, with the class-data archive: 235, 217, 112, 107, 66, 55, 48, 48 s). xdist's loadfile hands files out in collection order as workers free
 # up, so starting the longest first keeps one long file from running alone at the end (the make ui browser
 # test did: ~3 min on one worker while the other idled; then the services test, listed fifth, started 12
 # minutes in and ran last).

@@ -17,7 +17,6 @@ import pytest
 from weekly_discovery.airflow import spark_class_data, spark_submit
 from weekly_discovery.airflow.spark_submit import CACHE_ENV, PackagedSparkSubmitOperator
 
-
 SESSION_OPTIONS = shlex.split(os.environ.get("SPARK_SUBMIT_OPTS", ""))  # as tests/conftest.py set them
 
 

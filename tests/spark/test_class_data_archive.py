@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.airflow import spark_class_data as spark_cds
 from devtools.demo import small_job_env
+from weekly_discovery.airflow import spark_class_data as spark_cds
 
 pytestmark = pytest.mark.spark
 

@@ -80,7 +80,7 @@ def class_path_key(env: dict[str, str]) -> str | None:
 
 
 def ensure_archive(env: dict[str, str], java_options: str = "") -> Path | None:
-    """The archive for ``env``'s Spark and Java, created now if missing (~20 s, once); None if impossible.
+    """The archive for ``env``'s Spark and Java, created now if missing (~30 s, once); None if impossible.
 
     ``java_options`` are the JVM options the jobs will run with (the dump runs with them too). Any failure
     to create the archive is printed and returns None: jobs then start without it, as before.
@@ -116,14 +116,18 @@ def _dump(env: dict[str, str], java_options: str, archive: Path) -> None:
     command = [str(Path(env["SPARK_HOME"]) / "bin" / "spark-submit"), "--master", "local[2]",
                "--conf", "spark.ui.enabled=false", __file__, "--warm-up"]
     with log.open("w") as out:
-        done = subprocess.run(command, env=dump_env, stdout=out, stderr=subprocess.STDOUT,
-                              timeout=DUMP_TIMEOUT_S, check=False)
-    if done.returncode == 0 and partial.is_file():
+        try:
+            status = subprocess.run(command, env=dump_env, stdout=out, stderr=subprocess.STDOUT,
+                                    timeout=DUMP_TIMEOUT_S, check=False).returncode
+        except subprocess.TimeoutExpired:
+            status = f"no exit within {DUMP_TIMEOUT_S} s"
+    if status == 0 and partial.is_file():
         os.replace(partial, archive)
+        log.unlink()
         print(f"spark class-data archive: created {archive} in {time.monotonic() - started:.0f} s", file=sys.stderr)
     else:
         partial.unlink(missing_ok=True)
-        print(f"spark class-data archive: not created (exit {done.returncode}; see {log}); Spark starts without it",
+        print(f"spark class-data archive: not created (exit {status}; see {log}); Spark starts without it",
               file=sys.stderr)
 
 
@@ -187,7 +191,8 @@ def warm_up() -> None:
         frame = spark.createDataFrame(pd.DataFrame({"id": range(200), "x": [i / 200 for i in range(200)]}))
         frame = frame.withColumn("label", (F.col("x") > 0.5).cast("double")).withColumn("k", F.col("id") % 7)
         frame.write.mode("overwrite").partitionBy("k").parquet(str(folder / "parquet"))
-        frame.select(F.to_json(F.struct("id", F.col("x").alias("y"))).alias("value")).write.mode("overwrite").text(str(folder / "json"))
+        as_json = F.to_json(F.struct("id", F.col("x").alias("y"))).alias("value")
+        frame.select(as_json).write.mode("overwrite").text(str(folder / "json"))
         back = spark.read.parquet(str(folder / "parquet")).join(spark.read.json(str(folder / "json")), "id", "left")
         ranked = back.withColumn("rank", F.row_number().over(Window.partitionBy("k").orderBy(F.desc("x"))))
         ranked.groupBy("k").agg(F.count("*"), F.avg("x"), F.collect_list("id")).collect()

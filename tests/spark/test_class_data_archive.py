@@ -19,6 +19,7 @@ import pytest
 
 from devtools.demo import small_job_env
 from weekly_discovery.airflow import spark_class_data as spark_cds
+from weekly_discovery.airflow.spark_submit import remove_stale
 
 pytestmark = pytest.mark.spark
 
@@ -90,5 +91,5 @@ def test_archives_unused_for_a_week_are_removed(tmp_path):
     for path, age in ((old, 8 * 24 * 3600), (recent, 3600), (keep, 30 * 24 * 3600)):
         path.write_bytes(b"")
         os.utime(path, (time.time() - age,) * 2)
-    spark_cds._remove_stale(folder, keep=keep)
+    remove_stale(folder, ["spark-*.jsa"], spark_cds.STALE_SECONDS, keep=keep)
     assert sorted(p.name for p in folder.iterdir()) == ["spark-keep.jsa", "spark-recent.jsa"]

@@ -85,7 +85,7 @@ def ensure_archive(env: dict[str, str], java_options: str = "") -> Path | None:
     ``java_options`` are the JVM options the jobs will run with (the dump runs with them too). Any failure
     to create the archive is printed and returns None: jobs then start without it, as before.
     """
-    from weekly_discovery.airflow.spark_submit import private_dir
+    from weekly_discovery.airflow.spark_submit import private_dir, remove_stale
 
     env = spark_env(env)
     try:
@@ -101,7 +101,7 @@ def ensure_archive(env: dict[str, str], java_options: str = "") -> Path | None:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one dump at a time; the others wait and then find it
         if not archive.is_file():
             _dump(env, java_options, archive)
-        _remove_stale(folder, keep=archive)
+        remove_stale(folder, ["spark-*.jsa", "spark-*.partial"], STALE_SECONDS, keep=archive)
     if not archive.is_file():
         return None
     os.utime(archive)  # in use: not stale
@@ -129,16 +129,6 @@ def _dump(env: dict[str, str], java_options: str, archive: Path) -> None:
         partial.unlink(missing_ok=True)
         print(f"spark class-data archive: not created (exit {status}; see {log}); Spark starts without it",
               file=sys.stderr)
-
-
-def _remove_stale(folder: Path, keep: Path) -> None:
-    cutoff = time.time() - STALE_SECONDS
-    for old in [*folder.glob("spark-*.jsa"), *folder.glob("spark-*.partial")]:
-        try:
-            if old != keep and old.stat().st_mtime < cutoff:
-                old.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def existing_archive(env: dict[str, str]) -> Path | None:

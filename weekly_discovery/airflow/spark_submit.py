@@ -37,7 +37,7 @@ import stat
 import tempfile
 import time
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -170,15 +170,20 @@ def _file_sha256(path: Path) -> str | None:
         return None
 
 
+def remove_stale(folder: Path, patterns: Iterable[str], max_age_s: float, keep: Path | None = None) -> None:
+    """Delete the files of the private ``folder`` matching ``patterns`` that are older than ``max_age_s``
+    (modified time: users touch what they use), except ``keep``."""
+    cutoff = time.time() - max_age_s
+    for pattern in patterns:
+        for old in folder.glob(pattern):
+            with contextlib.suppress(FileNotFoundError):
+                if old != keep and old.stat().st_mtime < cutoff:
+                    old.unlink()
+
+
 def _remove_stale(folder: Path, package: str, keep: Path) -> None:
     """Delete zips of older code that no task has used for a week."""
-    cutoff = time.time() - STALE_SECONDS
-    for old in folder.glob(f"{package}-*.zip"):
-        try:
-            if old != keep and old.stat().st_mtime < cutoff:
-                old.unlink()
-        except FileNotFoundError:
-            pass
+    remove_stale(folder, [f"{package}-*.zip"], STALE_SECONDS, keep=keep)
 
 
 def is_credential_key(key: str) -> bool:
@@ -219,11 +224,7 @@ def properties_file(settings: Mapping[str, str], folder: Path | None = None) -> 
     """A 0600 properties file holding ``settings`` in the private folder, removed on exit; files that
     a killed task left behind are deleted once a day old, so secrets do not stay at rest."""
     folder = private_dir(folder)
-    cutoff = time.time() - PROPERTIES_STALE_SECONDS
-    for old in folder.glob(".spark-submit-*.properties"):
-        with contextlib.suppress(FileNotFoundError):
-            if old.stat().st_mtime < cutoff:
-                old.unlink()
+    remove_stale(folder, [".spark-submit-*.properties"], PROPERTIES_STALE_SECONDS)
     fd, name = tempfile.mkstemp(prefix=".spark-submit-", suffix=".properties", dir=folder)
     path = Path(name)
     try:

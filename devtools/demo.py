@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devtools import warm_airflow
-from weekly_discovery.airflow import spark_class_data
 from devtools.standin import StandIn, generate_demo_library
 from devtools.standin.catalogue import demo_catalogue
 from devtools.standin.library import ROLES
+from weekly_discovery.airflow import spark_class_data
 from weekly_discovery.enrich.coverage import coverage_lines
 from weekly_discovery.ingest.tasks import landed_lines
 from weekly_discovery.lake import (
@@ -56,27 +56,24 @@ from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / ".demo"
 
-# spark-defaults.conf for the demo's small jobs (a few thousand rows, local[2]); a production lake keeps
-# Spark's defaults (docs/benchmarks.md measures the jobs with them).
-# Settings for jobs of a few thousand rows on a laptop, as options of spark-submit's JVM (the driver, which in
+# Settings for jobs of a few thousand rows on a laptop (a production lake keeps Spark's defaults;
+# docs/benchmarks.md measures the jobs with them), as options of spark-submit's JVM (the driver, which in
 # local mode is also the executor), through SPARK_SUBMIT_OPTS rather than a spark-defaults.conf in
 # SPARK_CONF_DIR: a non-empty conf folder on Spark's class path rules out the class-data archive
 # (weekly_discovery.airflow.spark_class_data), which nearly halves a short job's start.
-SMALL_JOB_JAVA_OPTIONS = (
-    "-Dspark.ui.enabled=false",  # no Jetty server and UI listeners to start for a job nobody watches
-    # C1 JIT only: compiles less and sooner, which is what a job of seconds needs on 2 cores. Two demo runs at
-    # load ~10 (one each): with it normalize 22.7 s, enrich 25.1, report 40.1, train 201, score 28.6; without
-    # it 18.2, 31.6, 69.1, 198, 50.4. Noisy, but it does not slow the longest job (train) down.
-    "-XX:TieredStopAtLevel=1",
-)
+NO_UI = "-Dspark.ui.enabled=false"  # no Jetty server and UI listeners to start for a job nobody watches
+# C1 JIT only: compiles less and sooner, which is what a job of seconds needs on 2 cores. Two demo runs at
+# load ~10 (one each): with it normalize 22.7 s, enrich 25.1, report 40.1, train 201, score 28.6; without
+# it 18.2, 31.6, 69.1, 198, 50.4. Noisy, but it does not slow the longest job (train) down.
+C1_JIT = "-XX:TieredStopAtLevel=1"
 
 
 def small_job_jvm_options(env: dict[str, str]) -> str:
     """The JVM options of a small job's Spark JVMs: C1 JIT only, and the class-data archive of Spark's
     classes (made on first use, :func:`weekly_discovery.airflow.spark_class_data.ensure_archive`) when
     one can be made."""
-    archive = spark_class_data.ensure_archive(env, " ".join(SMALL_JOB_JAVA_OPTIONS))
-    return " ".join(filter(None, ["-XX:TieredStopAtLevel=1", spark_class_data.shared_archive_option(archive)]))
+    archive = spark_class_data.ensure_archive(env, f"{NO_UI} {C1_JIT}")
+    return " ".join(filter(None, [C1_JIT, spark_class_data.shared_archive_option(archive)]))
 
 
 def small_job_env(env: dict[str, str], executors: bool = False) -> dict[str, str]:
@@ -85,7 +82,7 @@ def small_job_env(env: dict[str, str], executors: bool = False) -> dict[str, str
     (``spark.executor.extraJavaOptions``)."""
     jvm = small_job_jvm_options(env)
     extra = [f'"-Dspark.executor.extraJavaOptions={jvm}"'] if executors else []
-    return {**env, "SPARK_SUBMIT_OPTS": " ".join(["-Dspark.ui.enabled=false", jvm, *extra])}
+    return {**env, "SPARK_SUBMIT_OPTS": " ".join([NO_UI, jvm, *extra])}
 
 
 def demo_env(standin: StandIn, config_path: Path, home: Path = DEMO) -> dict[str, str]:

@@ -42,11 +42,11 @@ os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 
 # Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) gets the
 # demo's small-job settings through SPARK_SUBMIT_OPTS (devtools.demo.small_job_env): no UI, C1 JIT only, and
-# the class-data archive of Spark's classes (weekly_discovery.airflow.spark_class_data, created once per machine). The suite keeps
-# both cores busy: C2's compiler threads were ~40% of a short job's CPU (tests/jobs/test_normalize_job.py:
-# 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes half of a trivial job's. A developer's
-# own SPARK_SUBMIT_OPTS is kept. The controller of an xdist run imports this file first, so the archive is
-# made once, before the workers start.
+# the class-data archive of Spark's classes (weekly_discovery.airflow.spark_class_data, made once per
+# machine). The suite keeps both cores busy: C2's compiler threads were ~40% of a short job's CPU
+# (tests/jobs/test_normalize_job.py: 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes
+# half of a trivial job's. A developer's own SPARK_SUBMIT_OPTS is kept. The controller of an xdist run
+# imports this file first, so the archive is made once, before the workers start.
 from devtools.demo import small_job_env  # noqa: E402
 
 if "SPARK_SUBMIT_OPTS" not in os.environ:
@@ -66,11 +66,11 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
-# The longest files, longest first (each file's set-up and tests, from a junit report of `make test` on
-# 2 cores, 2026-12-05, with the class-data archive: 235, 217, 112, 107, 66, 55, 48, 48 s). xdist's loadfile hands files out in collection order as workers free
-# up, so starting the longest first keeps one long file from running alone at the end (the make ui browser
-# test did: ~3 min on one worker while the other idled; then the services test, listed fifth, started 12
-# minutes in and ran last).
+# The longest files, longest first (each file's set-up and tests, from a junit report of `make test` on 2 cores,
+# 2026-12-05, with the class-data archive: 235, 217, 112, 107, 66, 55, 48, 48 s). xdist's loadfile hands files
+# out in collection order as workers free up, so starting the longest first keeps one long file from running
+# alone at the end (the make ui browser test did: ~3 min on one worker while the other idled; then the services
+# test, listed fifth, started 12 minutes in and ran last).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/ui/test_make_ui.py",

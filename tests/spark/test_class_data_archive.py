@@ -62,15 +62,20 @@ def test_a_conf_folder_with_files_changes_the_class_path_and_rules_the_archive_o
     assert "-XX:TieredStopAtLevel=1" in small_job_env(env)["SPARK_SUBMIT_OPTS"]
 
 
-def test_the_key_follows_spark_jars_and_java(tmp_path):
+def test_the_key_follows_spark_jars_and_the_conf_folder(tmp_path):
     home = tmp_path / "spark"
     (home / "jars").mkdir(parents=True)
     (home / "jars" / "spark-core.jar").write_bytes(b"x" * 10)
     env = {**os.environ, "SPARK_HOME": str(home)}
     env.pop("SPARK_CONF_DIR", None)
     first = spark_cds.class_path_key(env)
-    (home / "jars" / "spark-core.jar").write_bytes(b"x" * 11)
-    assert spark_cds.class_path_key(env) != first  # another Spark build: another archive
+    assert spark_cds.class_path_key(env) == first
+    jar = home / "jars" / "spark-core.jar"
+    os.utime(jar, ns=(jar.stat().st_atime_ns, jar.stat().st_mtime_ns + 1_000_000_000))
+    reinstalled = spark_cds.class_path_key(env)
+    assert reinstalled != first  # the same jar written again (a new venv): the JVM would refuse the old archive
+    jar.write_bytes(b"x" * 11)
+    assert spark_cds.class_path_key(env) not in (first, reinstalled)  # another Spark build: another archive
     assert spark_cds.class_path_key({**env, "SPARK_CONF_DIR": str(tmp_path / "empty")}) != first
 
 

@@ -16,8 +16,9 @@ Who uses it:
 The JVM's rules, which shape this module:
 
 - an archive holds only for the ``java`` and the class path it was dumped with (Spark's conf folder, then
-  its jars): it is named by a hash of those, so a new Spark or Java gets a new one. A JVM given an
-  archive that does not match warns on stderr and starts the slow way; nothing else changes;
+  its jars, each with its size and modified time): it is named by a hash of those, so a new or reinstalled
+  Spark, or another Java, gets a new one. A JVM given an archive that does not match warns on stderr and
+  starts the slow way; nothing else changes;
 - it cannot be dumped while a non-empty folder is on the class path, and Spark puts its conf folder
   (``$SPARK_CONF_DIR``, else ``$SPARK_HOME/conf``) first: with such a folder there is no archive (the
   demo's and the tests' small-job settings go in ``SPARK_SUBMIT_OPTS`` for that reason, see
@@ -74,7 +75,9 @@ def class_path_key(env: dict[str, str]) -> str | None:
         return None  # a non-empty folder on the class path: the JVM refuses to dump
     java = _java(env)
     version = subprocess.run([java, "-Xshare:auto", "-version"], capture_output=True, text=True, check=True).stderr
-    jars = sorted((p.name, p.stat().st_size) for p in (spark_home / "jars").glob("*.jar"))
+    # The JVM checks each jar's size and modified time against the archive: a reinstalled Spark (same jars,
+    # new files) needs a new archive, so both are in the key.
+    jars = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (spark_home / "jars").glob("*.jar"))
     text = "\n".join([os.path.realpath(java), version, str(spark_home), str(conf), repr(jars)])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 

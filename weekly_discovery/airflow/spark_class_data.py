@@ -52,11 +52,13 @@ def cds_dir() -> Path:
 
 
 def spark_env(env: dict[str, str]) -> dict[str, str]:
-    """``env`` with what spark-submit needs to find this venv's pyspark and Python, where unset."""
-    import pyspark
+    """``env`` with what spark-submit needs to find this venv's pyspark and Python, where unset. pyspark is
+    located, not imported: the operator calls this in every Spark task."""
+    import importlib.util
 
-    defaults = {"SPARK_HOME": str(Path(pyspark.__file__).parent), "PYSPARK_PYTHON": sys.executable,
-                "PYSPARK_DRIVER_PYTHON": sys.executable}
+    defaults = {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    if not env.get("SPARK_HOME"):
+        defaults["SPARK_HOME"] = str(Path(importlib.util.find_spec("pyspark").origin).parent)
     return {**env, **{k: v for k, v in defaults.items() if not env.get(k)}}
 
 

@@ -49,6 +49,7 @@ from weekly_discovery.lake import (
     Lake,
     check_ds,
     read_json,
+    tree_bytes,
 )
 from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
@@ -126,6 +127,15 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
     return answers, asks, manifests
 
 
+def input_bytes(lake: Lake, ds: str, enrichment: Enrichment) -> int:
+    """What the job reads: silver tracks and candidates of ``ds``, the previous snapshot, the providers' partitions."""
+    previous_ds = previous_snapshot_ds(lake, ds)
+    folders = [lake.partition(SILVER_TRACKS, ds), lake.partition(CANDIDATES, ds),
+               *([lake.partition(AUDIO_FEATURES, previous_ds)] if previous_ds else []),
+               *[lake.raw_features_partition(name, ds) for name in enrichment.providers]]
+    return sum(tree_bytes(folder) for folder in folders)
+
+
 def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     """Write D's snapshot, quarantine and tracks_enriched partitions; return the metrics."""
     from weekly_discovery.enrich import transforms as tx
@@ -197,7 +207,7 @@ def run(args: argparse.Namespace) -> None:
     enrichment = job_config(args).enrichment
     if not lake.exists(lake.partition(SILVER_TRACKS, ds)):  # before paying for a Spark session
         raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
-    with job_session(f"weekly-discovery-enrich-{ds}") as spark:
+    with job_session(f"weekly-discovery-enrich-{ds}", input_bytes=input_bytes(lake, ds, enrichment)) as spark:
         metrics = enrich_date(spark, lake, ds, enrichment)
     try:
         check_coverage(metrics, enrichment)

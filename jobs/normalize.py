@@ -31,10 +31,19 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from weekly_discovery.ingest import normalize as nz
-from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake, check_ds, read_json
+from weekly_discovery.lake import (
+    BRONZE_ITEMS,
+    METRICS,
+    QUARANTINE_ITEMS,
+    SILVER_TRACKS,
+    Lake,
+    check_ds,
+    read_json,
+    tree_bytes,
+)
 from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
-from weekly_discovery.spark.session import write_partition
+from weekly_discovery.spark.session import submitted_conf, write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 
@@ -66,13 +75,6 @@ def job_conf(submitted: Mapping[str, str]) -> dict[str, object]:
     if submitted.get("spark.master", "local[*]").startswith("local") and "spark.memory.fraction" not in submitted:
         conf.update(MEMORY_CONF)
     return conf
-
-
-def submitted_conf() -> dict[str, str]:
-    """What spark-submit set for this driver (its JVM's ``spark.*`` properties), before the session starts."""
-    from pyspark import SparkConf
-
-    return dict(SparkConf().getAll())
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -183,7 +185,8 @@ def run(args: argparse.Namespace) -> None:
     raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
     conf = job_conf(submitted_conf())
     log.info("normalize ds=%s session settings: %s", ds, ", ".join(f"{k}={v}" for k, v in sorted(conf.items())))
-    with job_session(f"weekly-discovery-normalize-{ds}", conf) as spark:
+    size = sum(tree_bytes(lake.raw_partition(key, ds)) for key in sorted({m["source_key"] for m in raw.manifests}))
+    with job_session(f"weekly-discovery-normalize-{ds}", conf, input_bytes=size) as spark:
         normalize_date(spark, lake, ds, raw)
 
 

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake, PartitionWriter, check_ds, read_json
+from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake, PartitionWriter, check_ds, read_json, tree_bytes
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.compute import ReportSettings, build_report
 from weekly_discovery.report.freshness import FINGERPRINT_KEY, input_fingerprint, report_settings
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace) -> None:
     input_partition(lake, ds)  # fail on missing input before paying for a Spark session
     # taken before any row is read: an input rewritten while the job runs makes the next run compute again
     fingerprint = input_fingerprint(lake, ds, config)
-    with job_session(f"weekly-discovery-report-{ds}") as spark:
+    size = tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
+    with job_session(f"weekly-discovery-report-{ds}", input_bytes=size) as spark:
         report = run_report(spark, lake, ds, report_settings(config), fingerprint)
     for line in summary_lines(report, html_path=None):
         log.info(line)

@@ -49,7 +49,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> None:
     ds = check_ds(args.ds)
     step = steps.score_step(Lake(args.lake), ds, job_config(args), describe_file)  # before paying for Spark
-    with job_session(f"weekly-discovery-score-{ds}") as spark:
+    with job_session(f"weekly-discovery-score-{ds}", input_bytes=step.input_bytes()) as spark:
         steps.score(spark, step)
 
 

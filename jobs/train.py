@@ -39,7 +39,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> None:
     ds = check_ds(args.ds)
     step = steps.train_step(Lake(args.lake), ds, job_config(args).model)  # fail before paying for a Spark session
-    with job_session(f"weekly-discovery-train-{ds}", train_conf()) as spark:
+    with job_session(f"weekly-discovery-train-{ds}", train_conf(), input_bytes=step.input_bytes()) as spark:
         steps.train(spark, step)
 
 

@@ -115,7 +115,6 @@ def standin_env(tmp_path_factory):
             mp.setenv("AIRFLOW_CONN_SPOTIFY_DEFAULT", standin.connection_json())
             mp.setenv("WEEKLY_DISCOVERY_CONFIG", str(config))
             mp.delenv("WEEKLY_DISCOVERY_LAKE", raising=False)
-            mp.setenv("WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS", "2")  # two cores: fewer, larger tasks per stage
             mp.setenv("WEEKLY_DISCOVERY_PY_FILES_DIR", str(base / "py-files"))
             yield base, config
 

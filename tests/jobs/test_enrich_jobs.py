@@ -34,7 +34,7 @@ HEADER = ("spotify_id,title,dance,energy,speechiness,instrumentalness,acousticne
 
 
 def run_job(job: str, lake: Lake, ds: str, config: Path, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+    env = dict(os.environ)
     return subprocess.run(
         [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
          str(REPO / "jobs" / job), "--lake", lake.root, "--ds", ds, "--config", str(config)],

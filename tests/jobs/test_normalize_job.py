@@ -92,7 +92,7 @@ def build_raw_lake(lake: Lake) -> None:
 
 
 def run_job(lake_root: Path, ds: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+    env = dict(os.environ)
     return subprocess.run(
         [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
          str(JOB), "--lake", str(lake_root), "--ds", ds],

@@ -11,6 +11,8 @@ import datetime as dt
 import importlib.util
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,13 +110,27 @@ def write_partition(lake: Lake, rows: list[dict]) -> None:
         "providers": {"reccobeats": {"ran": True, "status": "ok", "requests": 1, "asked": 12, "answered": 12}}}))
 
 
-def run_job(lake_root: Path, ds: str, cwd: Path, *extra: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+def run_job(lake_root: Path, ds: str, cwd: Path, *extra: str, env: dict[str, str] | None = None,
+            events: Path | None = None) -> subprocess.CompletedProcess:
+    """spark-submit of the job; ``events``: a folder for Spark's event log (the session's settings)."""
+    logged = ["--conf", "spark.eventLog.enabled=true", "--conf", f"spark.eventLog.dir={events}",
+              "--conf", "spark.eventLog.compress=false", "--conf", "spark.eventLog.rolling.enabled=false",
+              ] if events else []
     return subprocess.run(
-        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false", str(JOB),
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false", *logged, str(JOB),
          "--lake", str(lake_root), "--ds", ds, *extra],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=240,
+        cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=240,
     )
+
+
+def session_settings(events: Path) -> dict[str, str]:
+    """The Spark properties the job's session ran with, from its event log."""
+    (log,) = [p for p in events.rglob("*") if p.is_file()]
+    for line in log.read_text().splitlines():
+        event = json.loads(line)
+        if event["Event"] == "SparkListenerEnvironmentUpdate":
+            return dict(event["Spark Properties"])
+    raise AssertionError(f"no environment in {log}")
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +143,15 @@ def job_run(tmp_path_factory):
     config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[report]\ntop_artist_min_tracks = 1\n'
                       'strong_correlation = 0.8\n\n[model]\n'
                       'features = ["danceability", "energy", "loudness", "tempo", "key", "mode"]\n')
-    result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--config", str(config))
+    events = tmp_path_factory.mktemp("events")
+    result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--config", str(config), events=events)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
     report = json.loads((lake.partition("reports", "library", DS) / "report.json").read_text())
-    return lake, report, result.stdout + result.stderr, corr_data
+    return lake, report, result.stdout + result.stderr, corr_data, config, session_settings(events)
 
 
 def test_feature_ranges(job_run):
-    _, report, _, _ = job_run
+    _, report, *_ = job_run
     d = report["distributions"]
     assert [(g["key"], g["label"], g["tracks"], g["with_features"]) for g in d["groups"]] == [
         ("liked", "Your liked songs", 6, 5), (REF, "Top <Hits>", 4, 4)]
@@ -148,7 +165,7 @@ def test_feature_ranges(job_run):
 
 
 def test_top_artists_and_correlation(job_run):
-    _, report, _, corr_data = job_run
+    _, report, _, corr_data, *_ = job_run
     assert report["top_artists"]["artists"] == [
         {"artist_id": "a" * 22, "name": "<img src=x onerror=alert(1)>", "tracks": 4},
         {"artist_id": "b" * 22, "name": "Björk", "tracks": 2},  # liked tracks 4 and 10 (10 has no features)
@@ -166,7 +183,7 @@ def test_top_artists_and_correlation(job_run):
 
 
 def test_coverage_and_log(job_run):
-    lake, report, log, _ = job_run
+    lake, report, log, *_ = job_run
     roles = report["coverage"]["roles"]
     assert roles["liked"]["by_status"] == {"missing": 1, "ok": 5}
     assert roles["candidates"]["by_status"] == {"pending": 1}
@@ -176,6 +193,42 @@ def test_coverage_and_log(job_run):
     assert "strongest correlations over 6 tracks: energy and loudness: 0.9" in log
     assert f"wrote {lake.partition('reports', 'library', DS) / 'report.json'}" in log
     assert list(Path(lake.root, "_staging").iterdir()) == []
+
+
+def test_a_small_input_runs_with_the_small_input_settings_and_the_same_report_as_with_sparks(job_run, tmp_path):
+    lake, report, log, _, config, settings = job_run
+    small = {"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enabled": "false",
+             "spark.sql.codegen.wholeStage": "false"}
+    assert {key: settings.get(key) for key in small} == small  # what the session really ran with
+    assert re.search(r"small input \(0\.0 MB, under 32 MB\): spark\.sql\.adaptive\.enabled=false, "
+                     r"spark\.sql\.codegen\.wholeStage=false, spark\.sql\.shuffle\.partitions=1", log)
+
+    # the same input with the rule off (threshold 0): Spark's own settings, the same report
+    other = Lake(str(tmp_path / "lake"))
+    shutil.copytree(lake.partition("silver", "tracks_enriched", DS), other.partition("silver", "tracks_enriched", DS))
+    events = tmp_path / "events"
+    events.mkdir()
+    result = run_job(Path(other.root), DS, tmp_path, "--config", str(config), events=events,
+                     env={"WEEKLY_DISCOVERY_SMALL_INPUT_MB": "0"})
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert "small input" not in result.stdout + result.stderr
+    default = session_settings(events)
+    assert default.get("spark.sql.shuffle.partitions") == "8"  # the project's default, not the small input's 1
+    assert "spark.sql.adaptive.enabled" not in default and "spark.sql.codegen.wholeStage" not in default
+    again = json.loads((other.partition("reports", "library", DS) / "report.json").read_text())
+    # the sums run in another order: floats may differ in their last digit, nothing else may
+    assert rounded({**again, "generated_at": None}) == rounded({**report, "generated_at": None})
+
+
+def rounded(value):
+    """``value`` (report JSON) with every float to 12 significant digits."""
+    if isinstance(value, float):
+        return float(f"{value:.12g}")
+    if isinstance(value, dict):
+        return {key: rounded(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [rounded(item) for item in value]
+    return value
 
 
 def load_job_module():

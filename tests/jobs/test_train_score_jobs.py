@@ -46,7 +46,7 @@ def candidate_rows() -> list[dict]:
 
 
 def run_job(job: str, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"}
+    env = dict(os.environ)
     return subprocess.run(
         [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
          str(REPO / "jobs" / job), *args],

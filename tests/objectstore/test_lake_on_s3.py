@@ -13,7 +13,7 @@ from tests.objectstore.conftest import SECRET_KEY, get_json, keys
 from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake.layout import Lake, PartitionWriter, list_partitions
-from weekly_discovery.lake.storage import COMMIT_MARKER, ObjectPath
+from weekly_discovery.lake.storage import COMMIT_MARKER, ObjectPath, tree_bytes
 
 SAVED = "raw/spotify/source=saved_tracks"
 
@@ -277,3 +277,16 @@ def test_config_takes_a_bucket_root_and_refuses_one_with_a_key_in_it(tmp_path, s
     with pytest.raises(ConfigError) as info:
         load_config(path, env={"WEEKLY_DISCOVERY_LAKE": "s3://AKIAXX:topsecret99@bucket/lake"})
     assert "lake.root" in str(info.value) and "topsecret99" not in str(info.value)
+
+
+def test_the_size_of_a_partition_in_a_bucket_is_its_objects_bytes(s3_env, s3, bucket):
+    lake = Lake(f"s3://{bucket}/lake")
+    _commit(lake, DS1, {"a.json": b"1" * 1000, "b.json": b"2" * 234})
+    _commit(lake, DS2, {"a.json": b"other date" * 100})
+    partition = lake.partition("gold", "published", DS1)
+    objects = {k: s3.head_object(Bucket=bucket, Key=k)["ContentLength"]
+               for k in keys(s3, bucket, f"lake/gold/published/ds={DS1}/")}
+    assert set(objects) >= {f"lake/gold/published/ds={DS1}/a.json", f"lake/gold/published/ds={DS1}/b.json"}
+    assert tree_bytes(partition) == sum(objects.values())  # the commit marker counts too
+    assert tree_bytes(partition / "a.json") == 1000
+    assert tree_bytes(lake.partition("gold", "published", "2026-01-05")) == 0

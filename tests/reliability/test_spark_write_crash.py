@@ -49,7 +49,7 @@ def submit(lake: Lake, ds: str, log: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
          str(REPO / "jobs" / "normalize.py"), "--lake", lake.root, "--ds", ds],
-        env={**os.environ, "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2"},
+        env=dict(os.environ),
         stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
 

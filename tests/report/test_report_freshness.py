@@ -64,7 +64,7 @@ def run_report_job(monkeypatch, lake: Lake, config: Path) -> dict:
     job = load_job()
     frame = SimpleNamespace(select=lambda *columns: "tracks")
     spark = SimpleNamespace(read=SimpleNamespace(parquet=lambda path: frame))
-    monkeypatch.setattr(job, "job_session", lambda name: contextlib.nullcontext(spark))
+    monkeypatch.setattr(job, "job_session", lambda name, **kw: contextlib.nullcontext(spark))
     monkeypatch.setattr(job, "build_report", lambda tracks, ds, settings, **kw: {
         "version": 1, "ds": ds, "generated_at": "2026-11-23T07:00:00+00:00", "settings": settings.to_json()})
     monkeypatch.setattr(job, "summary_lines", lambda report, html_path: [])

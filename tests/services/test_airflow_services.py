@@ -83,7 +83,6 @@ def stack(tmp_path_factory):
             "AIRFLOW_CONN_SPARK_DEFAULT": json.dumps({"conn_type": "spark", "host": "local[2]"}),
             "WEEKLY_DISCOVERY_CONFIG": str(config),
             "WEEKLY_DISCOVERY_PY_FILES_DIR": str(base / "py-files"),
-            "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "2",  # two cores: fewer, larger tasks per stage
             # the DAG files do not change during the test: parse them once, not every 30 s
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         })

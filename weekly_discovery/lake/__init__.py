@@ -53,6 +53,7 @@ from weekly_discovery.lake.storage import (
     json_bytes,
     remove_partition,
     rmtree,
+    tree_bytes,
     write_atomic,
     write_json,
 )
@@ -65,5 +66,5 @@ __all__ = [
     "RAW_PAGE_RE", "RECOMMENDATIONS", "REMOVED_PICKS", "REPORTS", "SCORES", "SILVER_TRACKS", "TABLES", "TRACKS_ENRICHED",
     "BatchFile", "Lake", "LakeError", "ObjectPath", "PartitionWriter", "Table", "arrow_source", "batch_file_name",
     "check_ds", "check_raw_page", "commit_directory", "json_bytes", "list_partitions", "parse_batch_file_name", "partition_rows",
-    "read_json", "remove_partition", "rmtree", "source_key", "write_atomic", "write_json",
+    "read_json", "remove_partition", "rmtree", "source_key", "tree_bytes", "write_atomic", "write_json",
 ]

@@ -376,6 +376,30 @@ def rmtree(path: Path | ObjectPath) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
+def tree_bytes(path: Path | ObjectPath) -> int:
+    """Total size of the files under a folder or prefix (of the file itself for a file); 0 when missing.
+
+    One listing on object storage (no request per object), one ``stat`` per file on a disk.
+    """
+    if isinstance(path, ObjectPath):
+        files = path.walk_files()
+        if files:
+            return sum(int(info.size or 0) for _, info in files)
+        info = path._info()  # nothing below it: a file, or nothing at all
+        return int(info.size or 0) if info.type.name == "File" else 0
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    total = 0
+    for folder, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(folder, name)).st_size
+            except FileNotFoundError:  # removed while we walked
+                pass
+    return total
+
+
 def copy_file(src: Path | ObjectPath, dst: Path | ObjectPath) -> Path | ObjectPath:
     """Put a copy of the file ``src`` at ``dst`` (a new name: ``dst`` must not exist yet).
 

@@ -28,6 +28,7 @@ from weekly_discovery.lake import (
     SCORES,
     TRACKS_ENRICHED,
     Lake,
+    tree_bytes,
 )
 from weekly_discovery.recommend import catalog, removals, store
 from weekly_discovery.recommend import score as sc
@@ -48,6 +49,10 @@ class TrainStep:
     source: Any  # the enriched partition's path (local or object store)
     settings: TrainSettings
 
+    def input_bytes(self) -> int:
+        """What training reads: the week's enriched partition (sizes the session, see ``job_session``)."""
+        return _enriched_bytes(self.lake, self.ds)
+
 
 def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
     """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input."""
@@ -56,6 +61,10 @@ def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
                              threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
                              artist_profile=model.artist_profile)
     return TrainStep(lake, ds, source, settings)
+
+
+def _enriched_bytes(lake: Lake, ds: str) -> int:
+    return tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
 
 
 def train(spark, step: TrainStep) -> dict[str, Any]:
@@ -73,6 +82,10 @@ class ScoreStep:
     novelty_weeks: int
     catalogue: dict[str, Any] | None
     champion: store.ChampionRef | None = None
+
+    def input_bytes(self) -> int:
+        """What scoring reads: the week's enriched partition and the catalogue file, if one is scored."""
+        return _enriched_bytes(self.lake, self.ds) + int((self.catalogue or {}).get("size") or 0)
 
 
 def score_step(lake: Lake, ds: str, config: Config, describe_catalogue: Callable[[str], Any], *,

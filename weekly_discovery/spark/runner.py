@@ -109,13 +109,27 @@ def run_job(name: str, parse_args: Callable[[Sequence[str] | None], argparse.Nam
 
 
 @contextlib.contextmanager
-def job_session(app_name: str, conf: Mapping[str, Any] | None = None) -> Iterator[Any]:
+def job_session(app_name: str, conf: Mapping[str, Any] | None = None, *, input_bytes: int | None = None
+                ) -> Iterator[Any]:
     """The job's SparkSession, stopped when the block ends (even on an error).
 
-    Open it only after the input is checked: starting Spark costs 10-20 s and ~400 MB.
+    Open it only after the input is checked: starting Spark costs 10-20 s and ~400 MB. ``input_bytes``, the
+    size of what the job reads, gives a small input the small-input settings
+    (:func:`weekly_discovery.spark.session.input_size_conf`); ``conf`` wins over them.
     """
-    from weekly_discovery.spark.session import get_spark
+    from weekly_discovery.spark.session import (
+        get_spark,
+        input_size_conf,
+        small_input_mb,
+        submitted_conf,
+    )
 
+    if input_bytes is not None:
+        sized = input_size_conf(input_bytes, submitted_conf())
+        if sized:
+            log.info("%s: small input (%.1f MB, under %g MB): %s", app_name, input_bytes / 2**20, small_input_mb(),
+                     ", ".join(f"{k}={v}" for k, v in sorted(sized.items())))
+        conf = {**sized, **(conf or {})}
     spark = get_spark(app_name, conf)
     try:
         yield spark

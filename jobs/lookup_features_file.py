@@ -29,7 +29,7 @@ from pathlib import Path
 
 from weekly_discovery.core.config import LAKE_ENV, ConfigError, FeatureFile, load_config
 from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
-from weekly_discovery.lake import MANIFEST, Lake, check_ds
+from weekly_discovery.lake import MANIFEST, Lake, check_ds, tree_bytes
 from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 
 log = logging.getLogger("weekly_discovery.jobs.lookup_features_file")
@@ -199,12 +199,23 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     return manifest
 
 
+def input_bytes(lake: Lake, config_path: str) -> int:
+    """The feature file's bytes (a Parquet folder's: all its files), checked before Spark starts; the wanted ids
+    are a library's, small beside it."""
+    config = load_config(config_path, env={**os.environ, LAKE_ENV: lake.root})
+    if config.enrichment.file is None:
+        return 0  # lookup() says what is missing
+    _, where = check_feature_file(config.enrichment.file.path)
+    return tree_bytes(where)
+
+
 def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
     ds = check_ds(args.ds)
     # The corrupt-record column is only filled reliably when the CSV parser reads every column.
     with job_session(f"weekly-discovery-lookup-features-file-{ds}",
-                     {"spark.sql.csv.parser.columnPruning.enabled": "false"}) as spark:
+                     {"spark.sql.csv.parser.columnPruning.enabled": "false"},
+                     input_bytes=input_bytes(lake, args.config)) as spark:
         lookup(spark, lake, ds, args.config)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -196,3 +197,10 @@ def test_a_second_run_makes_zero_feature_requests(pipeline):
     assert pipeline["second_requests"] == {"spotify": 0, "reccobeats": 0}
     assert pipeline["second"].wanted["wanted"] == 0 and pipeline["second"].wanted["known"] == 7
     assert request_counts(pipeline["lake"], D2) == {"spotify": 0, "reccobeats": 0}
+
+
+def test_both_jobs_ran_with_the_small_input_settings(pipeline):
+    # a few KB of CSV and lake: one shuffle partition, no AQE, no codegen (the mechanism: tests/jobs/test_report_job.py)
+    for job, name in ((pipeline["lookup"], "lookup-features-file"), (pipeline["enrich"], "enrich")):
+        assert re.search(rf"weekly-discovery-{name}-{D1}: small input \(0\.0 MB, under 32 MB\): "
+                         r"spark\.sql\.adaptive\.enabled=false", output(job)), output(job)[-3000:]

@@ -172,6 +172,9 @@ def test_metrics_and_log(first_run):
     assert f"normalize ds={DS} source=saved_tracks role=liked items=5 tracks=4 quarantined=0 superseded=1" \
         in output(result)
     assert f"wrote silver: {lake.partition('silver', 'tracks', DS)}" in output(result)
+    # five pages of a few KB: the small-input settings (the mechanism: tests/jobs/test_report_job.py)
+    assert re.search(rf"weekly-discovery-normalize-{DS}: small input \(0\.0 MB, under 32 MB\): "
+                     r"spark\.sql\.adaptive\.enabled=false", output(result))
 
 
 def test_rerun_gives_the_same_partitions(first_run, tmp_path):

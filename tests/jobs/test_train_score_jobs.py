@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -246,3 +247,12 @@ def test_the_training_log_has_no_warning_about_the_refits_pool(runs):
     assert not warned, warned
     assert "Created pool: post_refit" in log  # Spark read the declaration (an INFO line of its start-up)
     assert "selected " in log  # the training did run and log
+
+
+def test_every_job_ran_with_the_small_input_settings(runs, weekly_run):
+    # a small enriched partition, no catalogue: one shuffle partition, no AQE, no codegen (tests/jobs/test_report_job.py)
+    _, train_log, score_log = runs
+    _, weekly_log = weekly_run
+    for name, log in (("train", train_log), ("score", score_log), ("train-and-score", weekly_log)):
+        assert re.search(rf"weekly-discovery-{name}-\S+: small input \(0\.\d MB, under 32 MB\): "
+                         r"spark\.sql\.adaptive\.enabled=false", log), log[-3000:]

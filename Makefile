@@ -6,7 +6,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
-# pytest-xdist workers for `make test` (each test file runs whole on one worker; 1 = no parallelism)
+# pytest-xdist workers for `make test` (each test file runs whole on one worker; 1 = no parallelism). Files are
+# handed out in collection order, longest first (tests/conftest.py): --no-loadscope-reorder stops xdist from
+# reordering them by their number of tests, which started the one-test browser and services files last.
 TEST_WORKERS ?= 2
 
 # Spark from the pip package: spark-submit must find this venv's pyspark and python, whatever
@@ -57,7 +59,7 @@ ui: setup
 test: setup
 	@scripts/install-test-deps.sh
 	@scripts/check-java.sh
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-fast: setup
 	$(PY) -m pytest -m "not spark and not e2e" $(PYTEST_ARGS)

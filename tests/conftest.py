@@ -67,10 +67,11 @@ def shared_data() -> Path:
 
 
 # The longest files, longest first (each file's set-up and tests, from a junit report of `make test` on 2 cores,
-# 2026-12-05, with the class-data archive: 235, 217, 112, 107, 66, 55, 48, 48 s). xdist's loadfile hands files
-# out in collection order as workers free up, so starting the longest first keeps one long file from running
-# alone at the end (the make ui browser test did: ~3 min on one worker while the other idled; then the services
-# test, listed fifth, started 12 minutes in and ran last).
+# 2026-12-05, with the class-data archive: 235, 217, 112, 107, 66, 55, 48, 48 s). With --no-loadscope-reorder
+# (the Makefile) xdist's loadfile hands files out in collection order as workers free up, so starting the longest
+# first keeps one long file from running alone at the end. Without it xdist hands out the files with the most
+# tests first: the one-test browser and services files started 6 and 8.5 minutes in, and one worker idled for
+# the last 70 s (tests/unit/test_test_order.py runs the Makefile's own options).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/ui/test_make_ui.py",

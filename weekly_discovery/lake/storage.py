@@ -382,11 +382,13 @@ def tree_bytes(path: Path | ObjectPath) -> int:
     One listing on object storage (no request per object), one ``stat`` per file on a disk.
     """
     if isinstance(path, ObjectPath):
+        from pyarrow.fs import FileType
+
         files = path.walk_files()
         if files:
             return sum(int(info.size or 0) for _, info in files)
         info = path._info()  # nothing below it: a file, or nothing at all
-        return int(info.size or 0) if info.type.name == "File" else 0
+        return int(info.size or 0) if info.type == FileType.File else 0
     path = Path(path)
     if path.is_file():
         return path.stat().st_size

@@ -51,7 +51,7 @@ class TrainStep:
 
     def input_bytes(self) -> int:
         """What training reads: the week's enriched partition (sizes the session, see ``job_session``)."""
-        return _enriched_bytes(self.lake, self.ds)
+        return tree_bytes(self.source)
 
 
 def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
@@ -61,10 +61,6 @@ def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
                              threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
                              artist_profile=model.artist_profile)
     return TrainStep(lake, ds, source, settings)
-
-
-def _enriched_bytes(lake: Lake, ds: str) -> int:
-    return tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
 
 
 def train(spark, step: TrainStep) -> dict[str, Any]:
@@ -85,7 +81,8 @@ class ScoreStep:
 
     def input_bytes(self) -> int:
         """What scoring reads: the week's enriched partition and the catalogue file, if one is scored."""
-        return _enriched_bytes(self.lake, self.ds) + int((self.catalogue or {}).get("size") or 0)
+        enriched = tree_bytes(self.lake.partition(TRACKS_ENRICHED, self.ds))
+        return enriched + int((self.catalogue or {}).get("size") or 0)
 
 
 def score_step(lake: Lake, ds: str, config: Config, describe_catalogue: Callable[[str], Any], *,

@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from tests.util.spark import IN_PROCESS_CONF
 from weekly_discovery.ingest import normalize as nz
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
 
@@ -22,12 +23,6 @@ pytestmark = pytest.mark.spark
 
 DS = "2026-11-23"
 PLAYLIST = "playlist-" + "Mix".ljust(22, "0")
-SESSION_CONF = {
-    "spark.master": "local[2]",
-    "spark.ui.enabled": False,
-    "spark.sql.shuffle.partitions": 2,
-    "spark.default.parallelism": 2,
-}
 
 os.environ["TZ"] = "UTC"  # as tests/spark/conftest.py: PySpark's timestamps in the process's zone
 time.tzset()
@@ -40,7 +35,7 @@ def spark():
     from weekly_discovery.spark.session import get_spark
 
     existing = SparkSession.getActiveSession()
-    session = get_spark("weekly-discovery-ingest-tests", SESSION_CONF)
+    session = get_spark("weekly-discovery-ingest-tests", IN_PROCESS_CONF)
     yield session
     if existing is None:
         session.stop()

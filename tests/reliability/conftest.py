@@ -22,6 +22,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from devtools.standin import StandIn, write_demo_config
+from tests.util.spark import IN_PROCESS_CONF
 from weekly_discovery.core.config import Config, load_config
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake.layout import Lake
@@ -36,10 +37,7 @@ os.environ["TZ"] = "UTC"
 time.tzset()
 
 SPARK_CONF = {
-    "spark.master": "local[2]",
-    "spark.ui.enabled": False,
-    "spark.sql.shuffle.partitions": 2,
-    "spark.default.parallelism": 2,
+    **IN_PROCESS_CONF,
     # as jobs/lookup_features_file.py sets it: the CSV corrupt-record column needs every column parsed
     "spark.sql.csv.parser.columnPruning.enabled": "false",
 }
@@ -50,8 +48,9 @@ def spark():
     from weekly_discovery.spark.session import get_spark
 
     session = get_spark("weekly-discovery-reliability-tests", SPARK_CONF)
-    for key in ("spark.sql.shuffle.partitions", "spark.sql.csv.parser.columnPruning.enabled"):
-        session.conf.set(key, str(SPARK_CONF[key]))  # in case another package's session came first
+    for key in ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled", "spark.sql.codegen.wholeStage",
+                "spark.sql.csv.parser.columnPruning.enabled"):
+        session.conf.set(key, str(SPARK_CONF[key]).lower())  # in case another package's session came first
     yield session
     session.stop()
 

@@ -7,14 +7,9 @@ import time
 
 import pytest
 
+from tests.util.spark import IN_PROCESS_CONF
 from weekly_discovery.spark.session import get_spark
 
-TEST_CONF = {
-    "spark.master": "local[2]",
-    "spark.ui.enabled": False,
-    "spark.sql.shuffle.partitions": 2,
-    "spark.default.parallelism": 2,
-}
 
 
 # PySpark turns timestamps into naive datetimes in the Python process's local zone; pin it
@@ -25,6 +20,6 @@ time.tzset()
 
 @pytest.fixture(scope="session")
 def spark():
-    session = get_spark("weekly-discovery-tests", TEST_CONF)
+    session = get_spark("weekly-discovery-tests", IN_PROCESS_CONF)
     yield session
     session.stop()

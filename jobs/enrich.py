@@ -91,9 +91,10 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
 
     from weekly_discovery.enrich import transforms as tx
     from weekly_discovery.enrich.providers.base import FILE_PROVIDER, provider_module
+    from weekly_discovery.spark.session import local_frame
 
-    answers = spark.createDataFrame([], tx.ANSWER_SCHEMA)
-    asks = spark.createDataFrame([], tx.ASK_SCHEMA)
+    answers = local_frame(spark, [], tx.ANSWER_SCHEMA)
+    asks = local_frame(spark, [], tx.ASK_SCHEMA)
     manifests: dict[str, dict] = {}
     for rank, name in enumerate(enrichment.providers):
         if name == FILE_PROVIDER:
@@ -140,7 +141,7 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     """Write D's snapshot, quarantine and tracks_enriched partitions; return the metrics."""
     from weekly_discovery.enrich import transforms as tx
     from weekly_discovery.enrich.coverage import build_metrics, coverage_lines
-    from weekly_discovery.spark.session import write_partition
+    from weekly_discovery.spark.session import local_frame, write_partition
 
     silver_path = lake.partition(SILVER_TRACKS, ds)
     if not lake.exists(silver_path):
@@ -155,7 +156,7 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
         log.info("enrich ds=%s: no discovered candidates (%s does not exist): the library only", ds, candidates_path)
     previous_ds = previous_snapshot_ds(lake, ds)
     previous = (spark.read.schema(tx.CACHE_SCHEMA).parquet(str(lake.partition(AUDIO_FEATURES, previous_ds)))
-                if previous_ds else spark.createDataFrame([], tx.CACHE_SCHEMA))
+                if previous_ds else local_frame(spark, [], tx.CACHE_SCHEMA))
     answers, asks, manifests = load_answers(spark, lake, ds, enrichment)
 
     gated = tx.apply_gates(tx.resolve(answers, asks)).cache()

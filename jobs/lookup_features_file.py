@@ -145,9 +145,10 @@ def read_feature_file(spark, feature_file: FeatureFile):
 def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     """Write the look-up partition for ``ds``; return its manifest."""
     from pyspark.sql import functions as F
+    from pyspark.sql.types import StringType, StructField, StructType
 
     from weekly_discovery.enrich import transforms as tx
-    from weekly_discovery.spark.session import write_partition
+    from weekly_discovery.spark.session import local_frame, write_partition
 
     config = load_config(config_path, env={**os.environ, LAKE_ENV: lake.root})
     enrichment = config.enrichment
@@ -159,13 +160,13 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     wanted = wanted_ids(lake, ds, enrichment)
     log.info("file look-up ds=%s: %d wanted ids (of %d library tracks; %d known, %d backing off) in %s",
              ds, len(wanted.ids), wanted.library, wanted.known, wanted.backing_off, feature_file.path)
-    wanted_df = spark.createDataFrame([(i,) for i in wanted.ids], "track_id string")
+    wanted_df = local_frame(spark, [(i,) for i in wanted.ids], StructType([StructField("track_id", StringType())]))
     if wanted.ids:
         df, columns, corrupt = read_feature_file(spark, feature_file)
         result = tx.file_lookup(df, wanted_df, columns, corrupt_column=corrupt).cache()
         absent_columns = sorted(set(feature_file.columns) - set(columns))
     else:  # nothing to look up: an empty partition still records that the look-up ran
-        result = spark.createDataFrame([], tx.FILE_LOOKUP_SCHEMA)
+        result = local_frame(spark, [], tx.FILE_LOOKUP_SCHEMA)
         absent_columns = []
     counts = {row["status"]: (row["n"], row["rows"]) for row in
               result.groupBy("status").agg(F.count("*").alias("n"), F.sum("malformed_rows").alias("rows")).collect()}

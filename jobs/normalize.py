@@ -43,7 +43,7 @@ from weekly_discovery.lake import (
 )
 from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
-from weekly_discovery.spark.session import submitted_conf, write_partition
+from weekly_discovery.spark.session import local_frame, submitted_conf, write_partition
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 
@@ -135,7 +135,7 @@ def page_files(lake: Lake, page_rows: Sequence[tuple]) -> list[str]:
 def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
     """One row per page file: ``file_path`` (a URI) and its whole ``text``."""
     if not paths:
-        return spark.createDataFrame([], RAW_TEXT_SCHEMA)
+        return local_frame(spark, [], RAW_TEXT_SCHEMA)
     return spark.read.text(list(paths), wholetext=True).select(
         F.col("_metadata.file_path").alias("file_path"),
         F.col("value").alias("text"),
@@ -144,7 +144,7 @@ def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
 
 def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> dict:
     """Normalize ``ds`` and write its three partitions; return the metrics."""
-    page_list = spark.createDataFrame(raw.page_rows, PAGE_LIST_SCHEMA)
+    page_list = local_frame(spark, raw.page_rows, PAGE_LIST_SCHEMA)
     pages = nz.parse_pages(page_list, read_pages(spark, raw.paths))
     # Cached: the items (one row each) and the pages without their texts. The full page rows are the whole
     # raw input (~2 GB at 1M tracks): a cached batch of them ran out of the default 1 GB driver heap.

@@ -3,7 +3,8 @@
 The chain is file -> spotify -> reccobeats. The silver tracks, the feature CSV (renamed columns, a
 quoted title, a broken row, out-of-range and "not detected" values) and the config are written here;
 the fetch step runs in-process against the stand-in (Spotify answers 403). The lake root contains a
-space and the jobs run from an unrelated working directory. Outputs are read back with pyarrow and
+space, the jobs run from an unrelated working directory, and they fail if their executors need Python
+(:func:`tests.util.spark.without_python_workers`). Outputs are read back with pyarrow and
 json; expected values are written by hand (feature values a provider serves come from the stand-in's
 library object).
 """
@@ -22,6 +23,7 @@ import pytest
 from devtools.standin import StandIn, generate_demo_library
 from tests.enrich.conftest import context, feature_requests
 from tests.enrich.lakekit import read_parquet, silver_row, write_config, write_silver
+from tests.util.spark import without_python_workers
 from weekly_discovery.enrich.fetch import fetch_features, request_counts
 from weekly_discovery.lake.layout import Lake
 
@@ -37,7 +39,7 @@ HEADER = ("spotify_id,title,dance,energy,speechiness,instrumentalness,acousticne
 def run_job(job: str, lake: Lake, ds: str, config: Path, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     return subprocess.run(
-        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false", *without_python_workers(),
          str(REPO / "jobs" / job), "--lake", lake.root, "--ds", ds, "--config", str(config)],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=240,
     )

@@ -1,7 +1,8 @@
 """End to end: the real ``spark-submit jobs/normalize.py`` on a tiny raw lake built here.
 
 The lake root contains a space (Spark reports such paths percent-encoded) and the job
-runs from an unrelated working directory. Outputs are read back with pyarrow and the
+runs from an unrelated working directory, and fails if its executors need Python
+(:func:`tests.util.spark.without_python_workers`). Outputs are read back with pyarrow and the
 json module, not with the code under test. Expected values are written by hand.
 """
 
@@ -18,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from tests.util.spark import without_python_workers
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spark.schemas import TRACKS_SCHEMA
 
@@ -94,7 +96,7 @@ def build_raw_lake(lake: Lake) -> None:
 def run_job(lake_root: Path, ds: str, cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     return subprocess.run(
-        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false",
+        [str(SPARK_SUBMIT), "--master", "local[2]", "--conf", "spark.ui.enabled=false", *without_python_workers(),
          str(JOB), "--lake", str(lake_root), "--ds", ds],
         cwd=cwd, env=env, capture_output=True, text=True, timeout=180,
     )

@@ -11,6 +11,8 @@ real spark-submit of tests/jobs/test_report_job.py with the rule turned off, and
 
 from __future__ import annotations
 
+import sys
+
 from weekly_discovery.spark.session import SMALL_INPUT_CONF
 
 IN_PROCESS_CONF = {
@@ -22,3 +24,11 @@ IN_PROCESS_CONF = {
 }
 """A test session's conf (``get_spark``). One JVM serves a test worker: on a session another test package
 started first, ``getOrCreate`` sets the runtime keys again and leaves the rest."""
+
+
+def without_python_workers() -> list[str]:
+    """spark-submit options under which a job fails as soon as its executors need Python (Spark's worker
+    daemon cannot start: ``/bin/false``), the driver keeping this interpreter. Normalize, enrich and the
+    file look-up run no Python code on their executors
+    (:func:`weekly_discovery.spark.session.local_frame`); their job tests submit them this way."""
+    return ["--conf", "spark.pyspark.python=/bin/false", "--conf", f"spark.pyspark.driver.python={sys.executable}"]

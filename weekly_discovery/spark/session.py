@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from weekly_discovery.lake import Lake, ObjectPath, commit_directory, rmtree, wr
 
 if TYPE_CHECKING:  # importing pyspark is cheap enough, but callers may only want the helpers
     from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.types import StructType
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,22 @@ def get_spark(app_name: str, conf: Mapping[str, Any] | None = None) -> "SparkSes
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(os.environ.get(LOG_LEVEL_ENV, DEFAULT_LOG_LEVEL))
     return session
+
+
+def local_frame(spark: "SparkSession", rows: Sequence[Sequence[Any]], schema: "StructType") -> "DataFrame":
+    """A DataFrame of ``rows`` held by the driver (tuples in ``schema``'s field order; none is fine;
+    a timestamp as an aware ``datetime``).
+
+    Built from an Arrow table, which the JVM reads as it is. ``spark.createDataFrame(rows, schema)``
+    pickles the rows instead, and Spark then starts its Python worker daemon and two workers to read
+    them back: ~1 CPU s and a second of every short job that needs no Python code on its executors
+    (normalize, enrich, the file look-up). docs/benchmarks.md, session 9."""
+    import pyarrow as pa
+    from pyspark.sql.pandas.types import to_arrow_schema
+
+    arrow = to_arrow_schema(schema, timezone=spark.conf.get("spark.sql.session.timeZone"))
+    columns = [pa.array([row[i] for row in rows], type=field.type) for i, field in enumerate(arrow)]
+    return spark.createDataFrame(pa.Table.from_arrays(columns, schema=arrow), schema)
 
 
 def write_partition(

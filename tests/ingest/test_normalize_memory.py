@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from tests.util.spark import IN_PROCESS_CONF
+from tests.util.spark import IN_PROCESS_CONF, LARGE_INPUT_CONF, runtime_conf
 from weekly_discovery.ingest import normalize as nz
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
 
@@ -36,7 +36,8 @@ def spark():
 
     existing = SparkSession.getActiveSession()
     session = get_spark("weekly-discovery-ingest-tests", IN_PROCESS_CONF)
-    yield session
+    with runtime_conf(session, LARGE_INPUT_CONF):  # the 1M-track job these transforms guard runs on Spark's defaults
+        yield session
     if existing is None:
         session.stop()
 
@@ -158,3 +159,8 @@ def test_the_memory_share_is_lowered_only_in_local_mode_and_only_when_unset(subm
     conf = normalize_job().job_conf(submitted)
     assert conf.get("spark.memory.fraction") == fraction
     assert conf["spark.sql.inMemoryColumnarStorage.batchSize"] == 1000  # the rest always applies
+
+
+def test_this_module_runs_on_sparks_defaults(spark):
+    assert spark.conf.get("spark.sql.adaptive.enabled") == "true"
+    assert spark.conf.get("spark.sql.codegen.wholeStage") == "true"

@@ -6,11 +6,14 @@ code generation; ``spark.sql.shuffle.partitions`` aside), which the jobs take fo
 (:func:`weekly_discovery.spark.session.input_size_conf`). Two shuffle partitions, not the jobs' one, so
 that a result that must not depend on how rows are partitioned is checked across two.
 
-Spark's defaults (adaptive execution and code generation on, what a large lake gets) are checked by the
-real spark-submit of tests/jobs/test_report_job.py with the rule turned off, and by the benchmarks."""
+Spark's defaults (adaptive execution and code generation on, what a lake above the threshold gets) are
+checked by tests/ingest/test_normalize_memory.py (:data:`LARGE_INPUT_CONF`: the normalize transforms that
+guard the 1M-track job), by the real spark-submit of tests/jobs/test_report_job.py with the rule turned off,
+and by the benchmarks."""
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 from weekly_discovery.spark.session import SMALL_INPUT_CONF
@@ -24,6 +27,27 @@ IN_PROCESS_CONF = {
 }
 """A test session's conf (``get_spark``). One JVM serves a test worker: on a session another test package
 started first, ``getOrCreate`` sets the runtime keys again and leaves the rest."""
+
+LARGE_INPUT_CONF = {**IN_PROCESS_CONF, "spark.sql.adaptive.enabled": "true", "spark.sql.codegen.wholeStage": "true"}
+"""Spark's defaults for adaptive execution and code generation, as an input above the threshold gets them."""
+
+
+@contextlib.contextmanager
+def runtime_conf(session, conf: dict):
+    """``conf``'s runtime SQL keys set on ``session`` for a block, then the previous values back (the JVM and
+    its session serve the test worker's other packages too)."""
+    keys = [key for key in conf if key.startswith("spark.sql.")]
+    before = {key: session.conf.get(key, None) for key in keys}
+    for key in keys:
+        session.conf.set(key, str(conf[key]).lower())
+    try:
+        yield session
+    finally:
+        for key, value in before.items():
+            if value is None:
+                session.conf.unset(key)
+            else:
+                session.conf.set(key, value)
 
 
 def without_python_workers() -> list[str]:

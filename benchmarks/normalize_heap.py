@@ -11,7 +11,9 @@ so Spark's default 1 GB heap, which in local mode is also the executor's. The JV
 
 "Heap to spare" is measured on the GC log, where it is exact: the largest heap still used right after a
 collection (live data plus what the collector chose to keep) must be at most half the maximum heap, with
-no full (stop-the-world, whole-heap) collection. Spark's own figure, the largest ``JVMHeapMemory`` it
+no full (stop-the-world, whole-heap) collection. Printed beside it, from ``-Xlog:gc+liveness=trace``: what
+each of G1's concurrent marking cycles found live (the ``next-live`` total of its Post-Marking summary: every
+object reachable when the cycle started, plus what was allocated during it). Spark's own figure, the largest ``JVMHeapMemory`` it
 sampled (garbage included, so it approaches the maximum whenever the JVM lets the heap fill before
 collecting), and its "major GC" count (G1's old-generation collector, i.e. full GCs) are printed beside
 it for comparison with the 1,018 MB / 51 major GCs of docs/benchmarks.md. Also printed: wall time, young
@@ -51,6 +53,24 @@ _UNITS = {"K": 1 / 1024, "M": 1.0, "G": 1024.0}
 # "[12.345s][info][gc] GC(17) Pause Young (Normal) (G1 Evacuation Pause) 512M->130M(1024M) 12.345ms"
 _PAUSE = re.compile(r"GC\(\d+\) (Pause \w+)(?: \(([^)]*)\))?.*?\s(\d+)([KMG])->(\d+)([KMG])\((\d+)([KMG])\)\s+([\d.]+)ms")
 _MAX_HEAP = re.compile(r"Heap Max Capacity: (\d+)([KMG])")
+# JDK 17: "### PHASE Post-Marking @ 165.906", then
+# "### SUMMARY  capacity: 1024.00 MB  used: 698.91 MB / 68.25 %  prev-live: 645.03 MB / 62.99 %  next-live: 645.03 MB ..."
+_PHASE = re.compile(r"### PHASE (\S+)")
+_SUMMARY = re.compile(r"### SUMMARY\s+capacity: [\d.]+ MB\s+used: ([\d.]+) MB.*\snext-live: ([\d.]+) MB")
+
+
+def marked_live(path: Path) -> list[tuple[float, float]]:
+    """(used MiB, live MiB) after each concurrent marking cycle (its Post-Marking summary) of a
+    ``-Xlog:gc+liveness=trace`` file; the Post-Cleanup summaries, whose next-live is reset, are skipped."""
+    out, phase = [], None
+    if not path.is_file():
+        return out
+    for line in path.read_text(errors="replace").splitlines():
+        if found := _PHASE.search(line):
+            phase = found.group(1)
+        elif (found := _SUMMARY.search(line)) and phase == "Post-Marking":
+            out.append((float(found.group(1)), float(found.group(2))))
+    return out
 
 
 def gc_summary(path: Path) -> dict:
@@ -153,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         run_dir.mkdir(parents=True)
         command = spark_submit_command(REPO / "jobs" / "normalize.py", ["--lake", lake.root, "--ds", generate.DS])
         command = [command[0], "--conf",
-                   f"spark.driver.extraJavaOptions=-Xlog:gc*:file={gc_log}:time,uptime,level,tags",
+                   f"spark.driver.extraJavaOptions=-Xlog:gc*,gc+liveness=trace:file={gc_log}:time,uptime,level,tags",
                    *with_event_log(command, run_dir / "events")[1:]]
         with LoadSampler(interval=5) as load:
             job = run_measured("normalize", command, env=env, cwd=REPO, timeout=3600, log_path=run_dir / "job.log")
@@ -196,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
                   f"(garbage included), {spark.get('MajorGCCount', 0):.0f} major GCs "
                   f"({spark.get('MajorGCTime', 0) / 1000:.1f} s), all GC {spark.get('TotalGCTime', 0) / 1000:.1f} s; "
                   f"JVM peak RSS {job.peak_jvm_mb:,.0f} MB, Python {job.peak_python_mb:,.0f} MB")
+        marked = marked_live(gc_log)
+        print(f"G1's marking cycles: {len(marked)}; live at the end of each (MB): "
+              + (", ".join(f"{live:,.0f}" for _used, live in marked) or "none ran")
+              + (f"; largest {max(live for _used, live in marked):,.0f} MB" if marked else ""))
         print(f"normalize {args.tracks:,} tracks: peak heap after GC {gc['peak_after_mb']:,.0f} MB of "
               f"{max_heap:,.0f} MB, {gc['full']} full GCs (target <= {limit:,.0f} MB = {TARGET_SHARE:.0%} of the "
               f"maximum heap, <= {TARGET_FULL_GCS} full GCs: {verdict})")

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -168,8 +169,10 @@ def _tree_rss(root: psutil.Process) -> tuple[float, float, float, list]:
 
 
 def run_measured(label: str, command: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None,
-                 timeout: float = 600.0, log_path: Path | None = None, interval: float = 0.2) -> Measured:
-    """Run ``command`` in its own process group; sample the tree's RSS; kill the group at ``timeout``."""
+                 timeout: float = 600.0, log_path: Path | None = None, interval: float = 0.2,
+                 on_start: Callable[[int], None] | None = None) -> Measured:
+    """Run ``command`` in its own process group; sample the tree's RSS; kill the group at ``timeout``.
+    ``on_start`` is called with the process id once it started (e.g. to watch its descendants)."""
     log_path = log_path or Path(os.devnull)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -181,6 +184,8 @@ def run_measured(label: str, command: list[str], *, env: dict[str, str] | None =
         proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
         root = psutil.Process(proc.pid)
+        if on_start:
+            on_start(proc.pid)
         while proc.poll() is None:
             *sample, detail = _tree_rss(root)
             samples += 1

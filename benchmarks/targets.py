@@ -18,7 +18,7 @@ script repeats their headline lines at the end, so the verdicts are read in one 
 * ``demo``: ``make demo``'s chain after set-up <= 90 s (``benchmarks.chain --demo``);
 * ``requests``: each discovery source within its request budget, 1k and 10k libraries
   (:mod:`benchmarks.discovery_requests`; baseline: week 2 without the album cache);
-* ``normalize``: normalize at 1M tracks with heap to spare in Spark's default 1 GB: peak heap after GC
+* ``normalize``: normalize at 1M tracks with heap to spare in Spark's default 1 GB: the live heap
   <= 50% of the maximum and no full GC (:mod:`benchmarks.normalize_heap`; baseline: json + pandas in
   one process);
 * ``tests``: ``make test`` <= 10 min (timed here; slow: only with ``--only tests`` or ``--with-tests``).

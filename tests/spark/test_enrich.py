@@ -243,6 +243,21 @@ def test_file_lookup_on_a_tiny_csv_with_broken_rows_and_a_column_mapping(spark, 
     assert {t: r["malformed_rows"] for t, r in rows.items()} == {A: 0, B: 1, C: 1, D: 1, tid("E"): 0}
 
 
+def test_file_lookup_joins_the_file_once_and_gives_one_row_per_wanted_id(spark, tmp_path):
+    """The absent ids come from a union and a group-by, not from a second join: Spark's constraint inference
+    over a left join of the wanted ids with the looked-up rows took ~10 s to plan (docs/benchmarks.md,
+    session 10). A wanted id asked twice still gives one row."""
+    csv = write_csv(tmp_path / "features.csv", "id,danceability\n" + f"{A},0.5\n{B},x\n")
+    df, mapping, corrupt = load_job("lookup_features_file").read_feature_file(
+        spark, FeatureFile(csv, "csv", {"id": "id", "danceability": "danceability"}))
+    wanted = spark.createDataFrame([(A,), (B,), (C,), (C,)], "track_id string")
+    looked_up = tx.file_lookup(df, wanted, mapping, corrupt_column=corrupt)
+    plan = looked_up._jdf.queryExecution().optimizedPlan().toString()
+    assert plan.count("Join ") == 1, plan  # the file with the wanted ids, and nothing else
+    rows = [(r["track_id"], r["status"], r["malformed_rows"], r["danceability"]) for r in looked_up.collect()]
+    assert sorted(rows) == sorted([(A, "hit", 0, 0.5), (B, "malformed", 1, None), (C, "absent", 0, None)])
+
+
 def test_file_lookup_on_parquet(spark, tmp_path):
     path = str(tmp_path / "features.parquet")
     spark.createDataFrame([(A, 0.5, 4), (B, 0.1, 3)], "id string, danceability double, time_signature int") \

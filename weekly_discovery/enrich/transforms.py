@@ -176,18 +176,27 @@ def file_lookup(
     )
     found = best.select(
         "track_id",
+        F.lit(0).alias("_absent"),
         F.when(F.col("b.bad"), F.lit(FILE_MALFORMED)).otherwise(F.lit(FILE_HIT)).alias("status"),
         F.when(F.col("b.bad"), F.col("b.detail")).alias("detail"),
-        "malformed_rows",
+        F.col("malformed_rows").cast("long").alias("malformed_rows"),
         *[F.when(~F.col("b.bad"), F.col(f"b.{name}")).alias(name) for name in FEATURE_COLUMNS],
     )
-    result = wanted.select("track_id").distinct().join(found, "track_id", "left").select(
+    # Every wanted id the file lacks is "absent": a row per wanted id, kept where the file has none. Not a left
+    # join of the wanted ids with `found`: Spark's constraint inference over that join (InferFiltersFromConstraints
+    # on the many aliased feature expressions below it) took ~10 s to plan, far longer than the look-up itself;
+    # a union and a group-by give the same rows and plan in milliseconds (docs/benchmarks.md, session 10).
+    absent = wanted.select(
         "track_id",
-        F.coalesce("status", F.lit(FILE_ABSENT)).alias("status"),
-        "detail",
-        F.coalesce("malformed_rows", F.lit(0)).alias("malformed_rows"),
-        *FEATURE_COLUMNS,
+        F.lit(1).alias("_absent"),
+        F.lit(FILE_ABSENT).alias("status"),
+        F.lit(None).cast("string").alias("detail"),
+        F.lit(0).cast("long").alias("malformed_rows"),
+        *[F.lit(None).cast("double").alias(name) for name in FEATURE_COLUMNS],
     )
+    kept = ["status", "detail", "malformed_rows", *FEATURE_COLUMNS]
+    result = found.unionByName(absent).groupBy("track_id").agg(F.min(F.struct("_absent", *kept)).alias("r")).select(
+        "track_id", *[F.col(f"r.{name}").alias(name) for name in kept])
     return _conform(result, FILE_LOOKUP_SCHEMA).orderBy("track_id")
 
 

@@ -73,11 +73,12 @@ _MAX_HEAP = re.compile(r"Heap Max Capacity: (\d+)([KMG])")
 _HISTO_ROW = re.compile(r"^\s*\d+:\s+\d+\s+(\d+)\s+(\S+)")
 _HISTO_TOTAL = re.compile(r"^Total\s+\d+\s+(\d+)\s*$")
 SPARK_SUBMIT_CLASS = "org.apache.spark.deploy.SparkSubmit"
+LAUNCHER_CLASS = "org.apache.spark.launcher.Main"  # spark-submit's first, short JVM: it only builds the command
 # the causes G1 logs for a full collection jcmd asked for: GC.class_histogram, GC.run
 JCMD_GC_CAUSES = ("Heap Inspection Initiated GC", "Diagnostic Command")
 
 
-def histogram(text: str) -> tuple[float, list[tuple[str, float]]]:
+def histogram(text: str) -> tuple[float | None, list[tuple[str, float]]]:
     """(live MiB, [(class, MiB), ...] largest first) of one ``jcmd PID GC.class_histogram`` output; the live
     size is None when the output has no total (the JVM was gone, or refused the command)."""
     total, classes = None, []
@@ -135,7 +136,8 @@ class LiveHeapSampler:
         try:
             root = psutil.Process(root_pid)
             for proc in (root, *root.children(recursive=True)):
-                if proc.name() == "java" and SPARK_SUBMIT_CLASS in proc.cmdline():
+                cmdline = proc.cmdline()
+                if proc.name() == "java" and SPARK_SUBMIT_CLASS in cmdline and LAUNCHER_CLASS not in cmdline:
                     return proc.pid
         except psutil.Error:
             pass
@@ -165,6 +167,8 @@ class LiveHeapSampler:
         while pid is not None and not self._stop.wait(self.interval):
             if sample := self._sample(pid):
                 self.samples.append((time.monotonic() - found_at, sample[0], sample[1][:5]))
+            elif not psutil.pid_exists(pid):
+                pid = self._jvm(root_pid)  # the driver ended (or another JVM was found first)
 
     def peak(self) -> tuple[float, float, list[tuple[str, float]]] | None:
         return max(self.samples, key=lambda s: s[1]) if self.samples else None

@@ -90,12 +90,10 @@ def histogram(text: str) -> tuple[float | None, list[tuple[str, float]]]:
     return total, sorted(classes, key=lambda c: -c[1])
 
 
-def jcmd_full_gcs(path: Path) -> int:
-    """How many full collections jcmd asked for in a ``-Xlog:gc*`` file so far."""
-    if not path.is_file():
-        return 0
+def jcmd_full_gcs(text: str) -> int:
+    """How many full collections jcmd asked for in ``text``, lines of a ``-Xlog:gc*`` file."""
     count = 0
-    for line in path.read_text(errors="replace").splitlines():
+    for line in text.splitlines():
         found = _PAUSE.search(line)
         if found and found.group(1) == "Pause Full" and found.group(2) in JCMD_GC_CAUSES:
             count += 1
@@ -120,6 +118,8 @@ class LiveHeapSampler:
         self.samples: list[tuple[float, float, list[tuple[str, float]]]] = []
         self.errors = 0
         self.skipped = 0  # attempts whose collection the JVM skipped
+        self._log_read = 0  # bytes of gc_log counted so far (complete lines only)
+        self._jcmd_gcs = 0  # jcmd's full collections in them
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -143,18 +143,31 @@ class LiveHeapSampler:
             pass
         return None
 
+    def _jcmd_gcs_so_far(self) -> int:
+        """jcmd's full collections logged so far; reads only what the log gained since the last call."""
+        try:
+            with open(self.gc_log, "rb") as log:
+                log.seek(self._log_read)
+                new = log.read()
+        except FileNotFoundError:
+            return self._jcmd_gcs
+        complete = new[:new.rfind(b"\n") + 1]
+        self._log_read += len(complete)
+        self._jcmd_gcs += jcmd_full_gcs(complete.decode(errors="replace"))
+        return self._jcmd_gcs
+
     def _sample(self, pid: int) -> tuple[float, list[tuple[str, float]]] | None:
         for attempt in range(self.ATTEMPTS):
             if attempt:
                 time.sleep(1)
-            before = jcmd_full_gcs(self.gc_log)
+            before = self._jcmd_gcs_so_far()
             result = subprocess.run([self.jcmd, str(pid), "GC.class_histogram"], capture_output=True, text=True,
                                     timeout=120, check=False)
             live, classes = histogram(result.stdout)
             if live is None:
                 self.errors += 1
                 return None
-            if jcmd_full_gcs(self.gc_log) > before:
+            if self._jcmd_gcs_so_far() > before:
                 return live, classes
             self.skipped += 1
         return None

@@ -22,7 +22,7 @@ import pyarrow.dataset as pads
 import pytest
 
 from devtools.standin import StandIn, write_demo_config
-from tests.util.spark import IN_PROCESS_CONF
+from tests.util.spark import IN_PROCESS_CONF, runtime_conf
 from weekly_discovery.core.config import Config, load_config
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake.layout import Lake
@@ -48,10 +48,8 @@ def spark():
     from weekly_discovery.spark.session import get_spark
 
     session = get_spark("weekly-discovery-reliability-tests", SPARK_CONF)
-    for key in ("spark.sql.shuffle.partitions", "spark.sql.adaptive.enabled", "spark.sql.codegen.wholeStage",
-                "spark.sql.csv.parser.columnPruning.enabled"):
-        session.conf.set(key, str(SPARK_CONF[key]).lower())  # in case another package's session came first
-    yield session
+    with runtime_conf(session, SPARK_CONF):  # in case another package's session came first
+        yield session
     session.stop()
 
 

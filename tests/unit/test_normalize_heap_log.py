@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from benchmarks.normalize_heap import gc_summary, histogram, jcmd_full_gcs, verdict
+from benchmarks.normalize_heap import (
+    LiveHeapSampler,
+    gc_summary,
+    histogram,
+    jcmd_full_gcs,
+    verdict,
+)
 
 HISTOGRAM = """\
 2386:
@@ -65,9 +71,14 @@ def test_a_histogram_whose_collection_the_jvm_skipped_is_recognized(tmp_path):
     """The sampler keeps a histogram only if the GC log gained a jcmd full collection meanwhile."""
     log = tmp_path / "gc.log"
     log.write_text(GC_LOG)
-    assert jcmd_full_gcs(log) == 1
+    sampler = LiveHeapSampler(4.0, "jcmd", log)
+    assert sampler._jcmd_gcs_so_far() == 1
     with log.open("a") as f:  # what the JVM logs when a thread holds the GC locker: no collection
         f.write("[2026-12-05T15:11:37.456+0000][13.064s][warning][gc             ] GC locker is held; "
                 "pre-dump GC was skipped\n")
-    assert jcmd_full_gcs(log) == 1
-    assert jcmd_full_gcs(tmp_path / "absent.log") == 0
+    assert sampler._jcmd_gcs_so_far() == 1
+    with log.open("a") as f:  # the next attempt's collection, its line still being written
+        f.write(GC_LOG.splitlines()[3] + "\n" + GC_LOG.splitlines()[3][:40])
+    assert sampler._jcmd_gcs_so_far() == 2
+    assert jcmd_full_gcs(GC_LOG) == 1
+    assert LiveHeapSampler(4.0, "jcmd", tmp_path / "absent.log")._jcmd_gcs_so_far() == 0

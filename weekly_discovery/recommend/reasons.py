@@ -8,8 +8,8 @@ liked and disliked songs (the rows the model learns from), and the distance is E
 z-scores. A feature with no spread in the library (a standard deviation of 0 or undefined) cannot tell
 songs apart there and is left out of the distance.
 
-:func:`nearest_liked` runs in Spark on the week's few picks only (a cross join of ~30 picks with the
-liked songs), never on all candidates; :func:`reason_line` is plain Python, called per pick.
+:func:`nearest_liked` runs on the driver, over the week's few picks and the library's liked and disliked rows
+(one person's library: the rows training collects too); :func:`reason_line` is plain Python, called per pick.
 """
 
 from __future__ import annotations
@@ -17,12 +17,9 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from weekly_discovery.core.vocabulary import STATUS_OK
-
-if TYPE_CHECKING:
-    from pyspark.sql import DataFrame
 
 NEAREST_K = 3
 MAX_REASON_CHARS = 300  # the whole line
@@ -32,79 +29,77 @@ TRAINING_ROLES = ("liked", "disliked")
 
 
 # --------------------------------------------------------------------------------------------------
-# the nearest liked songs (Spark)
+# the nearest liked songs (on the driver)
 # --------------------------------------------------------------------------------------------------
 
 
-def nearest_liked(picks: "DataFrame", enriched: "DataFrame", features: Sequence[str], k: int = NEAREST_K
-                  ) -> "DataFrame":
+def nearest_liked(picks: Sequence[Mapping[str, Any]], library: Sequence[Mapping[str, Any]],
+                  features: Sequence[str], k: int = NEAREST_K) -> dict[str, list[dict[str, Any]]]:
     """For each pick, the ``k`` liked songs closest to it in standardized audio features.
 
-    ``picks``: rows with ``track_id`` and the ``features`` columns (one row per pick; duplicates are
-    dropped). ``enriched``: ``silver/tracks_enriched`` (``track_id``, ``name``, ``artist_names``, ``role``,
-    ``feature_status`` and the features). The liked songs are the distinct ``liked`` tracks with
-    ``feature_status`` ok and every feature known; the z-score statistics come from the distinct liked and
-    disliked tracks with features.
+    ``picks``: rows with ``track_id`` and the ``features`` (a track seen twice counts once). ``library``:
+    rows of ``silver/tracks_enriched`` with ``track_id``, ``name``, ``artist_names``, ``role``,
+    ``feature_status`` and the features; rows of other roles are ignored. The liked songs are the distinct
+    ``liked`` tracks with ``feature_status`` ok and every feature known; the z-score statistics come from
+    the distinct liked and disliked tracks with features.
 
-    Returns ``track_id`` and ``closest``: an array of ``struct(track_id, name, artist_names, distance)``,
-    nearest first (ties by track_id). Every pick is in the output; a pick with a missing feature, or a
-    library without liked songs, gets an empty array.
+    Returns ``track_id -> closest``: a list of ``{track_id, name, artist_names, distance}``, nearest first
+    (ties by track_id). Every pick is in the result; a pick with a missing feature, or a library without
+    liked songs, gets an empty list.
     """
-    from pyspark.sql import functions as F
-    from pyspark.sql import types as T
+    import numpy as np
 
     features = list(features)
     if k < 1:
         raise ValueError(f"k must be at least 1, got {k}")
     if not features:
         raise ValueError("nearest_liked needs at least one feature")
-    complete = F.lit(True)
-    for f in features:
-        complete = complete & F.col(f).isNotNull() & ~F.isnan(F.col(f).cast("double"))
-    known = enriched.filter((F.col("feature_status") == STATUS_OK) & complete)
 
-    training = known.filter(F.col("role").isin(*TRAINING_ROLES)).dropDuplicates(["track_id"])
-    stats = training.agg(*[F.avg(F.col(f).cast("double")).alias(f"m_{f}") for f in features],
-                         *[F.stddev_samp(F.col(f).cast("double")).alias(f"s_{f}") for f in features]).first()
-    scales = {}
-    for f in features:  # one aggregate row reaches the driver
-        mean, sd = stats[f"m_{f}"], stats[f"s_{f}"]
-        if mean is not None and sd is not None and math.isfinite(sd) and sd > 0:
-            scales[f] = (float(mean), float(sd))
+    def values(row: Mapping[str, Any]) -> list[float] | None:
+        out = []
+        for f in features:
+            v = row.get(f)
+            if v is None or not isinstance(v, (int, float)) or isinstance(v, bool) or math.isnan(v):
+                return None
+            out.append(float(v))
+        return out
 
-    liked = (known.filter(F.col("role") == "liked")
-             .dropDuplicates(["track_id"])
-             .select(F.col("track_id").alias("l_track_id"), F.col("name").alias("l_name"),
-                     F.col("artist_names").alias("l_artist_names"),
-                     *[((F.col(f).cast("double") - m) / s).alias(f"l_{f}") for f, (m, s) in scales.items()]))
-    pick_ids = picks.select("track_id").dropDuplicates(["track_id"])
-    scored = (picks.filter(complete).dropDuplicates(["track_id"])
-              .select(F.col("track_id").alias("p_track_id"),
-                      *[((F.col(f).cast("double") - m) / s).alias(f"p_{f}") for f, (m, s) in scales.items()]))
+    training: dict[str, list[float]] = {}
+    liked: dict[str, tuple[Mapping[str, Any], list[float]]] = {}
+    for row in library:  # each track once; rows of one track (several sources) carry the same features
+        if row.get("role") not in TRAINING_ROLES or row.get("feature_status") != STATUS_OK:
+            continue
+        known = values(row)
+        if known is None:
+            continue
+        training.setdefault(row["track_id"], known)
+        if row["role"] == "liked":
+            liked.setdefault(row["track_id"], (row, known))
+    kept = []  # a feature with no spread in the library cannot tell songs apart: left out
+    if len(training) >= 2:
+        stats = np.array(list(training.values()))
+        means, sds = stats.mean(axis=0), stats.std(axis=0, ddof=1)
+        kept = [i for i in range(len(features)) if math.isfinite(sds[i]) and sds[i] > 0]
+    liked_ids = sorted(liked)
+    liked_z = (np.array([liked[t][1] for t in liked_ids]).reshape(len(liked_ids), len(features))[:, kept]
+               - means[kept]) / sds[kept] if kept else np.zeros((len(liked_ids), 0))
 
-    squares = [(F.col(f"p_{f}") - F.col(f"l_{f}")) ** 2 for f in scales]
-    distance = F.sqrt(sum(squares[1:], squares[0])) if squares else F.lit(0.0)
-    pairs = (scored.crossJoin(F.broadcast(liked))
-             .filter(F.col("p_track_id") != F.col("l_track_id"))
-             .select("p_track_id", "l_track_id", "l_name", "l_artist_names", distance.alias("distance")))
-    from pyspark.sql import Window
-
-    order = Window.partitionBy("p_track_id").orderBy(F.col("distance"), F.col("l_track_id"))
-    nearest = (pairs.withColumn("_n", F.row_number().over(order)).filter(F.col("_n") <= k)
-               # struct order (distance, track_id) makes array_sort put them nearest first, ties by id
-               .groupBy("p_track_id")
-               .agg(F.array_sort(F.collect_list(F.struct(
-                   F.col("distance"), F.col("l_track_id").alias("track_id"), F.col("l_name").alias("name"),
-                   F.col("l_artist_names").alias("artist_names")))).alias("_closest")))
-    item = T.StructType([
-        T.StructField("track_id", T.StringType()), T.StructField("name", T.StringType()),
-        T.StructField("artist_names", T.ArrayType(T.StringType())), T.StructField("distance", T.DoubleType()),
-    ])
-    reorder = F.transform("_closest", lambda c: F.struct(c["track_id"].alias("track_id"), c["name"].alias("name"),
-                                                          c["artist_names"].alias("artist_names"),
-                                                          c["distance"].alias("distance")))
-    return (pick_ids.join(nearest.withColumnRenamed("p_track_id", "track_id"), "track_id", "left")
-            .select("track_id", F.coalesce(reorder, F.array().cast(T.ArrayType(item))).alias("closest")))
+    result: dict[str, list[dict[str, Any]]] = {}
+    for pick in picks:
+        track = pick["track_id"]
+        if track in result:
+            continue
+        known = values(pick)
+        if known is None or not liked_ids:
+            result[track] = []
+            continue
+        z = (np.array(known)[kept] - means[kept]) / sds[kept] if kept else np.zeros(0)
+        distances = np.sqrt(((liked_z - z) ** 2).sum(axis=1))
+        order = sorted((d, t) for d, t in zip(distances.tolist(), liked_ids) if t != track)[:k]
+        result[track] = [{"track_id": t, "name": liked[t][0].get("name"),
+                          "artist_names": list(liked[t][0].get("artist_names") or []), "distance": d}
+                         for d, t in order]
+    return result
 
 
 # --------------------------------------------------------------------------------------------------
@@ -142,7 +137,7 @@ def reason_line(source: str, provenance: Mapping[str, Any], probability: float |
     * ``playlist_name``: playlists: the candidate playlist's name;
     * catalog needs no key (``catalogue``, the file's path, is not shown).
 
-    Missing keys shorten the line rather than fail it. ``closest`` is :func:`nearest_liked`'s array
+    Missing keys shorten the line rather than fail it. ``closest`` is :func:`nearest_liked`'s list
     (``name``, ``artist_names``); the first ``NEAREST_K`` are named. ``probability`` None or not finite
     leaves the probability out. The result is plain text (the report escapes it), one line, without
     control characters, at most :data:`MAX_REASON_CHARS` characters.

@@ -59,7 +59,7 @@ def candidate_rows(enriched: DataFrame) -> DataFrame:
 
 
 def score_candidates(
-    model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
+    model: PipelineModel, enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
     catalogue: DataFrame | None = None,
 ) -> DataFrame:
     """Every candidate row with ``probability`` (null when unscorable) and ``recommended`` (>= threshold).
@@ -73,7 +73,7 @@ def score_candidates(
 
 
 def scored_rows(
-    model: "PipelineModel", enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
+    model: PipelineModel, enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
     catalogue: DataFrame | None = None,
 ) -> DataFrame:
     """:func:`score_candidates`'s rows plus the model's base features (double): what the score job
@@ -250,44 +250,55 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
     from (its ``silver/candidates`` provenance, carried in ``tracks_enriched``: the seed songs by name,
     the liked artist and how many of their songs are liked, the playlist), the model's probability and
     the liked songs nearest to it in the model's audio features
-    (:func:`~weekly_discovery.recommend.reasons.nearest_liked`, over the picks only). Small lookups
-    (<= top_n picks, their seeds and artists) reach the driver; the feature space is the champion's
-    base features (an artist-profile feature is its base feature's average, so it is left out).
-    A catalogue pick is not in ``enriched``: its features come from ``scored`` (:func:`scored_rows`,
-    the job's cached rows) and its provenance is ``catalogue_path``.
+    (:func:`~weekly_discovery.recommend.reasons.nearest_liked`). The feature space is the champion's base
+    features (an artist-profile feature is its base feature's average, so it is left out).
+
+    Two small collects reach the driver, whatever the size of the candidates: the picks' own rows
+    (<= top_n) and the library's liked and disliked rows with the seed songs (one person's library, as
+    training collects it); the rest is plain Python. A catalogue pick is not in ``enriched``: its features
+    come from ``scored`` (:func:`scored_rows`, the job's cached rows) and its provenance is ``catalogue_path``.
     """
-    from weekly_discovery.recommend.reasons import nearest_liked, reason_line
+    from weekly_discovery.recommend.reasons import (
+        TRAINING_ROLES,
+        nearest_liked,
+        reason_line,
+    )
 
     if not picks:
         return {}
     spark = enriched.sparkSession
     keys = spark.createDataFrame([(p["track_id"], p["source_key"]) for p in picks], "track_id string, source_key string")
-    rows = candidate_rows(enriched).join(keys, ["track_id", "source_key"]).dropDuplicates(["track_id"]).cache()
     base = list(dict.fromkeys(base_feature(f) for f in features))
-    near = rows.select("track_id", *base)
-    from_catalogue = [p["track_id"] for p in picks if p["source_key"] == catalog.SOURCE_KEY]
-    if scored is not None and from_catalogue:  # a filter of the cached rows, no join: no shuffle of 1.2M rows
-        near = near.unionByName(scored.where((F.col("source_key") == catalog.SOURCE_KEY)
-                                             & F.col("track_id").isin(from_catalogue)).select("track_id", *base))
-    closest = {r["track_id"]: [c.asDict() for c in r["closest"]] for r in nearest_liked(near, enriched, base).collect()}
     wanted = ("seed_track_ids", "seed_artist_id", "seed_artist_name", "album_name", "source_name")
     present = [c for c in wanted if c in enriched.columns]
-    provenance = {r["track_id"]: r.asDict() for r in rows.select("track_id", *present).collect()}
-    rows.unpersist()
-    seeds = sorted({s for p in provenance.values() for s in (p.get("seed_track_ids") or [])})
-    names = {r["track_id"]: r["name"] for r in
-             enriched.where(F.col("track_id").isin(seeds)).select("track_id", "name").dropDuplicates(["track_id"]).collect()}
-    artists = sorted({p["seed_artist_id"] for p in provenance.values() if p.get("seed_artist_id")})
-    liked_counts = {r["primary_artist_id"]: r["n"] for r in
-                    enriched.where((F.col("role") == LIKED) & F.col("primary_artist_id").isin(artists))
-                    .groupBy("primary_artist_id").agg(F.countDistinct("track_id").alias("n")).collect()}
+    rows = (candidate_rows(enriched).join(keys, ["track_id", "source_key"]).dropDuplicates(["track_id"])
+            .select("track_id", *base, *present))
+    from_catalogue = [p["track_id"] for p in picks if p["source_key"] == catalog.SOURCE_KEY]
+    if scored is not None and from_catalogue:  # a filter of the cached rows, no join: no shuffle of 1.2M rows
+        rows = rows.unionByName(scored.where((F.col("source_key") == catalog.SOURCE_KEY)
+                                             & F.col("track_id").isin(from_catalogue)).select("track_id", *base),
+                                allowMissingColumns=True)
+    pick_rows = [r.asDict() for r in rows.collect()]
+    provenance = {r["track_id"]: r for r in pick_rows}
+    seeds = sorted({s for p in pick_rows for s in (p.get("seed_track_ids") or [])})
+    library = [r.asDict() for r in enriched.where(F.col("role").isin(*TRAINING_ROLES) | F.col("track_id").isin(seeds))
+               .select("track_id", "name", "artist_names", "primary_artist_id", "role", "feature_status", *base)
+               .collect()]
+    closest = nearest_liked(pick_rows, library, base)
+    names: dict[str, str] = {}
+    liked_by_artist: dict[str, set[str]] = {}
+    for r in sorted(library, key=lambda r: (r["track_id"], r["role"] or "")):
+        if r["name"]:
+            names.setdefault(r["track_id"], r["name"])
+        if r["role"] == LIKED and r["primary_artist_id"]:
+            liked_by_artist.setdefault(r["primary_artist_id"], set()).add(r["track_id"])
     reasons = {}
     for pick in picks:
         p = dict(provenance.get(pick["track_id"], {}))
         if pick["source_key"] == catalog.SOURCE_KEY:
             p.setdefault("catalogue", catalogue_path)
         p["seed_names"] = [names[s] for s in (p.get("seed_track_ids") or []) if names.get(s)]
-        p["artist_liked_count"] = liked_counts.get(p.get("seed_artist_id"))
+        p["artist_liked_count"] = len(liked_by_artist.get(p.get("seed_artist_id"), ())) or None
         p["playlist_name"] = p.get("source_name")
         reasons[pick["track_id"]] = reason_line(pick["source"], p, pick["probability"], closest.get(pick["track_id"], []))
     return reasons

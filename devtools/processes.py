@@ -110,22 +110,45 @@ def start(name: str, args: Sequence[str], env: Mapping[str, str], log: Path, cwd
 
 def stop_group(process: subprocess.Popen, grace: float = 10) -> None:
     """SIGTERM the process group, then SIGKILL whatever is left after ``grace`` seconds."""
-    try:
-        pgid = os.getpgid(process.pid)
-    except ProcessLookupError:
-        pgid = None
-    if pgid is not None:
-        _signal_group(pgid, signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        pass
-    if pgid is not None:
-        _signal_group(pgid, signal.SIGKILL)  # children that outlived their parent, too
-    try:
-        process.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        pass
+    stop_groups([process], grace)
+
+
+def stop_groups(processes: Sequence[subprocess.Popen], grace: float = 10) -> None:
+    """SIGTERM every process's group at once, then SIGKILL whatever is left after ``grace`` seconds (one
+    deadline for all: they shut down side by side, not one after the other)."""
+    groups = []
+    for process in processes:
+        try:
+            groups.append(os.getpgid(process.pid))
+        except ProcessLookupError:
+            groups.append(None)
+    for pgid in groups:
+        if pgid is not None:
+            _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            pass
+    for pgid in groups:
+        if pgid is not None:
+            _signal_group(pgid, signal.SIGKILL)  # children that outlived their parent, too
+    for process in processes:
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def stop_services(services: Sequence[Service], grace: float = 15, last: Sequence[str] = ("api-server",)) -> None:
+    """Stop ``services`` side by side (:func:`stop_groups`), those named in ``last`` after the others: tasks
+    that end while the scheduler stops still report to the api-server."""
+    first = [s.process for s in services if s.name not in last]
+    then = [s.process for s in services if s.name in last]
+    for group in (first, then):
+        if group:
+            stop_groups(group, grace)
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

@@ -42,6 +42,7 @@ from devtools.processes import (
     http_json,
     pids_with_env,
     start,
+    stop_services,
     wait_until,
 )
 from devtools.standin import StandIn, generate_demo_library
@@ -151,8 +152,7 @@ def leftovers(airflow_home: Path) -> list[int]:
 
 
 def stop_all(services: list[Service], airflow_home: Path) -> None:
-    for service in services:  # the scheduler first, the api-server last: tasks report to it while they end
-        service.stop(grace=15)
+    stop_services(services, grace=15)  # side by side, the api-server last: tasks report to it while they end
     for pid in leftovers(airflow_home):
         try:
             os.kill(pid, signal.SIGKILL)

@@ -20,7 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.util.processes import Service, free_port, http_json, pids_with_env, start, tail, wait_until
+from tests.util.processes import (
+    Service,
+    free_port,
+    http_json,
+    pids_with_env,
+    start,
+    stop_services,
+    tail,
+    wait_until,
+)
 
 SERVICES = ("api-server", "scheduler", "dag-processor", "triggerer")
 TERMINAL = {"success", "failed"}
@@ -97,8 +106,7 @@ class AirflowStack:
                    for part in ("metadatabase", "scheduler", "triggerer", "dag_processor"))
 
     def stop(self) -> None:
-        for service in reversed(self.services):
-            service.stop(grace=15)
+        stop_services(self.services, grace=15)  # side by side, the api-server last
         for pid in pids_with_env("AIRFLOW_HOME", str(self.home)):  # task processes that left the group
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -7,8 +7,9 @@ from devtools.processes import (
     pids_with_env,
     start,
     stop_group,
+    stop_services,
     tail,
     wait_until,
 )
 
-__all__ = ["Service", "free_port", "http_json", "pids_with_env", "start", "stop_group", "tail", "wait_until"]
+__all__ = ["Service", "free_port", "http_json", "pids_with_env", "start", "stop_group", "stop_services", "tail", "wait_until"]

@@ -28,6 +28,9 @@ coverage is too low (rerunning on the same fetched answers cannot raise it).
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import logging
 import sys

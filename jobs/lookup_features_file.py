@@ -19,6 +19,9 @@ config, the file or the silver tracks are missing or unusable (the log says what
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import datetime as dt
 import logging

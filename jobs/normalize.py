@@ -20,6 +20,9 @@ missing or unusable (the log says which, and what to run).
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import logging
 import sys

@@ -19,6 +19,9 @@ Only aggregates reach the driver. Rendering the HTML is a separate step
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import json
 import logging

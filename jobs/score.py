@@ -32,6 +32,9 @@ runs it right after training, in the same Spark session). Exit status 2: input o
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import sys
 from collections.abc import Sequence

@@ -22,6 +22,9 @@ means the input is missing or too small (the log says what to do).
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import sys
 from collections.abc import Sequence

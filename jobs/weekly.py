@@ -16,6 +16,9 @@ a rerun gives the same result as a rerun of the two jobs.
 
 from __future__ import annotations
 
+import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
+
+# isort: split
 import argparse
 import sys
 from collections.abc import Sequence

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,6 +113,41 @@ def submitted_conf() -> dict[str, str]:
     return dict(SparkConf().getAll())
 
 
+LOCAL_MASTER = re.compile(r"local(\[[^\]]*\])?")
+DAEMON_MODULE_KEY = "spark.python.daemon.module"
+EXECUTOR_PYTHONPATH_KEY = "spark.executorEnv.PYTHONPATH"
+
+
+def package_root() -> str:
+    """The folder (or the ``--py-files`` zip) that holds the ``weekly_discovery`` package this process runs."""
+    import weekly_discovery
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(weekly_discovery.__file__)))
+
+
+def python_worker_conf(master: str, chosen: Mapping[str, Any]) -> dict[str, str]:
+    """For a local master: Spark's Python workers start from :mod:`weekly_discovery.spark.worker_daemon`, which
+    imports the installed pyspark instead of spark-submit's zip copy (:mod:`weekly_discovery.spark.pythonpath`).
+
+    Nothing for any other master (a cluster's executors may not have this package), nor when ``chosen`` (what
+    spark-submit and the caller set) already names a daemon module or the executors' ``PYTHONPATH``.
+    """
+    if not LOCAL_MASTER.fullmatch(master.strip()) or DAEMON_MODULE_KEY in chosen or EXECUTOR_PYTHONPATH_KEY in chosen:
+        return {}
+    conf = {DAEMON_MODULE_KEY: "weekly_discovery.spark.worker_daemon"}
+    root = package_root()
+    if not _is_site_packages(root):  # installed like any package: the workers find it where this process did
+        conf[EXECUTOR_PYTHONPATH_KEY] = root
+    return conf
+
+
+def _is_site_packages(folder: str) -> bool:
+    import site
+
+    folders = [*site.getsitepackages(), site.getusersitepackages()]
+    return any(os.path.abspath(folder) == os.path.abspath(f) for f in folders)
+
+
 def get_spark(app_name: str, conf: Mapping[str, Any] | None = None) -> "SparkSession":
     """Return the SparkSession for ``app_name`` with :func:`default_conf` plus ``conf``.
 
@@ -122,8 +158,12 @@ def get_spark(app_name: str, conf: Mapping[str, Any] | None = None) -> "SparkSes
     """
     from pyspark.sql import SparkSession
 
+    settings = {**default_conf(), **(conf or {})}
+    submitted = submitted_conf()
+    master = settings.get("spark.master") or submitted.get("spark.master") or "local[*]"
+    settings = {**python_worker_conf(str(master), {**submitted, **settings}), **settings}
     builder = SparkSession.builder.appName(app_name)
-    for key, value in {**default_conf(), **(conf or {})}.items():
+    for key, value in settings.items():
         builder = builder.config(key, _conf_value(value))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel(os.environ.get(LOG_LEVEL_ENV, DEFAULT_LOG_LEVEL))

@@ -130,15 +130,15 @@ def python_worker_conf(master: str, chosen: Mapping[str, Any]) -> dict[str, str]
     imports the installed pyspark instead of spark-submit's zip copy (:mod:`weekly_discovery.spark.pythonpath`).
 
     Nothing for any other master (a cluster's executors may not have this package), nor when ``chosen`` (what
-    spark-submit and the caller set) already names a daemon module or the executors' ``PYTHONPATH``.
+    spark-submit and the caller set) already names a daemon module or the executors' ``PYTHONPATH``, nor when
+    this package was imported from a ``site-packages`` folder rather than the ``--py-files`` zip or a source tree.
     """
     if not LOCAL_MASTER.fullmatch(master.strip()) or DAEMON_MODULE_KEY in chosen or EXECUTOR_PYTHONPATH_KEY in chosen:
         return {}
-    conf = {DAEMON_MODULE_KEY: "weekly_discovery.spark.worker_daemon"}
     root = package_root()
-    if not _is_site_packages(root):  # installed like any package: the workers find it where this process did
-        conf[EXECUTOR_PYTHONPATH_KEY] = root
-    return conf
+    if _is_site_packages(root):  # the root would go before the standard library, and the workers' Python may differ
+        return {}
+    return {DAEMON_MODULE_KEY: "weekly_discovery.spark.worker_daemon", EXECUTOR_PYTHONPATH_KEY: root}
 
 
 def _is_site_packages(folder: str) -> bool:

@@ -154,7 +154,7 @@ def get_spark(app_name: str, conf: Mapping[str, Any] | None = None) -> "SparkSes
     No master is set here, so ``spark-submit --master`` wins; started from plain Python
     (tests) without ``spark.master`` in ``conf``, PySpark falls back to ``local[*]``.
     Spark's own log level is ``$WEEKLY_DISCOVERY_SPARK_LOG_LEVEL`` (default WARN) once the
-    session is up.
+    session is up. A local master's Python workers get :func:`python_worker_conf`.
     """
     from pyspark.sql import SparkSession
 

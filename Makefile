@@ -10,6 +10,8 @@ PYTEST_ARGS ?=
 # handed out in collection order, longest first (tests/conftest.py): --no-loadscope-reorder stops xdist from
 # reordering them by their number of tests, which started the one-test browser and services files last.
 TEST_WORKERS ?= 2
+# `make bench` ends by timing `make test` against its 10-minute target (~15 min more); TARGET_ARGS= leaves it out.
+TARGET_ARGS ?= --with-tests
 
 # Spark from the pip package: spark-submit must find this venv's pyspark and python, whatever
 # `python3` is first on PATH (see docs/stack.md).

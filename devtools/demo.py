@@ -1,4 +1,4 @@
-"""``make demo``: the whole pipeline through Airflow on a generated library, offline.
+"""``make demo``: the whole pipeline through Airflow on a generated library, offline, two Mondays in a row.
 
 Starts the Spotify stand-in (a local server that speaks the Web API, serving a seeded demo
 library, with Spotify's audio features forbidden as for any app registered today), writes a
@@ -6,7 +6,10 @@ config file for it, and runs each DAG with ``airflow dags test`` as the assets c
 then discovery (the week's new songs from ReccoBeats and the liked artists' albums: the demo config
 names no candidate playlist), then enrichment, then the two DAGs that both start on ``tracks_enriched`` (the library report and the
 weekly recommendations) side by side, as the scheduler would start them, and the report once more
-on the weekly DAG's ``recommendations`` event (its page then shows the week's model). Everything lands in
+on the weekly DAG's ``recommendations`` event (its page then shows the week's model). The person keeps no
+disliked playlist (as most people do): the model learns from Liked Songs and the week's candidates as
+background. Between the two weeks the person reacts by the taste the stand-in knows (saves picks they love,
+takes out picks they do not), and the second week learns from it. Everything lands in
 ``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
 At the end it prints where the time went (per DAG and per task, from the DAG logs) and the total.
 
@@ -52,6 +55,7 @@ from weekly_discovery.lake import (
 )
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
+from weekly_discovery.recommend.dataset import sources_text
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / ".demo"
@@ -106,12 +110,14 @@ CATALOGUE_FILE = "catalogue/tracks_features.csv"  # beside the demo's config (ma
 
 
 def write_config(library, standin: StandIn, path: Path) -> Path:
-    """The demo's config: the library's sources by role but no candidate playlist (discovery finds the
-    songs), ReccoBeats and the small model grid on the stand-in."""
+    """The demo's config: the library's liked and reference sources, no disliked and no candidate playlist
+    (discovery finds the songs), ReccoBeats and the small model grid on the stand-in."""
     lines = ["# Weekly Discovery configuration (demo library served by the stand-in)", "[sources]",
-             "# No candidate playlist: the discover DAG finds the week's new songs ([discover] below)."]
+             "# No candidate playlist: the discover DAG finds the week's new songs ([discover] below).",
+             "# No disliked playlist, as most people keep none: the model learns from your Liked Songs, your",
+             "# reaction to its picks and the week's candidates as background (docs/model.md)."]
     for role in ROLES:
-        if role != "candidates":
+        if role not in ("candidates", "disliked"):
             lines.append(f"{role} = {json.dumps(list(library.role_sources(role)))}")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -251,13 +257,18 @@ def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     card = read_json(lake.version(LIKE_MODEL, ds) / MODEL_CARD)
     champion = card["champion"]
     lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
-             f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}"]
+             f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}",
+             f"learned from: {sources_text(card['training'])}"]
     lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
+    if metrics.get("short_week"):
+        lines.append(f"a short week: {metrics['short_week']}")
     lines += pick_lines(rows)
     published = read_json(lake.partition(PUBLISHED, ds) / PUBLISH_RECORD)
     playlist = standin.library.playlists[published["playlist_id"]]
-    lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(playlist.track_ids())} tracks "
-                 f"(snapshot {published['snapshot_id']})")
+    held = playlist.track_ids()
+    lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(held)} tracks "
+                 f"(snapshot {published['snapshot_id']}); the generated person would love "
+                 f"{sum(standin.library.would_love(t) for t in held)} of them (the stand-in knows their taste)")
     return lines
 
 
@@ -267,10 +278,50 @@ def section(title: str, lines: list[str]) -> None:
         print(f"  {line}")
 
 
+REACTION = (3, 3)  # between the weeks the person saves up to 3 picks they love and removes up to 3 others
+
+
+def run_week(env: dict[str, str], lake: Lake, standin: StandIn, ds: str, runs: list, *, first: bool) -> str:
+    """One Monday's chain (ingest, discovery, enrichment, the report and the weekly model side by side, the
+    report again); returns the week's request counts as a sentence."""
+    start = {"spotify": standin.count("/v1/"), "albums": standin.count("/v1/artists/") + standin.count("/v1/albums/"),
+             "reccobeats": standin.count("/reccobeats/v1/track/recommendation"),
+             "features": standin.count("/v1/audio-features"), "rb_features": standin.count("/reccobeats")}
+    suffix = "" if first else f"-{ds}"
+    runs.append(airflow(dags_test("spotify_ingest", ds), env, "spotify_ingest" + suffix))
+    section("What landed where", landed_lines(lake, ds, read_json(lake.partition(SILVER_TRACKS, ds) / METRICS)))
+    ingest_requests = standin.count("/v1/") - start["spotify"]
+    runs.append(airflow(dags_test("spotify_discover", ds), env, "spotify_discover" + suffix))
+    section("This week's new songs (discovery; no candidate playlist configured)", discover_lines(lake, ds))
+    albums = standin.count("/v1/artists/") + standin.count("/v1/albums/") - start["albums"]
+    reccobeats = standin.count("/reccobeats/v1/track/recommendation") - start["reccobeats"]
+    runs.append(airflow(dags_test("spotify_enrich", ds), env, "spotify_enrich" + suffix))
+    enriched = read_json(lake.partition(TRACKS_ENRICHED, ds) / METRICS)
+    section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
+
+    # Both DAGs start on tracks_enriched: the scheduler starts them together, and so does the demo. The
+    # report DAG also starts on the weekly DAG's recommendations event, so it runs again after it (below).
+    report_run = start_airflow(dags_test("library_report", ds), env, "library_report" + suffix)
+    weekly_run = start_airflow(dags_test("weekly_recommendations", ds), env, "weekly_recommendations" + suffix)
+    runs.append(report_run.wait())
+    report_html = report_dir(lake, ds) / "index.html"
+    section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
+                                            ui_route(ds)))
+    runs.append(weekly_run.wait())
+    section("This week's recommendations", weekly_lines(lake, ds, standin))
+    runs.append(airflow(dags_test("library_report", ds), env, "library_report-on-recommendations" + suffix))
+    print(f"\n  the report now has its model section: {report_html}")
+    return (f"{ingest_requests} to Spotify for ingest, {albums} to Spotify's artist albums and album tracks "
+            f"(discovery), {reccobeats} to ReccoBeats recommendations (discovery), "
+            f"{standin.count('/v1/audio-features') - start['features']} to Spotify's /audio-features, "
+            f"{standin.count('/reccobeats') - start['rb_features']} to ReccoBeats (a song's features are asked once)")
+
+
 def main() -> int:
     started = time.monotonic()
     DEMO.mkdir(exist_ok=True)
-    ds = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.timezone.utc).date()
+    weeks = ((today - dt.timedelta(days=7)).isoformat(), today.isoformat())
     library = generate_demo_library(seed=7)
     catalogue = demo_catalogue(library, DEMO / CATALOGUE_FILE)  # before the stand-in serves the library
     with StandIn(library, audio_features="forbidden") as standin, contextlib.ExitStack() as stack:
@@ -279,49 +330,25 @@ def main() -> int:
         env = stack.enter_context(warm_airflow.warm_server(env, DEMO / "logs" / "warm-airflow.log"))
         print(f"Spotify stand-in at {standin.base_url} serving a generated library "
               f"({len(library.saved)} liked songs, {len(library.playlists)} playlists)")
-        print(f"config: {config_path.relative_to(REPO)}   partition date: {ds}")
+        print(f"config: {config_path.relative_to(REPO)}   partition dates: {', '.join(weeks)}")
         print(f"catalogue: {catalogue.rows:,} songs ({catalogue.from_library:,} of them the stand-in's, some in your "
               f"library) in {catalogue.path.relative_to(REPO)}")
         runs = [airflow(["db", "migrate"], env, "db-migrate")]
         lake = Lake(str(DEMO / "lake"))
-
-        runs.append(airflow(dags_test("spotify_ingest", ds), env, "spotify_ingest"))
-        section("What landed where", landed_lines(lake, ds, read_json(lake.partition(SILVER_TRACKS, ds) / METRICS)))
-        ingest_requests = standin.count("/v1/")
-
-        before = {"albums": standin.count("/v1/artists/") + standin.count("/v1/albums/"),
-                  "reccobeats": standin.count("/reccobeats/v1/track/recommendation")}
-        runs.append(airflow(dags_test("spotify_discover", ds), env, "spotify_discover"))
-        section("This week's new songs (discovery; no candidate playlist configured)", discover_lines(lake, ds))
-        discover_requests = {
-            "artists": standin.count("/v1/artists/") + standin.count("/v1/albums/") - before["albums"],
-            "reccobeats": standin.count("/reccobeats/v1/track/recommendation") - before["reccobeats"]}
-
-        runs.append(airflow(dags_test("spotify_enrich", ds), env, "spotify_enrich"))
-        enriched = read_json(lake.partition(TRACKS_ENRICHED, ds) / METRICS)
-        section("Audio features (Spotify's endpoint is forbidden here, as for every new app)", coverage_lines(enriched))
-
-        # Both DAGs start on tracks_enriched: the scheduler starts them together, and so does the demo. The
-        # report DAG also starts on the weekly DAG's recommendations event, so it runs again after it (below).
-        report_run = start_airflow(dags_test("library_report", ds), env, "library_report")
-        weekly_run = start_airflow(dags_test("weekly_recommendations", ds), env, "weekly_recommendations")
-        runs.append(report_run.wait())
-        report_html = report_dir(lake, ds) / "index.html"
-        section("Library report", summary_lines(read_json(report_dir(lake, ds) / REPORT_JSON), str(report_html),
-                                                ui_route(ds)))
-
-        runs.append(weekly_run.wait())
-        section("This week's recommendations", weekly_lines(lake, ds, standin))
-        runs.append(airflow(dags_test("library_report", ds), env, "library_report-on-recommendations"))
-        print(f"\n  the report now has its model section: {report_html}")
-
-        print(f"\nRequests in this run: {ingest_requests} to Spotify for ingest, "
-              f"{discover_requests['artists']} to Spotify's artist albums and album tracks (discovery), "
-              f"{discover_requests['reccobeats']} to ReccoBeats recommendations (discovery), "
-              f"{standin.count('/v1/audio-features')} to Spotify's /audio-features, "
-              f"{standin.count('/reccobeats')} to ReccoBeats (a rerun of the same date reuses stored answers)")
-    section("Where the time went (seconds; library_report and weekly_recommendations ran side by side, "
-            "then library_report again)",
+        requests = []
+        for week, day in enumerate(weeks, 1):
+            print(f"\n=== Week {week}: the Monday {day} ===")
+            requests.append(run_week(env, lake, standin, day, runs, first=week == 1))
+            if week < len(weeks):
+                published = read_json(lake.partition(PUBLISHED, day) / PUBLISH_RECORD)
+                saved, removed = library.react(published["playlist_id"], save=REACTION[0], remove=REACTION[1])
+                section("Your reaction during the week (by the taste the stand-in knows)",
+                        [f"saved to Liked Songs: {len(saved)} picks you love; taken out of the playlist: "
+                         f"{len(removed)} picks you do not love (next week learns from both)"])
+        for week, counts in enumerate(requests, 1):
+            print(f"\nRequests in week {week}: {counts}")
+    section("Where the time went (seconds; each week library_report and weekly_recommendations ran side by "
+            "side, then library_report again)",
             timing_lines(runs))
     print(f"\nDemo finished in {time.monotonic() - started:.0f}s wall time (load average {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores). Lake: {lake.root}")

@@ -298,6 +298,13 @@ class DemoLibrary:
         """Playlists the user follows but does not own (the API refuses their items)."""
         return [p.id for p in self.playlists.values() if p.owner_id != self.user_id]
 
+    # -- the person's taste (ground truth) --------------------------------------------------------
+
+    def would_love(self, track_id: str) -> bool:
+        """Whether the generated person loves this song (its taste cluster is one of :data:`LOVED_CLUSTERS`)."""
+        track = self.tracks.get(track_id)
+        return track is not None and track.cluster in LOVED_CLUSTERS
+
     # -- mutation helpers for tests ------------------------------------------------------------
 
     def save_track(self, track_id: str, added_at: str | None = None) -> None:
@@ -305,6 +312,26 @@ class DemoLibrary:
         if track_id not in self.tracks:
             raise KeyError(f"unknown track {track_id}")
         self.saved.insert(0, (added_at or utc_now_iso(), track_id))
+
+    def remove_from_playlist(self, playlist_id: str, track_ids: set[str] | list[str]) -> None:
+        """What a person does in the Spotify app: take songs out of one of their playlists."""
+        gone = set(track_ids)
+        playlist = self.playlists[playlist_id]
+        playlist.items[:] = [e for e in playlist.items if e.track_id not in gone]
+
+    def react(self, playlist_id: str, save: int, remove: int) -> tuple[list[str], list[str]]:
+        """The person's reaction to a week's playlist, by their taste: save up to ``save`` of the songs they
+        love (first ones first) and take ``remove`` songs out: the ones they do not love, then (people also
+        drop songs they are tired of) the last of the others they did not save; ``(saved, removed)``."""
+        held = self.playlists[playlist_id].track_ids()
+        saved = [t for t in held if self.would_love(t)][:save]
+        others = [t for t in held if t not in saved]
+        removed = ([t for t in others if not self.would_love(t)]
+                   + [t for t in reversed(others) if self.would_love(t)])[:remove]
+        for track_id in saved:
+            self.save_track(track_id)
+        self.remove_from_playlist(playlist_id, removed)
+        return saved, removed
 
 
 def utc_now_iso() -> str:
@@ -410,6 +437,10 @@ class _Plan:
 
 
 _LIKED_MIX = {"indie-acoustic": 0.5, "hip-hop": 0.3, "ambient-classical": 0.15, "dance-pop": 0.05}
+#: The generated person's taste, the truth a test checks picks against: they love the songs of these
+#: clusters (a few dance-pop songs sit in their Liked Songs, a few indie-acoustic ones in their dislikes:
+#: real libraries are not clean, the truth is).
+LOVED_CLUSTERS = frozenset({"indie-acoustic", "hip-hop", "ambient-classical"})
 _LIKED_PLAYLIST_MIX = {"indie-acoustic": 0.6, "ambient-classical": 0.4}
 _DISLIKED_MIX = {"metal": 0.5, "dance-pop": 0.45, "indie-acoustic": 0.05}
 _DISCOVERY_MIX = {name: 1.0 for name in CLUSTERS}

@@ -68,7 +68,8 @@ def job_input(tmp_path_factory, name: str = "jobs") -> tuple[Lake, list[str]]:
     config = tmp_path_factory.mktemp("config") / "weekly-discovery.toml"  # the jobs' settings, as in Airflow
     features = ", ".join(f'"{f}"' for f in FEATURES.split(","))
     config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[model]\nfeatures = [{features}]\nfolds = 3\n'
-                      'seed = 42\ngrid = "quick"\ntop_n = 30\nmax_per_artist = 2\nthreshold = 0.5\n')
+                      'seed = 42\ngrid = "quick"\ntop_n = 30\nmax_per_artist = 2\nthreshold = 0.5\n'
+                      'background = "never"\n')  # the fully labelled path
     return lake, ["--lake", str(root), "--ds", DS, "--config", str(config)]
 
 

@@ -10,7 +10,7 @@ from weekly_discovery.recommend.models import BASELINE, Candidate, baseline, def
 def test_the_grid_starts_with_the_posts_model_and_holds_every_family_once_or_more():
     grid = default_grid()
     assert grid[0] == baseline() == Candidate(BASELINE, {"elasticNetParam": 1.0, "regParam": 0.0, "maxIter": 500})
-    assert {c.name for c in grid} == {"post_lr", "weighted_lr", "random_forest", "gbt"}
+    assert {c.name for c in grid} == {"post_lr", "weighted_lr", "forests", "gbt"}
     assert len(grid) <= 8  # it runs weekly on two cores: every entry is fitted once per fold
     assert len({c.key() for c in grid}) == len(grid)
 

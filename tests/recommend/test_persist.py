@@ -51,7 +51,8 @@ def rewrite_schema(blob: bytes, change) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("candidate", [*quick_grid(), Candidate("weighted_lr", {"regParam": 0.1})],
+@pytest.mark.parametrize("candidate", [*quick_grid(), Candidate("weighted_lr", {"regParam": 0.1}),
+                                       Candidate("forests", {"numTrees": 8, "maxDepth": 4, "extraTrees": 8})],
                          ids=lambda c: c.label())
 def test_every_family_round_trips_with_the_same_predictions(candidate, tmp_path):
     model = fitted(candidate)

@@ -42,7 +42,7 @@ def test_every_family_of_both_grids_has_a_scikit_learn_estimator():
         assert hasattr(est, "predict_proba"), candidate.label()
     forest = sk.estimator(Candidate("random_forest", {"numTrees": 7, "maxDepth": 4, "subsamplingRate": 0.5}), 3, 100)
     assert (forest.n_estimators, forest.max_depth, forest.max_samples, forest.max_features) == (7, 4, 0.5, "sqrt")
-    assert forest.class_weight == "balanced" and forest.random_state == 3
+    assert forest.class_weight is None and forest.random_state == 3  # balanced by sample weights (_fit)
     post = sk.estimator(baseline(), 3, 100)
     assert post.C == np.inf and post.max_iter == 500  # unpenalized: the post's regParam 0
     weighted = sk.estimator(Candidate("weighted_lr", {"regParam": 0.1}), 3, 200)
@@ -92,3 +92,61 @@ def test_describe_gives_coefficients_or_importances():
     forest = sk.describe(sk.fit(Candidate("gbt", {"maxIter": 5}), data.dropna(), ("energy", "tempo"), 1))
     assert sum(forest["importances"].values()) == pytest.approx(1.0)
     assert forest["importances"]["energy"] > forest["importances"]["tempo"]
+
+
+def test_balanced_row_weights_fit_the_forest_scikit_learn_balances_itself():
+    """With every row weighing 1, the sample weights _fit passes make the same forest as
+    scikit-learn's own class_weight="balanced" (what the project used before rows had weights)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    data = frame()
+    x, y = data[["energy"]].to_numpy(), data["label"].to_numpy()
+    forest = Candidate("random_forest", {"numTrees": 15, "maxDepth": 4, "subsamplingRate": 0.5})
+    ours = sk._fit(forest, x, y, seed=3)
+    theirs = RandomForestClassifier(n_estimators=15, max_depth=4, max_samples=0.5, max_features="sqrt",
+                                    class_weight="balanced", random_state=3).fit(x, y)
+    assert np.array_equal(ours.predict_proba(x), theirs.predict_proba(x))
+
+
+def test_balanced_weights_give_each_class_half_of_the_total_weight():
+    y = np.array([1, 1, 0, 0, 0, 0])
+    w = np.array([1.0, 1.0, 1.0, 0.5, 0.5, 0.5])  # a disliked song and three weak negatives
+    got = sk.balanced_weights(y, w)
+    # total 4.5: label 1 weighs 2 -> x 4.5 / 4; label 0 weighs 2.5 -> x 4.5 / 5
+    assert got.tolist() == pytest.approx([1.125, 1.125, 0.9, 0.45, 0.45, 0.45])
+    assert sk.labelled_share(y, w) == pytest.approx(2 / 2.5)
+
+
+def test_the_positive_unlabeled_probability_undoes_the_balance_then_divides_by_c():
+    # W1 / W0 = 0.25: a balanced score 0.5 (odds 1) is odds 0.25, P(labelled) 0.2; c = 0.4 -> P(liked) 0.5
+    assert sk.unweighted(np.array([0.5]), 0.25)[0] == pytest.approx(0.2)
+    assert sk.pu_probability(np.array([0.5, 0.0, 1.0]), 0.25, 0.4).tolist() == pytest.approx([0.5, 0.0, 1.0])
+    assert sk.pu_probability(np.array([0.9]), 1.0, 0.5)[0] == 1.0  # never above 1
+
+
+def test_a_task_returns_the_held_out_liked_songs_scores_for_the_label_frequency():
+    data = frame()
+    data["weight"] = np.where(data["label"] == 1, 1.0, 0.5)
+    out = sk.run_task(data, sk.Evaluation(Candidate("weighted_lr", {}), ("energy",)), 1, seed=3, threshold=0.5)
+    held = (data["fold"] == 1) & (data["label"] == 1)
+    assert out["pu_positives"] == int(held.sum())
+    assert 0 < out["pu_sum"] / out["pu_positives"] < 1
+
+
+def test_the_averaged_forests_are_the_mean_of_a_forest_and_extra_trees_fitted_alone():
+    """Written from scikit-learn's own estimators, not from sk.estimator: the family's probability is the
+    mean of the two forests' probabilities, each fitted with the balanced weights."""
+    from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
+
+    data = frame()
+    x, y = data[["energy", "tempo"]].fillna(120).to_numpy(), data["label"].to_numpy()
+    blend = sk._fit(Candidate("forests", {"numTrees": 12, "maxDepth": 4, "subsamplingRate": 0.5,
+                                          "extraTrees": 9}), x, y, seed=3)
+    w = sk.balanced_weights(y)
+    forest = RandomForestClassifier(n_estimators=12, max_depth=4, max_samples=0.5, max_features="sqrt",
+                                    random_state=3).fit(x, y, sample_weight=w)
+    extra = ExtraTreesClassifier(n_estimators=9, max_features="sqrt", random_state=3).fit(x, y, sample_weight=w)
+    expected = (forest.predict_proba(x)[:, 1] + extra.predict_proba(x)[:, 1]) / 2
+    assert np.allclose(sk.positive_probability(blend, x), expected)
+    assert sum(sk.describe(sk.SklearnModel("forests", ("energy", "tempo"), blend))["importances"].values()) \
+        == pytest.approx(1.0)

@@ -17,7 +17,7 @@ from tests.recommend.kit import row, sid, table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import persist, sk, store
-from weekly_discovery.recommend.dataset import DatasetError, labelled_set
+from weekly_discovery.recommend.dataset import DatasetError, Negatives, labelled_set
 from weekly_discovery.recommend.folds import assign_folds, python_folds
 from weekly_discovery.recommend.metrics import fold_metrics
 from weekly_discovery.recommend.train import (
@@ -102,11 +102,16 @@ def test_labelled_set_drops_conflicts_unusable_and_null_features_and_merges_dupl
         row("H", "liked", position=5, time_signature=None),                          # not a model feature here
         row("I", "disliked", position=3, status="quarantined"),
     ]
-    labelled = labelled_set(spark.createDataFrame(table(rows)), ("energy", "tempo", "loudness"))
+    labelled = labelled_set(spark.createDataFrame(table(rows)), ("energy", "tempo", "loudness"),
+                            Negatives(background="never"))
 
     got = {r["track_id"]: r["label"] for r in labelled.df.collect()}
     assert got == {sid("A"): 1.0, sid("E"): 0.0, sid("H"): 1.0}
-    assert labelled.counts == {
+    counts = dict(labelled.counts)
+    assert counts.pop("by_kind") == {"liked": 2, "disliked": 1, "removed": 0, "unsaved": 0, "background": 0}
+    assert counts.pop("background")["used"] is False
+    counts.pop("weights")
+    assert counts == {
         "input_rows": 10, "distinct_tracks": 8, "duplicate_rows": 2, "rows": 3, "positives": 2, "negatives": 1,
         "dropped": {"conflict": 1, "features_missing": 1, "features_pending": 1, "features_quarantined": 1,
                     "null_feature": 1, "null_feature_by_column": {"energy": 0, "tempo": 1, "loudness": 0}},
@@ -209,9 +214,9 @@ def test_a_bad_fit_thread_count_is_refused_with_the_variable_name(monkeypatch, v
 def test_too_small_a_set_fails_with_the_fix(spark):
     labelled = labelled_set(spark.createDataFrame(table(taste_rows(n_liked=6, n_disliked=1, n_artists=3))), GOOD)
     data = prepare(labelled.df, 3, 42)
-    with pytest.raises(TrainingError, match="1 disliked"):
+    with pytest.raises(TrainingError, match="6 liked and 1 other"):
         check_trainable(data, 3)
-    with pytest.raises(TrainingError, match="1 disliked"):  # what the weekly job checks: the collected rows
+    with pytest.raises(TrainingError, match="6 liked and 1 other"):  # what the weekly job checks: the collected rows
         check_trainable(prepare_local(labelled.df, 3, 42), 3)
 
 

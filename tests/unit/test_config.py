@@ -101,7 +101,7 @@ artist_profile = false
     assert config.report.bin_width == 0.2 and config.report.top_artist_min_tracks == 5
     assert config.report.strong_correlation == 0.5
     assert config.model.features == ("energy", "valence") and config.model.top_n == 20
-    assert config.model.playlist_name == "My Mix" and config.model.max_per_artist == 2
+    assert config.model.playlist_name == "My Mix" and config.model.max_per_artist == "auto"
     assert config.model.artist_profile is False
     assert load_config(write(tmp_path, '[sources]\nliked = ["saved_tracks"]\n'), env={}).model.artist_profile is True
 

@@ -19,7 +19,7 @@ def test_params_override_top_n_and_playlist_name():
     changed = base.with_params({"top_n": 12, "playlist_name": "  Friday Mix  ", "dry_run": True, "ds": "2026-01-05"})
     assert (changed.model.top_n, changed.model.playlist_name) == (12, "Friday Mix")
     # the rest is the config's, and the original is untouched (frozen, a new object)
-    assert changed.model.max_per_artist == 2 and changed.sources == base.sources and changed.lake_root == "/srv/lake"
+    assert changed.model.max_per_artist == "auto" and changed.sources == base.sources and changed.lake_root == "/srv/lake"
     assert (base.model.top_n, base.model.playlist_name) == (30, "Weekly Discovery")
 
 

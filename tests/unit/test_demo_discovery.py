@@ -11,7 +11,7 @@ from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import CANDIDATES, METRICS, Lake
 
 
-def test_the_demo_config_has_no_candidate_playlist_and_discovers(tmp_path):
+def test_the_demo_config_has_no_candidate_or_disliked_playlist_and_discovers(tmp_path):
     library = generate_demo_library(seed=7, n_tracks=400)
     with StandIn(library) as standin:
         config = load_config(demo.write_config(library, standin, tmp_path / "demo.toml"), env={})
@@ -19,7 +19,7 @@ def test_the_demo_config_has_no_candidate_playlist_and_discovers(tmp_path):
         assert config.discover.sources == ("reccobeats", "artists", "catalog")
         assert config.discover.catalog == str(tmp_path / "catalogue" / "tracks_features.csv")  # main writes it
         assert config.discover.reccobeats_url == standin.reccobeats_url
-        assert {s.role for s in config.sources} == {"liked", "disliked", "reference"}
+        assert {s.role for s in config.sources} == {"liked", "reference"}  # most people keep no disliked playlist
 
 
 def test_pick_lines_name_each_picks_source_and_count_them():

@@ -59,7 +59,7 @@ def test_recent_pick_ids_reads_only_the_window(tmp_path):
     assert (lake.table(PICKS) / f"ds={DS}").is_dir()
 
 
-def test_kept_out_ids_are_the_window_and_every_removal_seen_before_the_week(tmp_path):
+def test_kept_out_ids_are_the_window_and_every_removal_seen_by_the_week(tmp_path):
     """The three novelty rules' lake side, with a hand-written history: the library is the third (enriched rows)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -71,10 +71,11 @@ def test_kept_out_ids_are_the_window_and_every_removal_seen_before_the_week(tmp_
     write_picks(lake, "2026-11-16", pick_rows("2026-11-16", [rec(1, "w1")], "PL1"))
     folder = lake.partition("gold", "removed_picks", "2026-08-24")
     folder.mkdir(parents=True)
-    pq.write_table(pa.table({"track_id": ["old-removed", "seen-this-week"], "offered_ds": ["2026-08-24"] * 2,
-                             "detected_ds": ["2026-08-31", DS]}), folder / "part-00000.parquet")
+    pq.write_table(pa.table({"track_id": ["old-removed", "seen-this-week", "seen-next-week"],
+                             "offered_ds": ["2026-08-24"] * 3, "detected_ds": ["2026-08-31", DS, "2026-11-30"]}),
+                   folder / "part-00000.parquet")
     # "old" is out of the 12-week window again; "old-removed" stays out for good; "seen-this-week" was detected
-    # by this week's own publish, after this week's scoring: a rerun of the scoring must not see it
-    assert kept_out_ids(lake, DS, 12) == (["w1"], ["old-removed"])
-    assert kept_out_ids(lake, "2026-11-30", 12) == (["w1"], ["old-removed", "seen-this-week"])
-    assert kept_out_ids(lake, DS, 0) == ([], ["old-removed"])
+    # when this week's run started, before its training and scoring (and a rerun's); "seen-next-week" later
+    assert kept_out_ids(lake, DS, 12) == (["w1"], ["old-removed", "seen-this-week"])
+    assert kept_out_ids(lake, "2026-11-30", 12) == (["w1"], ["old-removed", "seen-next-week", "seen-this-week"])
+    assert kept_out_ids(lake, DS, 0) == ([], ["old-removed", "seen-this-week"])

@@ -224,7 +224,10 @@ class Model:
         min_length=1, description=f"a non-empty list of distinct names from {', '.join(FEATURE_COLUMNS)}"),
         AfterValidator(_distinct)] = POST_FEATURES
     top_n: Annotated[WholeNumber, _between(1, 10_000)] = 30
-    max_per_artist: Annotated[WholeNumber, _between(1, 10_000)] = 2
+    # at most this many songs of one artist in a week's playlist; "auto": from how concentrated the liked
+    # songs are on a few artists (recommend/cap.py)
+    max_per_artist: Annotated[Union[Literal["auto"], Annotated[WholeNumber, _between(1, 10_000)]], Field(
+        description='"auto" or a whole number from 1 to 10000')] = "auto"
     playlist_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
                              Field(description="a non-empty name of at most 100 characters")] = "Weekly Discovery"
     # a candidate is "recommended" at or above this probability
@@ -235,6 +238,14 @@ class Model:
     grid: Annotated[Grid, Field(description=f"one of {', '.join(MODEL_GRIDS)}")] = "default"
     # challengers also learn each feature's average over the track's artist
     artist_profile: Annotated[StrictBool, Field(description="true or false")] = True
+    # background songs (a sample of the week's candidates) as unlabeled examples, positive-unlabeled learning
+    # (docs/model.md): "auto" when the disliked sources give fewer than 50 usable songs
+    background: Annotated[Literal["auto", "always", "never"], Field(
+        description='one of "auto", "always", "never"')] = "auto"
+    # a pick still not saved to Liked Songs this many weeks after it was offered is a weak negative (0: never)
+    unsaved_after_weeks: Annotated[WholeNumber, _between(0, 52)] = 4
+    # the weight of such a pick against a disliked song's 1
+    unsaved_weight: Annotated[Number, _between(0.0, 1.0)] = 0.5
 
 
 DISCOVER_SOURCES = ("reccobeats", "artists", "playlists", "catalog")

@@ -128,12 +128,19 @@ def summarize(per_fold: list[dict[str, Any]]) -> dict[str, Any]:
         "pr_auc_sd": _sd(pr),
         "accuracy": (tp + tn) / total if total else None,
         "confusion": [[tn, fp], [fn, tp]],
+        "label_frequency": _label_frequency(per_fold),
         "folds": [
             {"fold": f["fold"], "rows": f["rows"], "positives": f["positives"],
              "roc_auc": _round(f["roc_auc"]), "pr_auc": _round(f["pr_auc"])}
             for f in per_fold
         ],
     }
+
+
+def _label_frequency(per_fold: list[dict[str, Any]]) -> float | None:
+    """Elkan and Noto's c: the held-out labelled positives' mean P(labelled | x) (None without them)."""
+    n = sum(f.get("pu_positives") or 0 for f in per_fold)
+    return sum(f.get("pu_sum") or 0.0 for f in per_fold) / n if n else None
 
 
 def _mean(values: list[float]) -> float | None:

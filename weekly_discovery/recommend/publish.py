@@ -104,8 +104,6 @@ class PublishResult:
     requests: list[dict[str, Any]] = field(default_factory=list)
     skipped: str | None = None
     """Why nothing was published (an empty or an older week without its parameter), or None."""
-    removed_since_offered: list[str] = field(default_factory=list)
-    """Picks of the week the playlist held that the user took out (:mod:`~weekly_discovery.recommend.removals`)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -213,8 +211,8 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
         result.requests += _plan(target_id, parts)
         return result
 
-    # before the items are replaced: which of the picks it holds did the user take out? (novelty)
-    result.removed_since_offered = detect_removals(api, lake, ds, entry["id"], entry.get("published_ds"))
+    # the playlist's content is unknown from here until the end: the reaction of a later week is not read from it
+    remember_playlist(lake, playlist_name, {**entry, "writing_ds": ds})
     result.snapshot_id = _replace_items(api, entry["id"], parts)
     result.requests += _plan(entry["id"], parts)
     total = _item_total(api, entry["id"])
@@ -239,6 +237,25 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
     log.info("published %d track(s) to %r (%s), snapshot %s", len(uris), playlist_name, result.playlist_url,
              result.snapshot_id)
     return result
+
+
+def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[str]:
+    """Before week ``ds`` is trained: record the picks of the week the playlist holds that the user took out
+    (:func:`weekly_discovery.recommend.removals.detect_removals`); return the newly seen ones.
+
+    Nothing to compare (no playlist yet, or it already holds ``ds`` or a later week: a rerun), or an earlier
+    publish stopped while replacing the items (``writing_ds`` after ``published_ds``: what the playlist holds
+    is neither week's picks, so a missing song says nothing): no request, nothing recorded.
+    """
+    entry = stored_playlist(lake, playlist_name)
+    held = (entry or {}).get("published_ds")
+    if not entry or not held or held >= ds:
+        return []
+    if (entry.get("writing_ds") or "") > held:
+        log.warning("the publish of %s stopped while it replaced the items of %r: the songs it holds are not %s's "
+                    "picks, so no removal is read from it this week", entry["writing_ds"], playlist_name, held)
+        return []
+    return detect_removals(api, lake, ds, entry["id"], held)
 
 
 def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, Any] | None,

@@ -2,18 +2,19 @@
 
 The novelty rules keep a song out of the playlist when it is in the library (liked, disliked,
 reference), when it was published in the last ``novelty_weeks`` weeks, and when the user removed it
-from the playlist after it was offered. The last one is seen here: just before publishing week ``D``
-replaces the playlist's items, :func:`detect_removals` reads the items the playlist holds now (a
-page or two of ``GET /playlists/{id}/items``; it is the user's own playlist) and compares them with
-the picks of the week it holds (``published_ds`` in ``playlist.json``). A pick that is no longer there
-was removed by the user.
+from the playlist after it was offered. The last one is seen here: when the weekly run of ``D``
+starts, before training (the model learns from removed picks: :mod:`weekly_discovery.recommend.feedback`),
+:func:`detect_removals` reads the items the playlist holds now (a page or two of
+``GET /playlists/{id}/items``; it is the user's own playlist) and compares them with the picks of the week
+it holds (``published_ds`` in ``playlist.json``; :func:`weekly_discovery.recommend.publish.detect_reaction`
+says when it does not compare). A pick that is no longer there was removed by the user.
 
 ``gold/removed_picks/ds=<week offered>/part-00000.parquet`` keeps one row per removed song:
 ``track_id``, ``offered_ds`` (the week it was published) and ``detected_ds`` (the publish run that saw
 it gone; the first one is kept). A run merges what it sees with what is stored, so a rerun adds
-nothing twice and loses nothing. Scoring week ``D`` keeps out every song removed and detected
-**before** ``D`` (:func:`removed_pick_ids`): a rerun of ``D``'s scoring after ``D``'s own publish run
-sees the same list as the first run did. A disliked song needs no rule of its own: a song the user puts
+nothing twice and loses nothing. Training and scoring week ``D`` use every song removed and detected
+**by** ``D`` (:func:`removed_pick_ids`): detection runs before both, so a rerun of ``D`` sees the same
+list as the first run did. A disliked song needs no rule of its own: a song the user puts
 in a disliked playlist is in the library, which is always kept out.
 """
 
@@ -61,7 +62,7 @@ def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
 def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds: str | None) -> list[str]:
     """Record the picks of ``offered_ds`` that the playlist no longer holds; return the newly seen ones.
 
-    Called by the publish step of week ``ds`` before it replaces the items. ``offered_ds`` None (a new
+    Called when the weekly run of ``ds`` starts, before training. ``offered_ds`` None (a new
     playlist, or one never filled) or a week with no recorded picks: nothing to compare, no request.
     """
     check_ds(ds)
@@ -95,18 +96,18 @@ def _write(lake: Lake, offered_ds: str, rows: list[dict[str, Any]]) -> None:
 
 
 def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
-    """Every song removed from the playlist and detected before week ``ds``, sorted (see the module)."""
+    """Every song removed from the playlist and detected by week ``ds``, sorted (see the module)."""
     check_ds(ds)
     ids: set[str] = set()
     for week in list_partitions(lake.table(REMOVED_PICKS)):
         if week < ds:
-            ids.update(r["track_id"] for r in partition_rows(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] < ds)
+            ids.update(r["track_id"] for r in partition_rows(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] <= ds)
     return sorted(ids)
 
 
 def kept_out_ids(lake: Lake, ds: str, novelty_weeks: int) -> tuple[list[str], list[str]]:
     """``(recent, removed)``: the picks of the ``novelty_weeks`` weeks before ``ds`` and the picks the user
-    removed (detected before ``ds``); together with the library, what week ``ds`` may not pick."""
+    removed (detected by ``ds``); together with the library, what week ``ds`` may not pick."""
     from weekly_discovery.recommend.history import recent_pick_ids
 
     return recent_pick_ids(lake, ds, novelty_weeks), removed_pick_ids(lake, ds)

@@ -60,7 +60,7 @@ def candidate_rows(enriched: DataFrame) -> DataFrame:
 
 def score_candidates(
     model: PipelineModel, enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
-    catalogue: DataFrame | None = None,
+    catalogue: DataFrame | None = None, pu: dict | None = None,
 ) -> DataFrame:
     """Every candidate row with ``probability`` (null when unscorable) and ``recommended`` (>= threshold).
 
@@ -69,15 +69,26 @@ def score_candidates(
     rows (:func:`weekly_discovery.recommend.catalog.catalogue_candidates`), scored with the others;
     their profile as :func:`~weekly_discovery.recommend.catalog.with_catalogue_profile` says.
     """
-    return scored_rows(model, enriched, features, threshold, catalogue).select(*SCORE_COLUMNS)
+    return scored_rows(model, enriched, features, threshold, catalogue, pu).select(*SCORE_COLUMNS)
+
+
+def liked_probability(score: Column, pu: dict | None) -> Column:
+    """The model's score as P(liked): itself, or for a model that learned from background songs (the card's
+    ``pu``) the positive-unlabeled correction :func:`weekly_discovery.recommend.sk.pu_probability`."""
+    if not pu:
+        return score
+    ratio, c = float(pu["weight_ratio"]), float(pu["label_frequency"])
+    unweighted = F.lit(ratio) * score / (F.lit(ratio) * score + (F.lit(1.0) - score))
+    return F.least(F.lit(1.0), unweighted / F.lit(c))
 
 
 def scored_rows(
     model: PipelineModel, enriched: DataFrame, features: tuple[str, ...] | list[str], threshold: float,
-    catalogue: DataFrame | None = None,
+    catalogue: DataFrame | None = None, pu: dict | None = None,
 ) -> DataFrame:
     """:func:`score_candidates`'s rows plus the model's base features (double): what the score job
-    caches, so that the reasons of catalogue picks need no second read of the catalogue."""
+    caches, so that the reasons of catalogue picks need no second read of the catalogue. ``pu``: the
+    champion card's positive-unlabeled calibration (:func:`liked_probability`), or None."""
     base_features = list(dict.fromkeys(base_feature(f) for f in features))
     averaged = sorted({base_feature(f) for f in features if is_profile(f)})
     rows = candidate_rows(enriched)
@@ -109,7 +120,7 @@ def scored_rows(
     )
     return predict(model, model_input).select(
         *base, *[F.col(f"_kept_{name}").alias(name) for name in base_features],
-        F.when(scorable, F.col(SCORE).cast("double")).alias("probability"),
+        F.when(scorable, liked_probability(F.col(SCORE).cast("double"), pu)).alias("probability"),
     ).withColumn(
         "recommended", F.coalesce(F.col("probability") >= F.lit(float(threshold)), F.lit(False))
     ).select(*SCORE_COLUMNS, *base_features)
@@ -173,6 +184,33 @@ def eligible(scores: DataFrame, known: DataFrame) -> DataFrame:
     fresh = scores.where(F.col("recommended")).join(known, "track_id", "left_anti")
     first = Window.partitionBy("track_id").orderBy(F.col("source_key").asc(), F.col("position").asc())
     return fresh.withColumn("_n", F.row_number().over(first)).where(F.col("_n") == 1).drop("_n")
+
+
+def pool_counts(scores: DataFrame, known: DataFrame, max_per_artist: int) -> dict[str, int]:
+    """How the week's pool narrows: distinct songs at or above the threshold (``passed``), of them not kept
+    out by the novelty rules (``new``), and of those left by the per-artist cap (``capped``)."""
+    artist = F.coalesce(F.col("primary_artist_id"), F.col("track_id"))
+    passed = scores.where(F.col("recommended")).select("track_id", "primary_artist_id", "probability")
+    tagged = passed.join(known.withColumn("_known", F.lit(True)), "track_id", "left")
+    per_track = tagged.groupBy("track_id").agg(F.first(artist).alias("_artist"), F.max("_known").alias("_known"))
+    per_artist = per_track.groupBy("_artist").agg(
+        F.count(F.lit(1)).alias("passed"),
+        F.sum(F.when(F.col("_known").isNull(), 1).otherwise(0)).alias("new"))
+    row = per_artist.agg(F.sum("passed").alias("passed"), F.sum("new").alias("new"),
+                         F.sum(F.least(F.col("new"), F.lit(max_per_artist))).alias("capped")).first()
+    return {key: int(row[key] or 0) for key in ("passed", "new", "capped")}
+
+
+def short_week_reason(counts: dict[str, int], picked: int, top_n: int, threshold: float, max_per_artist: int) -> str:
+    """Why the playlist holds fewer than ``top_n`` songs ("" when it is full): the step where the pool ran out."""
+    if picked >= top_n:
+        return ""
+    kept_out = counts["passed"] - counts["new"]
+    capped = counts["new"] - counts["capped"]
+    return (f"{picked} of {top_n} songs: {counts['passed']} candidates scored at or above the threshold "
+            f"{threshold:g}, {kept_out} of them already in your library, published in recent weeks or removed "
+            f"by you, and {capped} more over the limit of {max_per_artist} per artist. More candidates "
+            "([discover] budgets and sources) or a lower [model] threshold fill the playlist")
 
 
 def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: int) -> DataFrame:

@@ -30,8 +30,9 @@ from weekly_discovery.lake import (
     Lake,
     tree_bytes,
 )
-from weekly_discovery.recommend import catalog, removals, store
+from weekly_discovery.recommend import cap, catalog, removals, store
 from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.dataset import Negatives
 from weekly_discovery.recommend.models import GRIDS
 from weekly_discovery.recommend.week import TrainSettings, train_week
 from weekly_discovery.spark.runner import enriched_input
@@ -59,7 +60,10 @@ def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
     source = enriched_input(lake, ds)
     settings = TrainSettings(features=tuple(model.features), folds=model.folds, seed=model.seed,
                              threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
-                             artist_profile=model.artist_profile)
+                             artist_profile=model.artist_profile,
+                             negatives=Negatives(background=model.background, unsaved_weight=model.unsaved_weight,
+                                                 seed=model.seed),
+                             unsaved_after_weeks=model.unsaved_after_weeks)
     return TrainStep(lake, ds, source, settings)
 
 
@@ -141,7 +145,7 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
                                                       sc.known_track_ids(enriched), catalogue["path"], observed,
                                                       offered=sc.candidate_rows(enriched).select("track_id"))
     # cached with the model's features: a catalogue pick's reason needs them, and the file is read once
-    wide = sc.scored_rows(model, enriched, champion.features, settings.threshold, catalogue_rows).cache()
+    wide = sc.scored_rows(model, enriched, champion.features, settings.threshold, catalogue_rows, champion.pu).cache()
     scores = wide.select(*sc.SCORE_COLUMNS)
     playlists = [row.asDict() for row in sc.playlist_summary(scores).collect()]  # reads every row: observed now
     catalogue_metrics = None
@@ -153,8 +157,13 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
     recent, removed = removals.kept_out_ids(lake, ds, novelty_weeks)  # removed by the user: out for good
     kept_out = sorted(set(recent) | set(removed))
     excluded = sc.excluded_track_ids(enriched, spark.createDataFrame([(t,) for t in kept_out], "track_id string"))
-    top = sc.recommend(scores, excluded, settings.top_n, settings.max_per_artist)
+    per_artist = cap.resolve(settings.max_per_artist, settings.top_n, cap.liked_artist_counts(enriched))
+    top = sc.recommend(scores, excluded, settings.top_n, per_artist)
     recommendations = [row.asDict(recursive=True) for row in top.collect()]  # <= top_n rows
+    pool, short = None, ""
+    if len(recommendations) < settings.top_n:  # say where the pool ran out (one more small job)
+        pool = sc.pool_counts(scores, excluded, per_artist)
+        short = sc.short_week_reason(pool, len(recommendations), settings.top_n, settings.threshold, per_artist)
     reasons = sc.pick_reasons(enriched, recommendations, champion.features, wide,
                               catalogue["path"] if catalogue else None)
     for r in recommendations:
@@ -168,7 +177,12 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
         "model": {**champion.candidate.to_dict(), "features": list(champion.features)},
         "threshold": settings.threshold,
         "top_n": settings.top_n,
-        "max_per_artist": settings.max_per_artist,
+        "max_per_artist": per_artist,
+        "max_per_artist_setting": settings.max_per_artist,
+        "probability": "P(liked): the score over the label frequency (positive-unlabeled)" if champion.pu
+                       else "the model's probability",
+        "pool": pool,
+        "short_week": short,
         "playlists": playlists,
         "candidates": {"rows": sum(p["total"] for p in playlists), "scored": sum(p["scored"] for p in playlists),
                        "recommended": sum(p["recommended"] for p in playlists)},
@@ -201,6 +215,11 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
                  c["scored"], c["recommended"], c["scores_kept"])
     for line in sc.summary_lines(playlists, recommendations, settings.threshold):
         log.info("%s", line)
+    log.info("at most %d songs per artist (%s)", per_artist,
+             "[model] max_per_artist = \"auto\": from how concentrated your liked songs are on a few artists"
+             if settings.max_per_artist == cap.AUTO else "[model] max_per_artist")
+    if short:
+        log.warning("a short week: %s", short)
     for r in recommendations:
         log.info("%3d. reason: %s", r["rank"], r["reason"])
     for name, path in outputs.items():

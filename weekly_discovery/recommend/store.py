@@ -68,6 +68,7 @@ class ChampionRef:
     features: tuple[str, ...]
     path: Path  # the version folder
     cv: dict[str, Any]
+    pu: dict[str, Any] | None = None  # the positive-unlabeled calibration of a model that learned from background
 
     @property
     def model_path(self) -> Path:
@@ -119,6 +120,7 @@ def champion_ref(lake: Lake, version: str) -> ChampionRef | None:
         features=tuple(card["features"]),
         path=version_dir(lake, version),
         cv=selected.get("metrics") or {},
+        pu=card.get("pu"),
     )
 
 

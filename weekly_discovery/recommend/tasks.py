@@ -34,6 +34,9 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
         model = config.with_params(job_params).model
     dry_run = bool(params.get("dry_run", False))
     log.info("partition ds=%s (%s), lake %s", ds, origin, lake_root)
+    if not dry_run:
+        with fail_fast_on_user_errors():
+            read_reaction(config, Lake(lake_root), ds, model.playlist_name)
     log.info("model: features %s; %d folds grouped by artist, seed %d; threshold %g", ",".join(model.features),
              model.folds, model.seed, model.threshold)
     log.info("recommendations: top %s, at most %s per artist, into the playlist %r%s", model.top_n,
@@ -43,6 +46,19 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
             # publishing an empty week or an older week than the playlist holds needs these (default off)
             "allow_empty": bool(params.get("allow_empty", False)),
             "allow_backfill": bool(params.get("allow_backfill", False))}
+
+
+def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
+    """Which of the picks the playlist holds did you take out since? Read before training, which learns from it."""
+    from weekly_discovery.airflow.runtime import spotify_api
+    from weekly_discovery.recommend.publish import detect_reaction, stored_playlist
+
+    if stored_playlist(lake, playlist_name) is None:
+        log.info("no playlist %r published yet: no reaction to read", playlist_name)
+        return
+    removed = detect_reaction(spotify_api(config.spotify_connection_id), lake, ds, playlist_name)
+    log.info("reaction: %d pick(s) newly seen removed from %r (the model learns from them, and they are never "
+             "offered again)", len(removed), playlist_name)
 
 
 def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:

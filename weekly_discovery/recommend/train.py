@@ -137,9 +137,11 @@ def check_trainable(data: "Rows", k: int) -> None:
     neg = n - pos
     if pos < 2 or neg < 2 or groups < k:
         raise TrainingError(
-            f"the labelled set has {pos} liked and {neg} disliked usable tracks from {groups} artists; "
-            f"cross-validation needs at least 2 of each and {k} artists (model.folds = {k}). Add disliked "
-            "songs to a disliked playlist (or liked ones), check the enrichment coverage, or lower model.folds."
+            f"the training set has {pos} liked and {neg} other usable tracks (disliked, removed or unsaved "
+            f"picks, background) from {groups} artists; cross-validation needs at least 2 of each and {k} "
+            f"artists (model.folds = {k}). Add liked songs; keep [model] background = \"auto\" with discovery "
+            "on ([discover] sources), whose songs are the background, or add songs to a disliked playlist; "
+            "check the enrichment coverage, or lower model.folds."
         )
 
 

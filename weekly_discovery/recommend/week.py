@@ -17,7 +17,8 @@ from weekly_discovery.core.vocabulary import POST_FEATURES
 from weekly_discovery.lake import Lake
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import sk, store
-from weekly_discovery.recommend.dataset import GROUP, LABEL, labelled_set
+from weekly_discovery.recommend.dataset import GROUP, LABEL, WEIGHT, LabelledSet, Negatives, labelled_set
+from weekly_discovery.recommend.feedback import reaction_rows
 from weekly_discovery.recommend.profile import with_artist_profile
 from weekly_discovery.recommend.train import (
     CandidateResult,
@@ -87,6 +88,8 @@ class TrainSettings:
     threshold: float = 0.5
     grid: tuple[cand.Candidate, ...] = field(default_factory=lambda: tuple(cand.default_grid()))
     artist_profile: bool = True  # challengers also see their artist's average features (model/profile.py)
+    negatives: Negatives = field(default_factory=Negatives)  # background, unsaved and their weights
+    unsaved_after_weeks: int = 4  # a pick not saved this many weeks after it was offered is a weak negative
 
 
 def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings) -> dict[str, Any]:
@@ -102,7 +105,10 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
         return frozen
     started = time.monotonic()
     features = tuple(settings.features)
-    labelled = labelled_set(enriched, features)
+    reaction, reaction_counts = reaction_rows(enriched.sparkSession, lake, ds, enriched, settings.unsaved_after_weeks)
+    training_input = enriched if reaction is None else enriched.unionByName(reaction, allowMissingColumns=True)
+    labelled = labelled_set(training_input, features, settings.negatives)
+    labelled.counts["reaction"] = reaction_counts
     for line in labelled.summary_lines():
         log.info("%s", line)
     # the artist averages are always added (cheap), so an incumbent that used them can be re-evaluated.
@@ -152,6 +158,9 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
 
     decision = _decide(plan, frame, best_features, best, results, evaluated[len(grid):], settings)
     log.info("champion decision: %s", decision.reason)
+    pu = positive_unlabeled(labelled, frame, best)
+    if pu is not None:
+        log.info("positive-unlabeled: %s", pu_text(pu))
 
     card = {
         "version": ds,
@@ -172,6 +181,7 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
                      **{k: v for k, v in best_desc.items() if k != "scale"},
                      **({"coefficient_scale": best_desc["scale"]} if "scale" in best_desc else {})},
         "promotion": {"promoted": decision.promote, "reason": decision.reason, "incumbent": decision.incumbent},
+        "pu": pu,
         "artifacts": {"model": store.MODEL_DIR, "baseline": store.BASELINE_DIR},
         "duration_s": round(time.monotonic() - started, 1),
     }
@@ -182,6 +192,37 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     log.info("model version %s written to %s; champion now %s (%s)", ds, path, pointer["version"],
              store.pointer_path(lake))
     return card
+
+
+def positive_unlabeled(labelled: LabelledSet, frame: "pd.DataFrame", best: CandidateResult) -> dict[str, Any] | None:
+    """How the selected model's scores become P(liked) when it learned from background songs, else None.
+
+    Elkan and Noto (KDD 2008): a classifier g of labelled (liked) against unlabeled songs estimates
+    P(labelled | x) = c P(liked | x), with c the label frequency, estimated as g's mean over held-out liked
+    songs (:func:`weekly_discovery.recommend.metrics.summarize`); scoring divides by it. ``weight_ratio`` is
+    W_1 / W_0 of the training rows, which undoes the class balancing first (:func:`sk.unweighted`). The
+    prior printed is the share of the unlabeled songs that are liked by the same estimate.
+    """
+    if not labelled.uses_background:
+        return None
+    c = best.cv.get("label_frequency")
+    if not c:
+        return None
+    labels = frame[LABEL].to_numpy()
+    weights = frame[WEIGHT].to_numpy() if WEIGHT in frame.columns else None
+    ratio = sk.labelled_share(labels, weights) if sk.weighs_rows(best.candidate) else 1.0
+    positives, unlabeled = int((labels == 1).sum()), int((labels == 0).sum())
+    prior = min(1.0, (1.0 - c) / c * positives / unlabeled) if unlabeled and c < 1 else 0.0
+    return {"method": "Elkan & Noto 2008: P(liked | x) = P(labelled | x) / c, c = mean over held-out liked songs",
+            "label_frequency": round(float(c), 6), "weight_ratio": round(float(ratio), 6),
+            "unlabeled_prior": round(float(prior), 4)}
+
+
+def pu_text(pu: dict[str, Any]) -> str:
+    """One line: the label frequency, the weight ratio and the estimated share of liked unlabeled songs."""
+    return (f"label frequency c = {pu['label_frequency']:.3f} (the held-out liked songs' mean score), so a "
+            f"score becomes P(liked) = P(labelled) / c; about {pu['unlabeled_prior']:.0%} of the unlabeled songs "
+            "would be liked by that estimate")
 
 
 def _in_pool(pool: str, fn, *args):

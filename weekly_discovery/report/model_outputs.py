@@ -126,6 +126,25 @@ def _first(mapping: Mapping[str, Any] | None, *names: str) -> Any:
     return None
 
 
+LEARNED_FROM = (  # the card's training kinds, in the order of their strength, as the page names them
+    ("liked", "Liked Songs and liked playlists", "label 1"),
+    ("disliked", "disliked playlists", "label 0"),
+    ("removed", "picks you removed from the playlist", "label 0"),
+    ("unsaved", "picks not saved weeks after they were offered", "label 0, weak"),
+    ("background", "background: the week's candidates, unlabeled", "label 0, positive-unlabeled"),
+)
+
+
+def learned_from(training: Any) -> list[dict[str, Any]]:
+    """What the week's model learned from: one row per kind of song (count, weight, role), from the card's
+    ``training.by_kind`` and ``training.weights``; [] for a card written before issue 27."""
+    if not isinstance(training, Mapping) or not isinstance(training.get("by_kind"), Mapping):
+        return []
+    weights = training.get("weights") if isinstance(training.get("weights"), Mapping) else {}
+    return [{"kind": kind, "what": what, "role": role, "songs": training["by_kind"].get(kind, 0),
+             "weight": _num(weights.get(kind, 1.0))} for kind, what, role in LEARNED_FROM]
+
+
 def normalise(ds: str, card: Mapping[str, Any], champion: Mapping[str, Any] | None,
               recommendations: list[Mapping[str, Any]] | None,
               rec_metrics: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -167,6 +186,11 @@ def normalise(ds: str, card: Mapping[str, Any], champion: Mapping[str, Any] | No
         })
     return {
         "ds": ds,
+        "learned_from": learned_from(_first(card, "training")),
+        "pu": _first(card, "pu"),
+        "short_week": _first(rec_metrics, "short_week") or None,
+        "max_per_artist": _first(rec_metrics, "max_per_artist"),
+        "max_per_artist_setting": _first(rec_metrics, "max_per_artist_setting"),
         "version": _first(card, "version", "ds") or ds,
         "champion_version": _first(champion, "version", "ds"),
         "champion_name": _first(champ, "label", "name"),

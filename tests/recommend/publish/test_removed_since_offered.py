@@ -1,13 +1,16 @@
-"""The third novelty rule: a pick the user took out of the playlist is seen at the next publish and never
-offered again (gold/removed_picks), with hand-written histories."""
+"""The third novelty rule: a pick the user took out of the playlist is seen when the next week's run starts
+(before training, which learns from it) and never offered again (gold/removed_picks), with hand-written
+histories."""
 
 from __future__ import annotations
+
+import json
 
 import pyarrow.parquet as pq
 
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from tests.recommend.publish.test_publish import NAME, catalogue
-from weekly_discovery.recommend.publish import publish
+from weekly_discovery.recommend.publish import detect_reaction, publish
 from weekly_discovery.recommend.removals import removed_pick_ids
 
 DS3 = "2026-12-07"
@@ -24,45 +27,58 @@ def stored(lake, offered):
     return sorted((r["track_id"], r["offered_ds"], r["detected_ds"]) for r in pq.read_table(str(path)).to_pylist())
 
 
-def test_a_pick_removed_from_the_playlist_is_recorded_at_the_next_publish_and_kept_out_after(standin, library, lake):
+def test_a_pick_removed_from_the_playlist_is_recorded_when_the_next_week_starts_and_kept_out_after(
+        standin, library, lake):
     week1, week2 = catalogue(library, 3), catalogue(library, 3, offset=3)
+    assert detect_reaction(make_api(standin), lake, DS, NAME) == []  # no playlist yet: nothing to compare
     write_recommendations(lake, DS, week1)
     first = publish(make_api(standin), lake, DS, NAME)
-    assert first.removed_since_offered == []  # a new playlist: nothing was offered before
     remove_from_playlist(library, first.playlist_id, [week1[1]])
 
-    write_recommendations(lake, DS2, week2)
-    second = publish(make_api(standin), lake, DS2, NAME)
-    assert second.removed_since_offered == [week1[1]]
+    assert detect_reaction(make_api(standin), lake, DS2, NAME) == [week1[1]]
     assert stored(lake, DS) == [(week1[1], DS, DS2)]
-    # scoring DS2 itself ran before DS2's publish saw the removal: a rerun of it must see what it saw then
-    assert removed_pick_ids(lake, DS2) == []
-    assert removed_pick_ids(lake, DS3) == [week1[1]]
+    # week DS2 trains and scores after the detection: it sees the removal, and so does a rerun of it
+    assert removed_pick_ids(lake, DS) == []
+    assert removed_pick_ids(lake, DS2) == [week1[1]]
+    write_recommendations(lake, DS2, week2)
+    publish(make_api(standin), lake, DS2, NAME)
+    assert removed_pick_ids(lake, DS2) == [week1[1]]
     # and it stays out for good, long after the novelty window
     assert removed_pick_ids(lake, "2027-11-29") == [week1[1]]
 
 
-def test_a_rerun_of_the_publish_adds_nothing_twice_and_loses_nothing(standin, library, lake):
+def test_a_rerun_or_a_retried_publish_adds_nothing_twice_and_loses_nothing(standin, library, lake):
     week1, week2 = catalogue(library, 4), catalogue(library, 2, offset=10)
     write_recommendations(lake, DS, week1)
     first = publish(make_api(standin), lake, DS, NAME)
     remove_from_playlist(library, first.playlist_id, [week1[0], week1[3]])
+    assert sorted(detect_reaction(make_api(standin), lake, DS2, NAME)) == sorted([week1[0], week1[3]])
     write_recommendations(lake, DS2, week2)
     publish(make_api(standin), lake, DS2, NAME)
-    # rerun of DS2: the playlist now holds DS2's picks, all still there: DS's record is untouched
-    again = publish(make_api(standin), lake, DS2, NAME)
-    assert again.removed_since_offered == []
+    publish(make_api(standin), lake, DS2, NAME)  # a retried publish reads no reaction
+    # rerun of DS2: the playlist now holds DS2's picks: nothing is compared, DS's record is untouched
+    assert detect_reaction(make_api(standin), lake, DS2, NAME) == []
     assert stored(lake, DS) == sorted([(week1[0], DS, DS2), (week1[3], DS, DS2)])
     assert removed_pick_ids(lake, DS3) == sorted([week1[0], week1[3]])
 
 
-def test_a_user_who_removes_nothing_has_no_removals_and_a_dry_run_records_none(standin, library, lake):
-    week1 = catalogue(library, 3)
+def test_a_publish_stopped_while_replacing_the_items_is_not_read_as_removals(standin, library, lake):
+    """Issue 29's retried publish: the playlist already holds part of the new week when the next run starts."""
+    week1 = catalogue(library, 4)
     write_recommendations(lake, DS, week1)
     first = publish(make_api(standin), lake, DS, NAME)
-    write_recommendations(lake, DS2, catalogue(library, 3, offset=3))
-    remove_from_playlist(library, first.playlist_id, [week1[2]])
-    dry = publish(make_api(standin), lake, DS2, NAME, dry_run=True)
-    assert dry.removed_since_offered == [] and not lake.partition("gold", "removed_picks", DS).exists()
-    kept = publish(make_api(standin), lake, DS2, NAME)
-    assert kept.removed_since_offered == [week1[2]]
+    state = lake.table("gold", "published") / "playlist.json"
+    data = json.loads(state.read_text())
+    data["playlists"][NAME]["writing_ds"] = DS2  # DS2's publish died after it started replacing the items
+    state.write_text(json.dumps(data))
+    remove_from_playlist(library, first.playlist_id, week1)  # what the playlist holds is not DS's picks
+    assert detect_reaction(make_api(standin), lake, DS3, NAME) == []
+    assert not lake.partition("gold", "removed_picks", DS).exists()
+
+
+def test_a_user_who_removes_nothing_has_no_removals(standin, library, lake):
+    week1 = catalogue(library, 3)
+    write_recommendations(lake, DS, week1)
+    publish(make_api(standin), lake, DS, NAME)
+    assert detect_reaction(make_api(standin), lake, DS2, NAME) == []
+    assert not lake.partition("gold", "removed_picks", DS).exists()

@@ -1,0 +1,111 @@
+"""The person's reaction to earlier picks, as training rows: what the model learns from besides the library.
+
+Two kinds of negatives come from the playlist this project publishes (strongest first):
+
+- **removed**: a pick the person took out of the playlist (``gold/removed_picks``, detected before week
+  ``D``: :func:`weekly_discovery.recommend.removals.removed_pick_ids`); weight 1, as a disliked song;
+- **unsaved**: a pick offered at least ``unsaved_after_weeks`` weeks before ``D`` and still not in a
+  liked source on ``D`` (nor removed); a weak negative, weight ``[model] unsaved_weight``. A pick the
+  person saved is in Liked Songs, so it is already a positive.
+
+The rows take the enriched table's shape (role ``removed`` / ``unsaved``): name and artist from
+``gold/picks``, features from the feature cache snapshot of ``D`` (``silver/audio_features``), so
+:func:`weekly_discovery.recommend.dataset.labelled_set` treats them like any source's rows. A pick whose
+features the cache no longer has is counted and left out (the log says how many).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.lake import AUDIO_FEATURES, PICKS, Lake, check_ds, list_partitions, partition_rows
+from weekly_discovery.recommend.dataset import LIKED, REMOVED, UNSAVED
+from weekly_discovery.recommend.removals import removed_pick_ids
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+
+log = logging.getLogger(__name__)
+
+PICK_INFO = ("track_id", "name", "primary_artist_id", "primary_artist_name")
+
+
+@dataclass(frozen=True)
+class Reaction:
+    """The ids of the week's reaction negatives, and the picks they come from."""
+
+    removed: tuple[str, ...]
+    unsaved: tuple[str, ...]
+    info: dict[str, dict[str, Any]]  # track id -> its gold/picks name and artist
+
+    @property
+    def ids(self) -> list[str]:
+        return [*self.removed, *self.unsaved]
+
+
+def unsaved_weeks(ds: str, published: list[str], after_weeks: int) -> list[str]:
+    """The published weeks whose picks are old enough to count as unsaved on ``ds``: offered at least
+    ``after_weeks`` x 7 days before it (0: none)."""
+    if after_weeks <= 0:
+        return []
+    day = dt.date.fromisoformat(check_ds(ds))
+    return [w for w in published if (day - dt.date.fromisoformat(w)).days >= 7 * after_weeks]
+
+
+def reaction(lake: Lake, ds: str, liked_ids: set[str], after_weeks: int) -> Reaction:
+    """The removed picks and the unsaved ones of week ``ds`` (see the module docstring); ``liked_ids``
+    are the songs in a liked source on ``ds``."""
+    removed = [t for t in removed_pick_ids(lake, ds) if t not in liked_ids]
+    info: dict[str, dict[str, Any]] = {}
+    unsaved: list[str] = []
+    for week in sorted(w for w in list_partitions(lake.table(PICKS)) if w < ds):
+        old_enough = week in unsaved_weeks(ds, [week], after_weeks)
+        for row in partition_rows(lake, PICKS, week, list(PICK_INFO)):
+            track = row["track_id"]
+            if not track:
+                continue
+            info.setdefault(track, row)
+            if old_enough and track not in liked_ids and track not in removed:
+                unsaved.append(track)
+    unsaved = sorted(set(unsaved))
+    return Reaction(tuple(removed), tuple(unsaved), info)
+
+
+def reaction_rows(spark: "SparkSession", lake: Lake, ds: str, enriched: "DataFrame",
+                  after_weeks: int) -> tuple["DataFrame | None", dict[str, int]]:
+    """(The reaction rows in the enriched table's shape or None, their counts by kind): see the module."""
+    from pyspark.sql import functions as F
+
+    liked = {r["track_id"] for r in enriched.where(F.col("role") == LIKED).select("track_id").distinct().collect()}
+    found = reaction(lake, ds, liked, after_weeks)
+    counts = {REMOVED: len(found.removed), UNSAVED: len(found.unsaved), "without_features": 0}
+    if not found.ids:
+        return None, counts
+    snapshot = lake.partition(AUDIO_FEATURES, ds)
+    if not lake.exists(snapshot):
+        counts["without_features"] = len(found.ids)
+        log.warning("no feature cache snapshot for %s: the %d removed and %d unsaved picks are left out of "
+                    "training", ds, len(found.removed), len(found.unsaved))
+        return None, counts
+    cache = spark.read.parquet(str(snapshot))
+    columns = [c for c in FEATURE_COLUMNS if c in cache.columns]
+    kinds = [(t, REMOVED, i) for i, t in enumerate(found.removed)] + \
+            [(t, UNSAVED, i) for i, t in enumerate(found.unsaved)]
+    picks = spark.createDataFrame(
+        [(t, kind, i, found.info.get(t, {}).get("name"), found.info.get(t, {}).get("primary_artist_id"),
+          found.info.get(t, {}).get("primary_artist_name")) for t, kind, i in kinds],
+        "track_id string, role string, position int, name string, primary_artist_id string, "
+        "primary_artist_name string")
+    features = cache.select("track_id", F.col("status").alias("feature_status"),
+                            *[F.col(c).cast("double").alias(c) for c in columns])
+    rows = picks.join(features, "track_id", "inner").withColumn("source_key", F.concat(F.lit("reaction-"), "role"))
+    with_features = rows.count()
+    counts["without_features"] = len(found.ids) - with_features
+    log.info("reaction to earlier picks: %d removed from the playlist, %d not saved %d+ weeks after they were "
+             "offered (weak); %d without features in the cache, left out", len(found.removed), len(found.unsaved),
+             after_weeks, counts["without_features"])
+    return rows, counts

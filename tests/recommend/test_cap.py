@@ -23,3 +23,14 @@ def test_a_varied_library_keeps_two_per_artist_a_concentrated_one_gets_more():
 def test_a_configured_number_is_kept():
     assert resolve(4, 30, [50]) == 4
     assert resolve("auto", 30, [10] * 10) == 3
+
+
+def test_a_short_week_names_where_the_pool_ran_out():
+    from weekly_discovery.recommend.score import short_week_reason
+
+    counts = {"passed": 20, "new": 14, "capped": 11}
+    reason = short_week_reason(counts, 11, 30, 0.5, 2)
+    assert reason.startswith("11 of 30 songs: 20 candidates scored at or above the threshold 0.5, 6 of them "
+                             "already in your library")
+    assert "and 3 more over the limit of 2 per artist" in reason
+    assert short_week_reason(counts, 30, 30, 0.5, 2) == ""

@@ -179,3 +179,24 @@ def test_the_reaction_without_the_library_of_the_date(lake):
     assert "Your Liked Songs were not read for 2026-11-30" in reaction
     assert '<svg class="chart trend"' not in reaction
     assert '<tr><td>2026-11-23</td><td class="num">- of 2 (-)</td>' in reaction
+
+
+def test_the_model_section_says_what_the_weeks_model_learned_from_and_why_a_week_is_short():
+    from weekly_discovery.report.model_outputs import normalise
+
+    card = {"version": "2026-11-30", "champion": {"name": "forests", "label": "forests(...)", "metrics": {"roc_auc": 0.8}},
+            "training": {"by_kind": {"liked": 700, "disliked": 0, "removed": 3, "unsaved": 5, "background": 1400},
+                         "weights": {"liked": 1.0, "disliked": 1.0, "removed": 1.0, "unsaved": 0.5,
+                                     "background": 1.0}},
+            "pu": {"label_frequency": 0.42, "weight_ratio": 0.5, "unlabeled_prior": 0.31}}
+    metrics = {"short_week": "12 of 30 songs: 40 candidates scored at or above the threshold 0.5", "max_per_artist": 3,
+               "max_per_artist_setting": "auto", "playlists": []}
+    section = render_html(make_report(), normalise("2026-11-30", card, None, [], metrics)).split(
+        '<section id="model">')[1]
+    assert "<td>picks you removed from the playlist</td><td class=\"num\">3</td>" in section
+    assert "<td>picks not saved weeks after they were offered</td><td class=\"num\">5</td><td class=\"num\">0.50</td>" \
+        in section
+    assert "background: the week’s candidates, unlabeled</td><td class=\"num\">1,400</td>" in section
+    assert "label frequency c = 0.420" in section and "about 31% of the unlabeled songs" in section
+    assert "A short week: 12 of 30 songs: 40 candidates" in section
+    assert "At most 3 songs per artist (“auto”" in section

@@ -14,14 +14,17 @@ have added a chunk twice, in which case the replace is done once more.
 
 What publishing refuses to do, since it writes to the user's account (issue 12):
 
-* **Replace someone else's playlist.** The playlist named in ``playlist.json`` is replaced only if
-  ``/me/playlists`` lists it, the user (``/me``) owns it and it carries the configured name; otherwise
-  :class:`PlaylistRefused` (a user error). A lake's files are not trusted to pick the target.
+* **Replace a playlist it did not create.** The playlist named in ``playlist.json`` is replaced only if
+  ``/me/playlists`` lists it, the user (``/me``) owns it, it carries the configured name and the
+  :data:`MARKER` this project writes into the description of the playlist it creates, and it is not one
+  of the config's ``[sources]``; otherwise :class:`PlaylistRefused` (a user error). A lake's files and a
+  run's ``playlist_name`` Param are not trusted to pick the target: a name that matches a playlist of the
+  user's that the project did not create is refused, never filled.
 * **Fill a playlist the user deleted.** On Spotify "delete" is an unfollow: ``GET /playlists/{id}``
   still succeeds, only ``/me/playlists`` stops listing it. A stored playlist that is not listed is
   left alone and another one is used.
 * **Create a second playlist.** ``POST /me/playlists`` is not idempotent: an owned playlist with the
-  configured name in ``/me/playlists`` is reused, and the POST is sent once. If its answer may have
+  configured name and the marker in ``/me/playlists`` is reused, and the POST is sent once. If its answer may have
   been lost (5xx, timeout, dropped connection), the playlists are listed again; if it is not there,
   :class:`PlaylistCreateUncertain` (transient) lets Airflow retry the task, which looks again first.
 * **Overwrite the live playlist with nothing or with an older week.** An empty list, or a ``ds``
@@ -70,7 +73,10 @@ PLAYLIST_FILE = "playlist.json"
 PUBLISH_FILE = PUBLISH_RECORD
 WRITE_SCOPE = "playlist-modify-private"
 LIST_SCOPE = "playlist-read-private"
-DESCRIPTION = "Songs picked for you by Weekly Discovery, a self-hosted recommender trained on your likes and dislikes."
+#: Written into the description of the playlist the project creates: only a playlist that carries it is ever
+#: replaced (issue 29: a Param or a lake must not aim the owner's token at any playlist they own).
+MARKER = "Songs picked for you by Weekly Discovery"
+DESCRIPTION = f"{MARKER}, a self-hosted recommender trained on your likes."
 
 
 class PublishInputError(UserError, RuntimeError):
@@ -174,13 +180,14 @@ def remember_playlist(lake: Lake, name: str, entry: dict[str, Any]) -> None:
 
 
 def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool = False,
-            allow_empty: bool = False, allow_backfill: bool = False) -> PublishResult:
+            allow_empty: bool = False, allow_backfill: bool = False,
+            sources: frozenset[str] = frozenset()) -> PublishResult:
     """Replace the items of the playlist ``playlist_name`` with the recommendations of ``ds``.
 
     ``api`` is a :class:`weekly_discovery.spotify.client.SpotifyAPI` (its retry policy applies to
     every request but the playlist's creation, see :func:`_create`). ``allow_empty`` publishes an
     empty list (emptying the playlist); ``allow_backfill`` publishes a week older than the one the
-    playlist holds.
+    playlist holds. ``sources``: the ids of the config's source playlists, which are never replaced.
     """
     rows, metrics = read_recommendations(lake, ds)
     uris = unique_uris(rows)
@@ -199,7 +206,7 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
             _write_skip_record(lake, ds, {**result.to_dict(), "skipped_at": _now(), "uris": uris})
         return result
 
-    entry = _target_playlist(api, lake, ds, playlist_name, entry, result)
+    entry = _target_playlist(api, lake, ds, playlist_name, entry, result, sources)
     if entry is not None:
         result.playlist_id, result.playlist_url = entry["id"], entry["url"]
 
@@ -259,7 +266,7 @@ def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[s
 
 
 def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, Any] | None,
-                     result: PublishResult) -> dict[str, Any] | None:
+                     result: PublishResult, sources: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     """The ``playlist.json`` entry of the playlist to fill, checked; None only in a dry run that would create one.
 
     The stored playlist if ``/me/playlists`` still lists it, else an owned one of that name it lists,
@@ -273,6 +280,11 @@ def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, 
     if target is None:
         entry = None
         target = owned_playlist_named(listed, me, name)
+        if target is not None and not created_here(target):
+            raise PlaylistRefused(
+                f"your playlist {name!r} ({target['id']}) was not created by Weekly Discovery (its description "
+                f"lacks {MARKER!r}): it is never replaced. Choose another name ([model] playlist_name, or the "
+                "run's playlist_name Param), or rename that playlist in Spotify")
         if target is not None:
             log.info("reusing your playlist %r (%s) found in /me/playlists instead of creating another",
                      name, target["id"])
@@ -287,8 +299,13 @@ def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, 
         if entry is not None and not result.dry_run:
             remember_playlist(lake, name, entry)  # before any other write: a retry must not create twice
     if target is not None:
-        _check_target(lake, target, me, name)  # the last check before the items are replaced
+        _check_target(lake, target, me, name, sources)  # the last check before the items are replaced
     return entry
+
+
+def created_here(playlist: dict[str, Any]) -> bool:
+    """Whether the playlist carries the :data:`MARKER` this project writes into the playlists it creates."""
+    return MARKER in (playlist.get("description") or "")
 
 
 def skip_reason(lake: Lake, ds: str, playlist_name: str, entry: dict[str, Any] | None, uris: list[str], *,
@@ -368,8 +385,10 @@ def _stored_target(entry: dict[str, Any] | None, listed: dict[str, dict[str, Any
     return target
 
 
-def _check_target(lake: Lake, playlist: dict[str, Any], user_id: str, name: str) -> None:
-    """Refuse a playlist that ``user_id`` does not own or that is not called ``name``.
+def _check_target(lake: Lake, playlist: dict[str, Any], user_id: str, name: str,
+                  sources: frozenset[str] = frozenset()) -> None:
+    """Refuse a playlist that ``user_id`` does not own, that is not called ``name``, that this project did not
+    create (no :data:`MARKER`) or that is one of the config's ``sources``.
 
     The id comes from the lake; whoever can change the lake (or point a run at another one) must not
     be able to aim the owner's token at another playlist the owner can edit.
@@ -386,6 +405,16 @@ def _check_target(lake: Lake, playlist: dict[str, Any], user_id: str, name: str)
             f"the playlist {playlist['id']} that {where} names for {name!r} is called {actual!r} on Spotify, "
             f"not {name!r}: publishing only replaces the playlist with the configured name. Rename it back to "
             f"{name!r} in Spotify, or remove the {name!r} entry from {PLAYLIST_FILE} to use a new playlist")
+    if playlist["id"] in sources:
+        raise PlaylistRefused(
+            f"the playlist {playlist['id']} ({actual!r}) is one of the [sources] of your config: the songs it "
+            "holds are what the model learns from, so it is never replaced. Choose another [model] playlist_name")
+    if not created_here(playlist):
+        raise PlaylistRefused(
+            f"the playlist {playlist['id']} that {where} names for {name!r} was not created by Weekly Discovery "
+            f"(its description lacks {MARKER!r}): it is never replaced. Restore {PLAYLIST_FILE} if it was "
+            f"changed, put the sentence back into the description if you edited it, or remove the {name!r} entry "
+            f"from {PLAYLIST_FILE} to use a new playlist")
 
 
 def _create(api: Any, user_id: str, name: str) -> dict[str, Any]:

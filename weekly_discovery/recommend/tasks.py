@@ -48,6 +48,11 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
             "allow_backfill": bool(params.get("allow_backfill", False))}
 
 
+def source_playlist_ids(config: Any) -> frozenset[str]:
+    """The ids of the playlists the config reads (every role): publishing never replaces one of them."""
+    return frozenset(s.spotify_id for s in config.sources if s.spotify_id)
+
+
 def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
     """Which of the picks the playlist holds did you take out since? Read before training, which learns from it."""
     from weekly_discovery.airflow.runtime import spotify_api
@@ -81,7 +86,8 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
         api = spotify_api(config.spotify_connection_id)
         result = publish_playlist(api, lake, run["ds"], run["playlist_name"], dry_run=bool(run["dry_run"]),
                                   allow_empty=bool(run.get("allow_empty")),
-                                  allow_backfill=bool(run.get("allow_backfill")))
+                                  allow_backfill=bool(run.get("allow_backfill")),
+                                  sources=source_playlist_ids(config))
     if result.skipped:
         log.warning("the playlist was not published (the task succeeds, Spotify untouched): %s", result.skipped)
     elif result.dry_run:

@@ -131,7 +131,7 @@ LEARNED_FROM = (  # the card's training kinds, in the order of their strength, a
     ("disliked", "disliked playlists", "label 0"),
     ("removed", "picks you removed from the playlist", "label 0"),
     ("unsaved", "picks not saved weeks after they were offered", "label 0, weak"),
-    ("background", "background: the week's candidates, unlabeled", "label 0, positive-unlabeled"),
+    ("background", "background: the week’s candidates, unlabeled", "label 0, positive-unlabeled"),
 )
 
 

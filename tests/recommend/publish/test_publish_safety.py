@@ -22,7 +22,7 @@ from devtools.standin.server import DROP_CONNECTION
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from weekly_discovery.core.errors import TransientError, UserError
 from weekly_discovery.lake.layout import read_json
-from weekly_discovery.recommend.publish import PlaylistCreateUncertain, PlaylistRefused, publish
+from weekly_discovery.recommend.publish import DESCRIPTION, PlaylistCreateUncertain, PlaylistRefused, publish
 
 NAME = "Weekly Discovery"
 CREATE = "POST /v1/me/playlists"
@@ -37,10 +37,11 @@ def catalogue(library, n, offset=0):
     return sorted(library.tracks)[offset:offset + n]
 
 
-def add_playlist(library, playlist_id, name, *, owner_id=None, collaborative=False, tracks=()):
+def add_playlist(library, playlist_id, name, *, owner_id=None, collaborative=False, tracks=(), description=""):
     playlist = Playlist(id=playlist_id, name=name, owner_id=owner_id or library.user_id,
                         collaborative=collaborative, owner_display_name=owner_id or library.display_name,
-                        items=[PlaylistEntry.of_track(t, "2026-11-01T00:00:00Z") for t in tracks])
+                        items=[PlaylistEntry.of_track(t, "2026-11-01T00:00:00Z") for t in tracks],
+                        description=description)
     library.playlists[playlist_id] = playlist
     return playlist
 
@@ -110,7 +111,8 @@ def test_a_refused_playlist_fails_the_task_without_retries(standin, library, lak
 def test_an_owned_playlist_with_the_name_is_reused_instead_of_a_second_one(standin, library, lake):
     # e.g. the lake was lost, or a run crashed between creating the playlist and remembering it;
     # 60 newer playlists push it to the second page of /me/playlists (50 a page)
-    existing = add_playlist(library, "Existing" + "0" * 14, NAME, tracks=catalogue(library, 2, offset=300))
+    existing = add_playlist(library, "Existing" + "0" * 14, NAME, tracks=catalogue(library, 2, offset=300),
+                            description=DESCRIPTION)  # created by an earlier run: it carries the marker
     for i in range(60):
         add_playlist(library, f"Other{i:017d}", f"Mix {i}")
     uris = write_recommendations(lake, DS, catalogue(library, 5))

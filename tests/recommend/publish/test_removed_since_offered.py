@@ -82,3 +82,32 @@ def test_a_user_who_removes_nothing_has_no_removals(standin, library, lake):
     publish(make_api(standin), lake, DS, NAME)
     assert detect_reaction(make_api(standin), lake, DS2, NAME) == []
     assert not lake.partition("gold", "removed_picks", DS).exists()
+
+
+def test_a_publish_that_fails_after_replacing_the_items_then_runs_again_records_no_removal(library, lake):
+    """Issue 29, item 3, end to end: week 2's publish replaces the items, then every read-back fails (5xx), so
+    the task fails with the playlist holding week 2's picks and playlist.json still naming week 1. Neither
+    the task's retry nor a cleared run of the whole DAG (which reads the reaction first) may record week 1's
+    picks as removed by the user."""
+    from devtools.standin import FaultConfig, StandIn
+
+    week1, week2 = catalogue(library, 5), catalogue(library, 5, offset=5)
+    with StandIn(library) as standin:
+        write_recommendations(lake, DS, week1)
+        playlist_id = publish(make_api(standin), lake, DS, NAME).playlist_id
+        remove_from_playlist(library, playlist_id, [week1[0]])  # the one song the user really removed
+        assert detect_reaction(make_api(standin), lake, DS2, NAME) == [week1[0]]
+    write_recommendations(lake, DS2, week2)
+    with StandIn(library, faults=FaultConfig(script={"GET /v1/playlists/{playlist_id}": [500] * 20})) as faulty:
+        try:
+            publish(make_api(faulty), lake, DS2, NAME)
+        except Exception:  # noqa: BLE001 - the failure itself is what this test sets up
+            pass
+        else:
+            raise AssertionError("the read-back was meant to fail")
+        assert library.playlists[playlist_id].track_ids() == week2  # the items were replaced
+    with StandIn(library) as standin:
+        assert detect_reaction(make_api(standin), lake, DS2, NAME) == []  # the cleared run reads nothing
+        publish(make_api(standin), lake, DS2, NAME)  # the retry succeeds
+        assert detect_reaction(make_api(standin), lake, DS3, NAME) == []  # week 2's picks are all still there
+    assert stored(lake, DS) == [(week1[0], DS, DS2)]

@@ -99,14 +99,20 @@ def airflow_env(env: dict[str, str], airflow_home: Path, host: str, port: int) -
 
 
 def write_password(airflow_home: Path) -> str:
-    """A new password for ``admin``, in a file only this user can read (never in the repository)."""
+    """A new password for ``admin``, in a file only this user can read (never in the repository).
+
+    The file of an earlier start is removed and a new one created 0600 before the password is written:
+    rewriting the old one would leave the new password readable for a moment if its mode was looser, and
+    for good to whoever had it open already.
+    """
     password = secrets.token_urlsafe(12)
     path = airflow_home / PASSWORDS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)  # exactly 0600 whatever the umask, before anything is written
     with os.fdopen(fd, "w") as fh:
         json.dump({USER: password}, fh)
-    os.chmod(path, 0o600)
     return password
 
 

@@ -20,7 +20,7 @@ an API client gets 401 (no or expired token) or 403 (invalid token, or no access
 (``$WEEKLY_DISCOVERY_LAKE``, else the config file of ``$WEEKLY_DISCOVERY_CONFIG`` or the Airflow Variable
 ``weekly_discovery_config``). A date must be ``YYYY-MM-DD``; the resolved path must stay inside
 ``reports/library`` (no ``..``, no symlink out). Pages are sent with a Content-Security-Policy that
-allows no scripts at all.
+allows no scripts at all and sandboxes them (no forms, no redirect by ``<meta http-equiv="refresh">``).
 
 Imports of Airflow's API internals and of the pipeline happen inside requests, so loading the plugin
 (in every Airflow process) stays cheap.
@@ -44,8 +44,12 @@ URL_ROUTE = "library-reports"
 REPORT_DAG_ID = "library_report"
 COOKIE = "_token"  # airflow.api_fastapi.auth.managers.base_auth_manager.COOKIE_NAME_JWT_TOKEN
 SECURITY_HEADERS = {
+    # sandbox: no scripts, forms, top navigation or <meta http-equiv="refresh"> (a lake writer could send the
+    # view elsewhere with one). allow-same-origin (harmless without scripts): in an opaque origin the links
+    # in the UI's iframe lose the session cookie; allow-popups*: the "new tab" and Spotify links.
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
-                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'",
+                               "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+                               "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",

@@ -33,6 +33,8 @@ ACCESS_KEY = "AKIASECRETSTEST01"
 SECRET_KEY = "s3-secret-5c0ffee7d2"
 TOKEN = "session-token-77aa31"
 PACKAGES = "org.apache.hadoop:hadoop-azure:3.5.0"
+# Spark redacts what matches in its UI and event logs (its default misses encryption and account keys)
+REDACTION = "(?i)key|secret|token|password|passwd|credential|encryption|sas|signature"
 
 
 def read_properties(text: str) -> dict[str, str]:
@@ -102,6 +104,7 @@ def test_connection_conf_goes_in_a_private_properties_file(lake_on_s3, monkeypat
     assert AZURE_SETTING not in " ".join(seen.command) and PACKAGES not in " ".join(seen.command)
     assert seen.file.parent == tmp_path / "private" and seen.mode == 0o600
     assert seen.properties == {
+        "spark.redaction.regex": REDACTION,
         "spark.jars.packages": PACKAGES,
         AZURE_SETTING: AZURE_KEY,
         "spark.sql.session.timeZone": "Europe/Paris",  # the connection's value wins over the DAG's, as before
@@ -160,7 +163,7 @@ def test_a_credential_in_the_tasks_own_conf_goes_in_the_file(monkeypatch, tmp_pa
     task.add_lake_storage()
     seen = capture_submit(task._get_hook(), monkeypatch)
     assert no_secret_in(seen.command)
-    assert seen.properties == {"spark.hadoop.fs.s3a.secret.key": SECRET_KEY}
+    assert seen.properties == {"spark.redaction.regex": REDACTION, "spark.hadoop.fs.s3a.secret.key": SECRET_KEY}
     assert masked == [("spark.hadoop.fs.s3a.secret.key", SECRET_KEY)]
 
 

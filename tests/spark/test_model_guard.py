@@ -126,3 +126,90 @@ def test_unreadable_or_doubled_metadata_is_refused(saved, tmp_path):
         sibling.unlink()
     with pytest.raises(UserError, match="exactly one metadata record, found 0"):
         store.load_model(ref)
+
+
+# ---- a second metadata file: what Spark reads is not what the check read (defect 1) ----------------
+
+
+def plant(folder: Path, name: str, change) -> tuple[Path, str]:
+    """Beside ``folder``'s real metadata record, a file ``name`` holding an edited copy of it, padded to be the
+    larger file (Spark reads a folder's files largest first); returns the file and its line."""
+    real = metadata_file(folder)
+    record = json.loads(real.read_text())
+    change(record)
+    record["padding"] = " " * (2 * len(real.read_text()))
+    line = json.dumps(record)
+    extra = real.with_name(name)
+    extra.write_text(line + "\n")
+    return extra, line
+
+
+def stages_elsewhere(record):  # the pipeline's stages read from a folder the check never saw
+    record["paramMap"]["stageUids"] = ["x/../../../../elsewhere"]
+
+
+def sql_stage(record):  # a real Spark class with a static read(), resolved in Python as pyspark.ml.feature
+    record["class"] = "org.apache.spark.ml.feature.SQLTransformer"
+    record["paramMap"] = {"statement": "SELECT *, array(0.0, 1.0) AS probability FROM __THIS__"}
+    record["defaultParamMap"] = {}
+
+
+@pytest.fixture
+def spark_loads(monkeypatch):
+    """Every ``PipelineModel.load`` call (none happens: the model is not loaded)."""
+    from pyspark.ml import PipelineModel
+
+    calls = []
+    monkeypatch.setattr(PipelineModel, "load", classmethod(lambda cls, path: calls.append(path)))
+    return calls
+
+
+@pytest.mark.parametrize("where, name, change", [
+    ("model", "zz", stages_elsewhere),
+    ("stage", "zz", sql_stage),
+])
+def test_a_second_metadata_file_is_refused_before_spark_loads_anything(spark, saved, tmp_path, spark_loads,
+                                                                      where, name, change):
+    ref = copy_of(saved[1]["weighted_lr"], tmp_path)
+    folder = ref.model_path if where == "model" else stage_folder(ref.model_path, "1_")
+    extra, line = plant(folder, name, change)
+    assert spark.read.text(str(folder / "metadata")).first()[0] == line  # what PySpark's loadMetadata reads
+    with pytest.raises(UserError) as refused:
+        store.load_model(ref)
+    message = str(refused.value)
+    assert str(extra) in message and "refusing to load" in message and "train step" in message
+    assert spark_loads == []
+
+
+def test_the_extra_file_is_refused_in_every_stage_and_the_model_loads_without_it(saved, tmp_path):
+    ref = copy_of(saved[1]["gbt"], tmp_path)
+    for stage in sorted((ref.model_path / "stages").iterdir()):
+        extra = stage / "metadata" / "zz"
+        extra.write_text("{}\n")
+        with pytest.raises(UserError, match="refusing to load") as refused:
+            store.load_model(ref)
+        assert str(extra) in str(refused.value)
+        extra.unlink()
+    assert store.load_model(ref) is not None
+
+
+def test_a_nested_pipeline_is_refused(saved, tmp_path, monkeypatch):
+    """A stage that is itself a PipelineModel (as Spark writes one): its own stages would be loaded unchecked."""
+    from pyspark.ml import PipelineModel
+
+    ref = copy_of(saved[1]["weighted_lr"], tmp_path)
+    inner = saved[1]["post_lr"].model_path
+    uid = json.loads(metadata_file(inner).read_text())["uid"]
+    shutil.rmtree(ref.model_path / "stages")
+    shutil.copytree(inner, ref.model_path / "stages" / f"0_{uid}")
+    rewrite(metadata_file(ref.model_path), lambda r: r["paramMap"].update({"stageUids": [uid]}))
+    (nested,) = PipelineModel.load(str(ref.model_path)).stages  # Spark loads it as the pipeline's one stage
+    assert isinstance(nested, PipelineModel)
+
+    calls = []
+    monkeypatch.setattr(PipelineModel, "load", classmethod(lambda cls, path: calls.append(path)))
+    with pytest.raises(UserError) as refused:
+        store.load_model(ref)
+    message = str(refused.value)
+    assert "nested pipeline" in message and str(metadata_file(stage_folder(ref.model_path, "0_"))) in message
+    assert calls == []

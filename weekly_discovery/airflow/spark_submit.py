@@ -9,16 +9,17 @@ application's staging directory; Kubernetes needs ``spark.kubernetes.file.upload
 
 The zip is built when the task runs, never when a DAG file is parsed, and named by the sha256 of its
 bytes: the same code gives the same file, written once and reused by every later task. It lives in a
-private folder (:func:`private_dir`: 0700, owned by this user, else refused) and a cached zip is reused
-only if its bytes still hash to its name, so no other local user can plant code that Spark would run
-as this one.
+private folder (:func:`private_dir`: 0700, owned by this user, in folders no other user can write in,
+else refused) and a cached zip is reused only if its bytes still hash to its name, so no other local
+user can plant code that Spark would run as this one.
 
 Settings that may carry secrets never go on the spark-submit command line (readable by every local
 user in ``ps``, and copied to the task log): the Spark connection's ``extra.conf``, the lake's derived
 settings, credential-named keys of the task's ``conf`` and, on YARN or Kubernetes, the job's
 environment (which the provider would turn into ``--conf ...appMasterEnv.*``) go in a 0600
 ``--properties-file`` written in the private folder for the submit and removed afterwards
-(:class:`PrivateSettingsSparkSubmitHook`); credential values are registered with Airflow's secret masker.
+(:class:`PrivateSettingsSparkSubmitHook`); credential values are registered with Airflow's secret masker,
+and the file sets ``spark.redaction.regex`` so that Spark's UI and event logs hide them too.
 
 A job's exit status says which kind of failure it was (:mod:`weekly_discovery.spark.runner`): the
 operator turns ``USER_ERROR_EXIT`` into a failure without retry; any other failure is retried.
@@ -56,14 +57,19 @@ STALE_SECONDS = 7 * 24 * 3600
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same sources give the same bytes
 
 
-# Keys whose values are credentials: registered with the secret masker. Every setting that goes through
-# the properties file is kept off the command line whatever its name; this list only decides masking
-# (masking every value would hide words such as "false" from the whole task log).
-CREDENTIAL_KEY = re.compile(
-    r"secret|password|passwd|token|access[._-]?key|account\.key|private[._-]?key|keyfile|keytab|"
-    r"credentials?(?!s?\.provider)|session[._-]?key|\.sas\.",
-    re.IGNORECASE,
-)
+# Words that make a setting's or environment variable's name a credential's: ``fs.s3a.secret.key``,
+# ``fs.s3a.encryption.key`` (SSE-C/KMS), ``fs.gs.encryption.key`` (GCS CSEK), ``fs.azure.account.key.*``,
+# SAS tokens, URL signatures, keytabs... Their values are registered with the secret masker, and such keys
+# of the task's ``conf`` go in the properties file. Every setting that goes through the properties file is
+# kept off the command line whatever its name; this rule decides masking, so flags and numbers such as
+# ``spark.io.encryption.enabled=false`` are not masked (that would hide "false" from the whole task log).
+CREDENTIAL_KEY = re.compile(r"key|secret|token|passw(?:or)?d|credential(?!s?\.provider)|encryption|sas|signature",
+                            re.IGNORECASE)
+NOT_A_SECRET = re.compile(r"true|false|\d*", re.IGNORECASE)  # a whole value
+# Spark's own rule for what its UI, event logs and YARN logs show as *********(redacted) (keys or values):
+# its default, ``(?i)secret|password|token|access[.]?key``, misses encryption, account and SAS keys. The same
+# words, set in every properties file unless the connection's ``extra.conf`` or the task's ``conf`` sets it.
+SPARK_REDACTION_REGEX = "(?i)key|secret|token|password|passwd|credential|encryption|sas|signature"
 
 
 class PrivateDirError(UserError, PermissionError):
@@ -86,18 +92,33 @@ def private_dir(folder: Path | None = None) -> Path:
 
     An existing folder must be a real directory (not a symlink) owned by this user and writable by
     nobody else; otherwise whoever else can write there could replace the code Spark runs as this user
-    or read the secrets of a submit, so it is refused with :class:`PrivateDirError`.
+    or read the secrets of a submit, so it is refused with :class:`PrivateDirError`. So must every folder
+    above it, up to ``/`` (real paths; the path returned is the real one): owned by root or this user, and
+    not writable by group or others unless it has the sticky bit (as ``/tmp``: others may then not rename
+    what is not theirs, and everything on the way is root's or this user's). Otherwise another user could
+    rename the folder away and put one of their own in its place after the checks. Missing parents are
+    created 0700 (a umask such as 0002 would make them group-writable).
     """
-    folder = folder or cache_dir()
+    folder = Path(os.path.abspath(folder or cache_dir()))
     fix = f"remove it (as its owner or root) or set {CACHE_ENV} to a folder of your own, mode 0700"
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        folder.mkdir(mode=0o700)  # private from its creation (a umask can only remove bits)
-    except FileExistsError:
-        pass
+        for path in (*reversed(folder.parents), folder):
+            if not path.is_dir():
+                with contextlib.suppress(FileExistsError):  # a file or a symlink: refused below
+                    path.mkdir(mode=0o700)  # private from its creation (a umask can only remove bits)
     except OSError as exc:
         raise PrivateDirError(f"cannot create {folder} ({exc.strerror}): set {CACHE_ENV} to a folder "
                               "of your own, mode 0700") from exc
+    folder = folder.parent.resolve() / folder.name
+    for parent in folder.parents:
+        info = os.stat(parent)
+        shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
+        if info.st_uid not in (0, os.getuid()) or shared:
+            raise PrivateDirError(
+                f"{folder} is inside {parent} (mode {stat.S_IMODE(info.st_mode):04o}, uid {info.st_uid}), where "
+                f"another user could replace it with a folder of their own: run `chmod go-w {parent}` if it "
+                f"is yours, or set {CACHE_ENV} to a folder whose parents only you or root can write in"
+            )
     info = os.lstat(folder)
     if not stat.S_ISDIR(info.st_mode):
         raise PrivateDirError(f"{folder} is not a directory (a symlink or a file): {fix}")
@@ -281,7 +302,8 @@ class PrivateSettingsSparkSubmitHook(SparkSubmitHook):
                 "extra.conf or lake settings (they are passed in a properties file of their own): "
                 "put those settings in spark-defaults.conf or the task's conf instead"
             )
-        with properties_file(settings) as path:
+        # Spark's UI and event logs then redact these settings too (a ``--conf`` of the task's still wins)
+        with properties_file({"spark.redaction.regex": SPARK_REDACTION_REGEX, **settings}) as path:
             self._properties_file, self._writes_properties_file = str(path), True
             try:
                 return super().submit(application, **kwargs)
@@ -370,7 +392,7 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
         if storage.env:
             self.env_vars = {**(self.env_vars or {}), **storage.env}
         for key, value in [*private.items(), *(self.env_vars or {}).items()]:
-            if value and is_credential_key(key):
+            if value and is_credential_key(key) and not NOT_A_SECRET.fullmatch(str(value)):
                 mask_secret(str(value), key)
         self._hook = None  # the hook copies conf and env_vars when it is created
         if private:

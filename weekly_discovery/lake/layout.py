@@ -56,6 +56,7 @@ nothing from the user's config is used raw in a path.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import re
 import shutil
@@ -77,6 +78,10 @@ _PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MANIFEST = "_manifest.json"
 METRICS = "_metrics.json"
 STALE_STAGING_SECONDS = 24 * 3600
+REPLACED = "-replaced"  # _staging/<uuid>-replaced/: an old partition moved aside by commit_directory
+REPLACED_GRACE_SECONDS = 60  # longer than any writer stays between its two renames (commit_directory)
+
+log = logging.getLogger(__name__)
 
 # ---- folder names -----------------------------------------------------------------------------------
 RAW = "raw"  # verbatim answers of the APIs
@@ -392,19 +397,58 @@ def commit_directory(staged: Path, final: Path) -> None:
     first moved aside (into the staging area) and deleted afterwards, so a reader
     sees the old partition, or none for an instant, or the new one, never a mix.
 
+    The staged files and folders are fsynced before any rename, so the name never points at data
+    still in the page cache. Before the old partition is moved aside, a note beside it
+    (``<uuid>-replaced.json``) records where it came from, and the moved copy gets a fresh mtime:
+    a writer that dies between the two renames leaves a copy the next writer's clean-up
+    recognises and puts back (:func:`_remove_stale`), however old its files are.
+
     On object storage: :func:`weekly_discovery.lake.storage.commit_prefix` (copy, then a commit marker).
     """
     if isinstance(final, ObjectPath):
         storage.commit_prefix(staged, final)
         return
     final.parent.mkdir(parents=True, exist_ok=True)
+    _fsync_tree(staged)
     old = None
     if final.exists():
-        old = staged.parent / f"{staged.name}-replaced"
+        old = staged.parent / f"{staged.name}{REPLACED}"
+        storage.write_json(_replaced_note(old), {"partition": os.path.relpath(final, staged.parent.parent)})
         os.rename(final, old)
+        os.utime(old)  # a moved folder keeps its mtime: the clean-up must see this copy as just moved
+        _fsync_dir(staged.parent)
     os.rename(staged, final)
+    _fsync_dir(final.parent)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+        if not old.exists():  # else the note lets the clean-up finish the deletion
+            _replaced_note(old).unlink(missing_ok=True)
+
+
+def _replaced_note(old: Path) -> Path:
+    """Where a moved-aside partition's note (``{"partition": <path from the lake root>}``) lives."""
+    return old.with_name(f"{old.name}.json")
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file and folder under ``folder`` (Spark writes its part files without fsync)."""
+    for parent, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(parent, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(parent))
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the names in ``folder`` (files created, renamed in or out) durable."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class PartitionWriter:
@@ -493,14 +537,49 @@ def partition_rows(lake: "Lake", table: Table, ds: str, columns: list[str]) -> l
 
 
 def _remove_stale(staging: Path) -> None:
-    """Delete staging folders left behind by crashed writers (older than a day)."""
-    cutoff = time.time() - STALE_STAGING_SECONDS
+    """Delete staging folders left behind by crashed writers (older than a day).
+
+    A partition moved aside by :func:`commit_directory` (``<uuid>-replaced``) is never deleted for
+    its age: it is deleted once its replacement is in place, and when the writer died before
+    publishing that replacement it is the date's last complete version, so it is renamed back to
+    its partition (after REPLACED_GRACE_SECONDS, so a live writer is never undone between its renames).
+    """
+    now = time.time()
     for entry in _safe_iter(staging):
         try:
-            if entry.stat().st_mtime < cutoff:
+            age = now - entry.stat().st_mtime
+            if entry.name.endswith(REPLACED):
+                _settle_replaced(staging, entry, age)
+            elif entry.name.endswith(f"{REPLACED}.json"):
+                if age > STALE_STAGING_SECONDS and not entry.with_suffix("").exists():
+                    entry.unlink()
+            elif age > STALE_STAGING_SECONDS:
                 shutil.rmtree(entry, ignore_errors=True)
         except FileNotFoundError:
             pass
+
+
+def _settle_replaced(staging: Path, old: Path, age: float) -> None:
+    """Delete a moved-aside partition whose replacement is in place; put it back if there is none."""
+    note = _replaced_note(old)
+    try:
+        final = staging.parent / read_json(note)["partition"]
+    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        log.warning("kept %s: an old partition moved aside, with no note of where it belongs", old)
+        return
+    if final.exists():
+        shutil.rmtree(old, ignore_errors=True)
+    elif age > REPLACED_GRACE_SECONDS:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.rename(old, final)
+        except OSError:  # a new partition appeared meanwhile (it wins), or another clean-up restored this copy
+            return
+        _fsync_dir(final.parent)
+        log.warning("restored %s: its writer died before committing the partition that replaces it", final)
+    else:
+        return  # its writer may still be between its two renames
+    note.unlink(missing_ok=True)
 
 
 def _remove_stale_objects(staging: ObjectPath) -> None:

@@ -12,8 +12,12 @@ storage layer (a local folder or a bucket), and checked:
   marker) and lists stage ids of Spark's own form (``VectorAssembler_1a2b3c``: no ``/`` or ``..``
   that would point the loader outside ``stages/``);
 - ``stages/`` holds exactly the folders those ids name, and each stage record names one of
-  :data:`STAGE_CLASSES`, the classes :func:`weekly_discovery.recommend.models.build_pipeline` fits;
-- each ``metadata`` folder holds exactly one record (Spark reads the first line only).
+  :data:`STAGE_CLASSES`, the classes :func:`weekly_discovery.recommend.models.build_pipeline` fits (a
+  nested ``PipelineModel``, whose own stages would go unchecked, is not one of them);
+- each ``metadata`` folder holds one ``part-*`` file with exactly one record, and besides it only Spark's
+  ``_SUCCESS`` marker and the Hadoop checksums of the two (``.<name>.crc``). PySpark reads the folder with
+  ``spark.read.text(folder).first()``, which takes every file whose name does not start with ``_`` or
+  ``.``, largest first: any other file there could be the record Spark loads instead of the one checked.
 
 Deeper records need no check here: a tree ensemble's ``treesMetadata`` is parsed by Spark against
 the one class it expects, and the other files are data (Parquet), not class names.
@@ -44,6 +48,9 @@ STAGE_CLASSES = frozenset({
 a Spark ML PipelineModel, and every family as older versions stored them (they must keep loading). A
 scikit-learn champion (``model.skops``) is checked by :mod:`weekly_discovery.recommend.persist` instead."""
 
+SUCCESS = "_SUCCESS"
+"""The marker Spark writes beside a metadata folder's part file (ignored when reading: its name starts with ``_``)."""
+
 _STAGE_UID = re.compile(r"[A-Za-z][A-Za-z0-9]*_[0-9a-f]+")
 
 
@@ -60,9 +67,24 @@ def _refuse(model, problem: str) -> UntrustedModel:
 
 
 def _record(model, folder) -> tuple[Any, dict[str, Any]]:
-    """(the metadata file, its one JSON record) of a model or stage folder."""
-    parts = sorted((folder / "metadata").glob("part-*"))
-    lines = [(part, line) for part in parts for line in part.read_text(errors="replace").splitlines() if line.strip()]
+    """(the metadata file, its one JSON record) of a model or stage folder, which holds nothing else Spark reads."""
+    metadata = folder / "metadata"
+    if not metadata.is_dir():
+        raise _refuse(model, f"{metadata} is missing or not a folder")
+    names = sorted(p.name for p in metadata.iterdir())
+    parts = [metadata / n for n in names if n.startswith("part-")][:1]
+    expected = {*(part.name for part in parts), SUCCESS}
+    extra = [metadata / n for n in names if n not in expected | {f".{e}.crc" for e in expected}]
+    if extra:
+        raise _refuse(model, f"{metadata} holds {', '.join(map(str, extra))} beside its one part file: Spark "
+                             "could read the record there instead of the one checked")
+    lines = []
+    for part in parts:
+        try:
+            text = part.read_text(errors="replace")
+        except OSError as exc:
+            raise _refuse(model, f"{part} is not a readable file ({exc.__class__.__name__})") from None
+        lines += [(part, line) for line in text.splitlines() if line.strip()]
     if len(lines) != 1:
         raise _refuse(model, f"{folder / 'metadata'} must hold exactly one metadata record, found {len(lines)}")
     part, line = lines[0]
@@ -107,6 +129,9 @@ def check_model(model: "Path | ObjectPath") -> tuple[str, ...]:
     for name in expected:
         stage_part, stage = _record(model, stages / name)
         cls = stage.get("class")
+        if cls == PIPELINE_CLASS:
+            raise _refuse(model, f"{stage_part} names {PIPELINE_CLASS}: a nested pipeline, whose own stages "
+                                 "would be loaded unchecked; this project saves flat pipelines only")
         if cls not in STAGE_CLASSES:
             raise _refuse(model, f"{stage_part} names class {cls!r}, not a class this project writes "
                                  f"({', '.join(sorted(STAGE_CLASSES))})")

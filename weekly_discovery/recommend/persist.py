@@ -11,6 +11,11 @@ among them); anything else is refused with :class:`~weekly_discovery.recommend.m
 naming it, and skops is then called with the same list as its ``trusted`` types, so it would refuse
 too. Change the allow-list together with the families in ``sk.estimator``.
 
+Types are not contents: scikit-learn's tree code walks a tree's node arrays in C without bounds checks,
+so a tree naming a feature or a child node outside its arrays would read (or write) outside memory and
+crash the scorer. So, once skops has built the estimator and before anything predicts with it,
+:func:`check_contents` checks every fitted part against what scikit-learn's fitting produces.
+
 The file holds ``{"format": 1, "name": family, "features": [...], "estimator": fitted}``.
 """
 
@@ -19,7 +24,9 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
+
+import numpy as np
 
 from weekly_discovery.recommend.model_guard import UntrustedModel
 
@@ -136,4 +143,71 @@ def loads(data: bytes, where: str) -> "SklearnModel":
         raise _refuse(where, f"skops could not load it ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(stored, dict) or stored.get("format") != FORMAT or "estimator" not in stored:
         raise _refuse(where, f"it is not a weekly-discovery model (format {FORMAT} expected)")
-    return SklearnModel(str(stored["name"]), tuple(str(f) for f in stored["features"]), stored["estimator"])
+    model = SklearnModel(str(stored["name"]), tuple(str(f) for f in stored["features"]), stored["estimator"])
+    check_contents(model, where)
+    return model
+
+
+def check_contents(model: "SklearnModel", where: str) -> None:
+    """Raise :class:`UntrustedModel` unless every fitted part reads exactly the model's features and
+    every tree is one scikit-learn grows: each node a leaf (both children -1, feature -2) or a split of
+    a feature in ``[0, n_features)`` into two nodes after it (so every walk ends inside the arrays), and
+    a boosting model has one regression tree per stage (its trees add into one output column)."""
+    width = len(model.features)
+    try:
+        for label, part in _parts(model.estimator, "the estimator"):
+            problem = _problem(part, width)
+            if problem:
+                raise _refuse(where, f"{label} {problem}")
+    except UntrustedModel:
+        raise
+    except Exception as exc:  # noqa: BLE001 - attributes of an unexpected kind: not what sklearn fits
+        raise _refuse(where, f"its estimator is not shaped as scikit-learn fits one ({exc.__class__.__name__}: "
+                             f"{exc})") from None
+
+
+def _parts(estimator: Any, label: str) -> Iterator[tuple[str, Any]]:
+    """``estimator`` and every estimator inside it (pipeline steps, ensemble members), each with its path."""
+    yield label, estimator
+    for name, step in getattr(estimator, "steps", None) or []:
+        yield from _parts(step, f"{label}'s step {name!r}")
+    members = getattr(estimator, "estimators_", None)
+    if members is not None:
+        if isinstance(members, np.ndarray) and members.ndim == 2:  # boosting: (stages, trees per stage)
+            for (i, k), member in np.ndenumerate(members):
+                yield from _parts(member, f"{label}.estimators_[{i}, {k}]")
+        else:
+            for i, member in enumerate(members):
+                yield from _parts(member, f"{label}.estimators_[{i}]")
+
+
+def _problem(part: Any, width: int) -> str | None:
+    """What is wrong with one fitted part, read by a model of ``width`` features (None: nothing)."""
+    n_in = getattr(part, "n_features_in_", width)
+    if n_in != width:
+        return f"reads {n_in} features, the file lists {width}"
+    members = getattr(part, "estimators_", None)
+    if type(part).__name__ == "GradientBoostingClassifier" and not (
+            isinstance(members, np.ndarray) and members.ndim == 2 and members.shape[1] == 1):
+        return f"has estimators_ of shape {getattr(members, 'shape', None)}, not one tree per stage (n, 1)"
+    tree = getattr(part, "tree_", None)
+    return None if tree is None else _tree_problem(tree, width)
+
+
+def _tree_problem(tree: Any, width: int) -> str | None:
+    n = tree.node_count
+    if not 0 < n <= tree.capacity or tree.n_features != width:
+        return f"has a tree of {n} nodes (room for {tree.capacity}) over {tree.n_features} features, not {width}"
+    left, right, feature = (np.asarray(a) for a in (tree.children_left, tree.children_right, tree.feature))
+    if not len(left) == len(right) == len(feature) == tree.value.shape[0] == n:
+        return f"has a tree whose arrays do not all have its {n} nodes"
+    node = np.arange(n)
+    leaf = (left == -1) & (right == -1) & (feature == -2)
+    split = (left > node) & (left < n) & (right > node) & (right < n) & (feature >= 0) & (feature < width)
+    bad = np.flatnonzero(~(leaf | split))
+    if len(bad):
+        i = int(bad[0])
+        return (f"has a tree whose node {i} (children {left[i]} and {right[i]}, feature {feature[i]}) is neither "
+                f"a leaf (children -1, feature -2) nor a split of one of the {width} features into two later "
+                f"nodes of the {n}")
+    return None

@@ -60,6 +60,6 @@ def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_pa
     # the task log a person reads: the job's message with its fix, then why the task was not retried
     assert f"train ds={DS} stopped after" in run.output  # the step that stopped the job; scoring never started
     assert not lake.exists(lake.partition("gold", "scores", DS))
-    assert f"train_and_score ds={DS} failed: the labelled set has 0 liked and 0 disliked usable tracks" in run.output
-    assert "Add disliked songs to a disliked playlist" in run.output
+    assert f"train_and_score ds={DS} failed: the training set has 0 liked and 0 other usable tracks" in run.output
+    assert "Add liked songs; keep [model] background" in run.output
     assert "the Spark job stopped on a user error (exit status 2); retrying won't help" in run.output

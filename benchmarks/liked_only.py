@@ -68,11 +68,14 @@ def split_rows(rows: Any, seed: int, mode: str) -> Any:
     return out
 
 
+PER_LIKED = Negatives().per_liked  # background songs per liked song: the pipeline's rule (--per-liked tries others)
+
+
 def training_frame(spark, rows: Any, k: int, seed: int, mode: str) -> tuple[Any, dict[str, Any]]:
     """(the collected training rows with folds, weights and the real label ``truth``, the counts)."""
     table = split_rows(rows, seed, mode)
     enriched = spark.createDataFrame(table.drop(columns=["truth"]))
-    negatives = Negatives(background="always" if mode == "liked_only" else "never", seed=seed)
+    negatives = Negatives(background="always" if mode == "liked_only" else "never", seed=seed, per_liked=PER_LIKED)
     labelled = labelled_set(enriched, ALL_FEATURES, negatives)
     frame = prepare_local(with_artist_profile(labelled.df, enriched), k, seed)
     truth = dict(zip(table["track_id"], table["truth"]))
@@ -202,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--subsamples", type=int, nargs="*", default=[1, 2, 3])
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--per-liked", type=int, default=PER_LIKED, help="background songs per liked song")
     args = parser.parse_args(argv)
+    globals()["PER_LIKED"] = args.per_liked
     logging.basicConfig(level=logging.WARNING)
     if not args.csv.is_file():
         parser.error(f"{args.csv} not found (it lives in ../shared/data beside the repo); pass --csv")

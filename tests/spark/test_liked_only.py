@@ -35,7 +35,7 @@ def test_without_dislikes_the_background_is_a_seeded_sample_of_the_new_candidate
     rows += [row("L0", "candidates", position=20),                     # already liked: never background
              row("CX", "candidates", position=21, status="missing"),   # no features: never background
              row("R0", "reference", source="candidates2", position=0), row("R0", "candidates", position=22)]  # in the library
-    labelled = labelled_set(spark.createDataFrame(table(rows)), FEATURES)
+    labelled = labelled_set(spark.createDataFrame(table(rows)), FEATURES, Negatives(per_liked=2))
 
     usable = [sid(f"C{i}") for i in range(10)]
     expected = sorted(usable, key=lambda t: hashlib.sha256(f"42:{t}".encode()).hexdigest())[:6]  # 2 per liked
@@ -48,9 +48,11 @@ def test_without_dislikes_the_background_is_a_seeded_sample_of_the_new_candidate
     assert (labelled.positives, labelled.negatives) == (3, 6)
     assert "liked 3 (label 1); disliked playlist 0, removed picks 0, unsaved picks 0 (weight 0.5), " \
            "background 6 (unlabeled, weight 1)" in labelled.summary_lines()[0]
-    # the same draw on every run; "never" draws none
-    again = labelled_set(spark.createDataFrame(table(rows)), FEATURES)
+    # the same draw on every run; by default (10 per liked song) every usable candidate; "never" draws none
+    again = labelled_set(spark.createDataFrame(table(rows)), FEATURES, Negatives(per_liked=2))
     assert sorted(r["track_id"] for r in again.df.collect()) == sorted(got)
+    default = labelled_set(spark.createDataFrame(table(rows)), FEATURES)
+    assert {r["track_id"] for r in default.df.collect() if r["kind"] == "background"} == set(usable)
     never = labelled_set(spark.createDataFrame(table(rows)), FEATURES, Negatives(background="never"))
     assert never.counts["by_kind"]["background"] == 0 and never.negatives == 0
 

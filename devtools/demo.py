@@ -10,7 +10,8 @@ on the weekly DAG's ``recommendations`` event (its page then shows the week's mo
 disliked playlist (as most people do): the model learns from Liked Songs and the week's candidates as
 background. Between the two weeks the person reacts by the taste the stand-in knows (saves picks they love,
 takes out picks they do not), and the second week learns from it. Everything lands in
-``.demo/`` (Airflow home, lake, logs); running it again the same day replaces that day's partitions.
+``.demo/`` (Airflow home, lake, logs); each run starts from an empty lake (the stand-in's library, its
+playlist ids and the two weeks' dates are made anew, and a lake of an earlier run would hold a later week).
 At the end it prints where the time went (per DAG and per task, from the DAG logs) and the total.
 
 Spark start-up is most of a small job's time. The demo's spark-submits get settings for jobs of a few
@@ -28,6 +29,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -320,6 +322,7 @@ def run_week(env: dict[str, str], lake: Lake, standin: StandIn, ds: str, runs: l
 def main() -> int:
     started = time.monotonic()
     DEMO.mkdir(exist_ok=True)
+    shutil.rmtree(DEMO / "lake", ignore_errors=True)  # see the module docstring
     today = dt.datetime.now(dt.timezone.utc).date()
     weeks = ((today - dt.timedelta(days=7)).isoformat(), today.isoformat())
     library = generate_demo_library(seed=7)

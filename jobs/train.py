@@ -41,7 +41,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     ds = check_ds(args.ds)
-    step = steps.train_step(Lake(args.lake), ds, job_config(args).model)  # fail before paying for a Spark session
+    config = job_config(args)
+    step = steps.train_step(Lake(args.lake), ds, config.model, steps.catalogue_path(config))  # before Spark
     with job_session(f"weekly-discovery-train-{ds}", train_conf(), input_bytes=step.input_bytes()) as spark:
         steps.train(spark, step)
 

@@ -36,7 +36,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> None:
     lake, ds, config = Lake(args.lake), check_ds(args.ds), job_config(args)
-    training = steps.train_step(lake, ds, config.model)  # both inputs checked before paying for Spark
+    training = steps.train_step(lake, ds, config.model, steps.catalogue_path(config))  # inputs checked before Spark
     scoring = steps.score_step(lake, ds, config, describe_file, champion=False)  # the champion: after training
     size = scoring.input_bytes()  # the enriched partition training reads too, and the catalogue
     with job_session(f"weekly-discovery-train-and-score-{ds}", train_conf(), input_bytes=size) as spark:

@@ -149,3 +149,16 @@ def test_a_missing_file_or_column_names_the_key(spark, tmp_path):  # noqa: F811
     other.write_text("id,name,artists\nx,y,z\n")
     with pytest.raises(UserError, match="has no column artist_ids, danceability"):
         catalog.read_catalogue(spark, str(other))
+
+
+def test_the_background_sample_of_the_catalogue_is_seeded_new_and_usable(spark, enriched, csv_path):  # noqa: F811
+    """Training's catalogue background (issue 27): songs with usable features that are not in the library, first
+    in sha256("<seed>:<id>") order, in the enriched table's shape."""
+    import hashlib
+
+    rows = catalog.background_rows(spark, csv_path, enriched, size=3, seed=42).collect()
+    usable = [sid(n) for n in ("c1", "c2", "rp", "e1", "c3", "c4")]  # b1-b3, zz: quarantined; lk: in the library
+    expected = sorted(usable, key=lambda t: hashlib.sha256(f"42:{t}".encode()).hexdigest())[:3]
+    assert [r["track_id"] for r in rows] == expected
+    assert {r["role"] for r in rows} == {"candidates"} and {r["feature_status"] for r in rows} == {"ok"}
+    assert all(r["energy"] is not None for r in rows)

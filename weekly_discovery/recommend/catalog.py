@@ -224,6 +224,22 @@ def catalogue_candidates(raw: "DataFrame", known: "DataFrame", path: str,
     )
 
 
+def background_rows(spark: "SparkSession", path: str, enriched: "DataFrame", size: int, seed: int) -> "DataFrame":
+    """``size`` rows of the catalogue in the enriched table's shape (role ``candidates``), for training's
+    background: the catalogue's songs are scored every week, so the model must have seen songs like them
+    as unlabeled (positive-unlabeled learning assumes the background is drawn from what it scores). The
+    rows with usable features, not in the library, first in ``sha256("<seed>:<track id>")`` order: the
+    same sample on every run. One pass over the file."""
+    from pyspark.sql import functions as F
+
+    library = enriched.where(F.col("role").isin("liked", "disliked", "reference")).select("track_id").distinct()
+    rows = catalogue_candidates(read_catalogue(spark, path), library, path).where(F.col("feature_status") == STATUS_OK)
+    return (rows.withColumn("_draw", F.sha2(F.concat(F.lit(f"{seed}:"), F.col("track_id")), 256))
+            .orderBy("_draw").limit(size)
+            .select("track_id", "name", ARTIST, "primary_artist_name", F.lit("candidates").alias("role"),
+                    "source_key", F.lit(0).alias("position"), "feature_status", *[c.field for c in CHECKS]))
+
+
 def count_columns() -> list["Column"]:
     """The catalogue's counts, over the parsed rows flagged ``_known`` and ``_offered``: ``rows`` (lines
     read), ``in_library`` (dropped: a library song), ``offered_by_others`` (dropped: another source's

@@ -45,8 +45,10 @@ SCORED = "scored"
 SCORE_COLUMNS = (
     "track_id", "track_uri", "name", "artist_names", "primary_artist_id", "primary_artist_name",
     "source_key", "source_id", "source_name", "position", "feature_status", "score_status",
-    "probability", "recommended",
+    "probability", "recommended", "score",
 )
+"""``score`` is the model's own output; ``probability`` is P(liked) (the same, or its positive-unlabeled
+correction, which saturates at 1: songs at 1 are ranked by their score)."""
 RECOMMENDATION_COLUMNS = (
     "rank", "track_id", "uri", "name", "artists", "primary_artist_id", "primary_artist_name", "probability",
     "source_key", "source_name", "source",
@@ -94,7 +96,7 @@ def scored_rows(
     rows = candidate_rows(enriched)
     if averaged:
         rows = with_artist_profile(rows, enriched, averaged)
-    base = [c for c in SCORE_COLUMNS if c not in ("score_status", "probability", "recommended")]
+    base = [c for c in SCORE_COLUMNS if c not in ("score_status", "probability", "recommended", SCORE)]
     if catalogue is not None:
         extra = catalog.with_catalogue_profile(catalogue, enriched, averaged) if averaged else catalogue
         needed = list(dict.fromkeys([*base, *base_features, *features]))
@@ -121,6 +123,7 @@ def scored_rows(
     return predict(model, model_input).select(
         *base, *[F.col(f"_kept_{name}").alias(name) for name in base_features],
         F.when(scorable, liked_probability(F.col(SCORE).cast("double"), pu)).alias("probability"),
+        F.when(scorable, F.col(SCORE).cast("double")).alias(SCORE),
     ).withColumn(
         "recommended", F.coalesce(F.col("probability") >= F.lit(float(threshold)), F.lit(False))
     ).select(*SCORE_COLUMNS, *base_features)
@@ -227,12 +230,14 @@ def recommend(scores: DataFrame, known: DataFrame, top_n: int, max_per_artist: i
     """
     if top_n < 1 or max_per_artist < 1:
         raise ValueError(f"top_n and max_per_artist must be >= 1, got {top_n} and {max_per_artist}")
-    order = [F.col("probability").desc(), F.col("track_id").asc()]
+    # songs of equal probability (P(liked) saturates at 1 for a positive-unlabeled model) by the model's score
+    tie = F.col(SCORE) if SCORE in scores.columns else F.lit(0.0)
+    order = [F.col("probability").desc(), F.col("_tie").desc(), F.col("track_id").asc()]
     artist = F.coalesce(F.col("primary_artist_id"), F.col("track_id"))
     # The windows run over the few columns they need (a catalogue has ~700k recommended rows to shuffle);
     # the <= top_n picks get their other columns back from ``scores`` at the end.
     row_key = ["track_id", "source_key", "position"]
-    narrow = scores.select(*row_key, "primary_artist_id", "probability", "recommended")
+    narrow = scores.select(*row_key, "primary_artist_id", "probability", "recommended", tie.alias("_tie"))
     capped = (
         eligible(narrow, known)
         .withColumn("source", source_of(F.col("source_key")))

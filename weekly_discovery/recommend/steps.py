@@ -49,14 +49,21 @@ class TrainStep:
     ds: str
     source: Any  # the enriched partition's path (local or object store)
     settings: TrainSettings
+    catalogue: str | None = None  # the [discover] catalog file when that source is on: part of the background
 
     def input_bytes(self) -> int:
         """What training reads: the week's enriched partition (sizes the session, see ``job_session``)."""
         return tree_bytes(self.source)
 
 
-def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
-    """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input."""
+def catalogue_path(config: Config) -> str | None:
+    """The ``[discover] catalog`` file when the ``catalog`` source is on (its songs are scored weekly), else None."""
+    return config.discover.catalog if "catalog" in config.discover.sources else None
+
+
+def train_step(lake: Lake, ds: str, model: Model, catalogue: str | None = None) -> TrainStep:
+    """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input.
+    ``catalogue``: :func:`catalogue_path`."""
     source = enriched_input(lake, ds)
     settings = TrainSettings(features=tuple(model.features), folds=model.folds, seed=model.seed,
                              threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
@@ -64,12 +71,24 @@ def train_step(lake: Lake, ds: str, model: Model) -> TrainStep:
                              negatives=Negatives(background=model.background, unsaved_weight=model.unsaved_weight,
                                                  seed=model.seed),
                              unsaved_after_weeks=model.unsaved_after_weeks)
-    return TrainStep(lake, ds, source, settings)
+    return TrainStep(lake, ds, source, settings, catalogue)
+
+
+CATALOGUE_BACKGROUND_PER_LIKED = 1  # catalogue songs in the background per liked song
 
 
 def train(spark, step: TrainStep) -> dict[str, Any]:
-    """Train, select and store the model of the step's week; return its card."""
-    return train_week(spark.read.parquet(str(step.source)), step.lake, step.ds, step.settings)
+    """Train, select and store the model of the step's week; return its card. With a catalogue, a sample of it
+    joins the week's candidates as background (:func:`weekly_discovery.recommend.catalog.background_rows`)."""
+    enriched = spark.read.parquet(str(step.source))
+    extra = None
+    if step.catalogue and step.settings.negatives.background != "never":
+        from pyspark.sql import functions as F
+
+        liked = enriched.where(F.col("role") == "liked").select("track_id").distinct().count()
+        extra = catalog.background_rows(spark, step.catalogue, enriched, CATALOGUE_BACKGROUND_PER_LIKED * liked,
+                                        step.settings.seed)
+    return train_week(enriched, step.lake, step.ds, step.settings, extra_candidates=extra)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,8 @@ class TrainSettings:
     unsaved_after_weeks: int = 4  # a pick not saved this many weeks after it was offered is a weak negative
 
 
-def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings) -> dict[str, Any]:
+def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings,
+               extra_candidates: "DataFrame | None" = None) -> dict[str, Any]:
     """Train, select and store the model of ``ds``; update the champion pointer; return the card.
 
     A rerun of a week whose version is frozen (later weeks were trained since, see
@@ -106,7 +107,10 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     started = time.monotonic()
     features = tuple(settings.features)
     reaction, reaction_counts = reaction_rows(enriched.sparkSession, lake, ds, enriched, settings.unsaved_after_weeks)
-    training_input = enriched if reaction is None else enriched.unionByName(reaction, allowMissingColumns=True)
+    training_input = enriched
+    for rows in (reaction, extra_candidates):  # the reaction's rows; more background candidates (a catalogue's)
+        if rows is not None:
+            training_input = training_input.unionByName(rows, allowMissingColumns=True)
     labelled = labelled_set(training_input, features, settings.negatives)
     labelled.counts["reaction"] = reaction_counts
     for line in labelled.summary_lines():

@@ -140,3 +140,21 @@ def test_liked_songs_alone_train_a_calibrated_model_that_picks_the_songs_alike(s
     assert len(picks) == 10 and metrics["max_per_artist"] == 1
     assert sum(p in {sid(n) for n in loved} for p in picks) >= 9  # by hand: the loved half is far apart
     assert metrics["probability"].startswith("P(liked)")
+
+
+def test_more_background_is_asked_only_when_the_background_is_drawn(spark):
+    """A catalogue's sample joins the background (one per liked song) only when the background is drawn: with
+    50 disliked songs the file is never read."""
+    liked = [row(f"L{i}", "liked", artist=f"a{i}", position=i) for i in range(3)]
+    extra = [row(f"X{i}", "candidates", artist=f"x{i}", position=i) for i in range(9)]
+    asked = []
+
+    def more(size):
+        asked.append(size)
+        return spark.createDataFrame(table(extra))
+
+    labelled = labelled_set(spark.createDataFrame(table(liked)), FEATURES, more_background=more)
+    assert asked == [3] and labelled.counts["background"]["available"] == 9
+    disliked = [row(f"D{i:02d}", "disliked", artist=f"d{i:02d}", position=i) for i in range(50)]
+    labelled_set(spark.createDataFrame(table([*liked, *disliked])), FEATURES, more_background=more)
+    assert asked == [3]  # not asked again

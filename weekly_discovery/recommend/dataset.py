@@ -22,6 +22,7 @@ strongest role it has: liked, disliked, removed, unsaved, background) and a ``we
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -129,12 +130,14 @@ def background_text(background: dict[str, Any]) -> str:
 
 
 def labelled_set(enriched: "DataFrame", features: tuple[str, ...] | list[str],
-                 negatives: Negatives | None = None) -> LabelledSet:
+                 negatives: Negatives | None = None,
+                 more_background: Callable[[int], "DataFrame"] | None = None) -> LabelledSet:
     """The labelled set for ``features`` from a tracks_enriched DataFrame (see module docstring).
 
     ``enriched`` may also hold the reaction rows (roles ``removed`` and ``unsaved``,
-    :func:`weekly_discovery.recommend.feedback.reaction_rows`). Only counts (a handful of rows) come to
-    the driver.
+    :func:`weekly_discovery.recommend.feedback.reaction_rows`). ``more_background(n)``: n more candidate
+    rows for the background (a catalogue's sample, one per liked song), asked only when the background is
+    drawn. Only counts (a handful of rows) come to the driver.
     """
     from pyspark.sql import functions as F
 
@@ -182,7 +185,10 @@ def labelled_set(enriched: "DataFrame", features: tuple[str, ...] | list[str],
     labelled = classified.where(F.col("_outcome") == "ok").select(TRACK_ID, KIND, *keep)
     background = counts["background"]
     if background["used"]:
-        drawn, available = _background(enriched, classified.select(TRACK_ID), keep, features, negatives,
+        pool = enriched
+        if more_background is not None:
+            pool = pool.unionByName(more_background(counts["positives"]), allowMissingColumns=True)
+        drawn, available = _background(pool, classified.select(TRACK_ID), keep, features, negatives,
                                        negatives.per_liked * counts["positives"])
         background.update(available=available, drawn=drawn.count())
         counts["by_kind"][BACKGROUND] = background["drawn"]

@@ -74,21 +74,16 @@ def train_step(lake: Lake, ds: str, model: Model, catalogue: str | None = None) 
     return TrainStep(lake, ds, source, settings, catalogue)
 
 
-CATALOGUE_BACKGROUND_PER_LIKED = 1  # catalogue songs in the background per liked song
-
-
 def train(spark, step: TrainStep) -> dict[str, Any]:
     """Train, select and store the model of the step's week; return its card. With a catalogue, a sample of it
-    joins the week's candidates as background (:func:`weekly_discovery.recommend.catalog.background_rows`)."""
+    (one song per liked song) joins the week's candidates when the background is drawn
+    (:func:`weekly_discovery.recommend.catalog.background_rows`); the file is not read otherwise."""
     enriched = spark.read.parquet(str(step.source))
-    extra = None
-    if step.catalogue and step.settings.negatives.background != "never":
-        from pyspark.sql import functions as F
-
-        liked = enriched.where(F.col("role") == "liked").select("track_id").distinct().count()
-        extra = catalog.background_rows(spark, step.catalogue, enriched, CATALOGUE_BACKGROUND_PER_LIKED * liked,
-                                        step.settings.seed)
-    return train_week(enriched, step.lake, step.ds, step.settings, extra_candidates=extra)
+    more = None
+    if step.catalogue:
+        def more(size: int):
+            return catalog.background_rows(spark, step.catalogue, enriched, size, step.settings.seed)
+    return train_week(enriched, step.lake, step.ds, step.settings, more_background=more)
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,8 @@ from weekly_discovery.recommend.train import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import pandas as pd
     from pyspark.sql import DataFrame
 
@@ -93,7 +95,7 @@ class TrainSettings:
 
 
 def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettings,
-               extra_candidates: "DataFrame | None" = None) -> dict[str, Any]:
+               more_background: "Callable[[int], DataFrame] | None" = None) -> dict[str, Any]:
     """Train, select and store the model of ``ds``; update the champion pointer; return the card.
 
     A rerun of a week whose version is frozen (later weeks were trained since, see
@@ -107,11 +109,8 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     started = time.monotonic()
     features = tuple(settings.features)
     reaction, reaction_counts = reaction_rows(enriched.sparkSession, lake, ds, enriched, settings.unsaved_after_weeks)
-    training_input = enriched
-    for rows in (reaction, extra_candidates):  # the reaction's rows; more background candidates (a catalogue's)
-        if rows is not None:
-            training_input = training_input.unionByName(rows, allowMissingColumns=True)
-    labelled = labelled_set(training_input, features, settings.negatives)
+    training_input = enriched if reaction is None else enriched.unionByName(reaction, allowMissingColumns=True)
+    labelled = labelled_set(training_input, features, settings.negatives, more_background)
     labelled.counts["reaction"] = reaction_counts
     for line in labelled.summary_lines():
         log.info("%s", line)

@@ -41,7 +41,7 @@ from benchmarks.model_quality import ALL_FEATURES, KAGGLE_CSV, kaggle_rows, spar
 from weekly_discovery.recommend import cap as artist_cap  # noqa: E402
 from weekly_discovery.recommend import models as cand  # noqa: E402
 from weekly_discovery.recommend import sk  # noqa: E402
-from weekly_discovery.recommend.dataset import GROUP, LABEL, Negatives, labelled_set  # noqa: E402
+from weekly_discovery.recommend.dataset import LABEL, Negatives, labelled_set  # noqa: E402
 from weekly_discovery.recommend.folds import FOLD  # noqa: E402
 from weekly_discovery.recommend.profile import model_features, with_artist_profile  # noqa: E402
 from weekly_discovery.recommend.train import best_of, evaluate, prepare_local, train_candidates  # noqa: E402

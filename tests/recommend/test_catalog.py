@@ -162,3 +162,22 @@ def test_the_background_sample_of_the_catalogue_is_seeded_new_and_usable(spark, 
     assert [r["track_id"] for r in rows] == expected
     assert {r["role"] for r in rows} == {"candidates"} and {r["feature_status"] for r in rows} == {"ok"}
     assert all(r["energy"] is not None for r in rows)
+
+
+def test_training_with_the_catalog_source_draws_part_of_its_background_from_the_file(spark, csv_path, tmp_path):  # noqa: F811
+    """steps.train wires the catalogue's sample into a liked-only week's background (one per liked song)."""
+    from tests.recommend.kit import write_enriched
+    from weekly_discovery.core.config import Model
+    from weekly_discovery.lake.layout import Lake
+    from weekly_discovery.recommend import steps
+
+    lake = Lake(str(tmp_path / "lake"))
+    ds = "2026-11-30"
+    liked = [row(f"L{i}", "liked", artist=f"a{i % 3}", position=i, energy=0.1 + i / 20) for i in range(4)]
+    write_enriched(lake, ds, [*liked, row("e1", "candidates", artist="arE", energy=0.6)])
+    model = Model(features=("energy", "danceability"), folds=2, grid="quick")
+    card = steps.train(spark, steps.train_step(lake, ds, model, catalogue=csv_path))
+    # 4 liked songs: the file's first 4 usable new songs by sha256("42:<id>") (c2, c4, rp, c3 by hand; e1, also
+    # in the file, comes last) + e1, the week's own candidate
+    assert card["training"]["by_kind"]["background"] == 5
+    assert card["training"]["background"]["available"] == 5

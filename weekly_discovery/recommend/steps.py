@@ -15,6 +15,7 @@ The logic itself is in :mod:`weekly_discovery.recommend.week` (training) and
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -79,10 +80,9 @@ def train(spark, step: TrainStep) -> dict[str, Any]:
     (one song per liked song) joins the week's candidates when the background is drawn
     (:func:`weekly_discovery.recommend.catalog.background_rows`); the file is not read otherwise."""
     enriched = spark.read.parquet(str(step.source))
-    more = None
+    more = None  # (size) -> the catalogue's sample
     if step.catalogue:
-        def more(size: int):
-            return catalog.background_rows(spark, step.catalogue, enriched, size, step.settings.seed)
+        more = functools.partial(catalog.background_rows, spark, step.catalogue, enriched, seed=step.settings.seed)
     return train_week(enriched, step.lake, step.ds, step.settings, more_background=more)
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.airflow_layer.test_spark_secrets import capture_submit
+from tests.airflow_layer.test_spark_secrets import capture_submit, masked  # noqa: F401 (a fixture)
 from weekly_discovery.airflow import spark_submit
 from weekly_discovery.airflow.policy import spark_job
 from weekly_discovery.airflow.spark_submit import CACHE_ENV
@@ -22,13 +22,6 @@ S3_SSE_KEY = "c3NlLWMta2V5LTMyLWJ5dGVzLWxvbmctLS0tLQ=="
 GCS_CSEK = "Z2NzLWNzZWsta2V5LTMyLWJ5dGVzLS0tLS0tLQ=="
 S3_SETTING = "spark.hadoop.fs.s3a.encryption.key"
 GCS_SETTING = "spark.hadoop.fs.gs.encryption.key"
-
-
-@pytest.fixture
-def masked(monkeypatch):
-    values = []
-    monkeypatch.setattr(spark_submit, "mask_secret", lambda value, name=None: values.append((name, value)))
-    return values
 
 
 @pytest.fixture

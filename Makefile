@@ -24,11 +24,13 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup demo ui test test-fast bench spotify-auth clean help
+.PHONY: setup demo ui sql upgrade-lake test test-fast bench spotify-auth clean help
 
 help:
 	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
 	@echo "make ui            the demo in the Airflow UI: trigger the chain, read the logs and the report (Ctrl-C stops)"
+	@echo "make sql           spark-sql over the lake's tables (the demo's; LAKE=...); Q=\"SELECT ...\" runs one query"
+	@echo "make upgrade-lake  turn a lake written before Delta Lake (LAKE=...) into Delta tables, in place (DRY_RUN=1: report only)"
 	@echo "make test          run the test suite"
 	@echo "make test-fast     the fast tier only: no Spark session, no Airflow run (about a minute)"
 	@echo "make bench         measure requests, Spark jobs vs pandas, overheads (docs/benchmarks.md), then every"
@@ -46,6 +48,8 @@ $(STAMP):
 	@$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt 2>&1 | grep -v "is ignored: it is neither" || true
 	@$(PY) -c 'import airflow, pyspark, spotipy, pyarrow, pytest' || { echo "pip install failed: see the messages above"; exit 1; }
 	@$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored: it is neither" || true
+	@echo "fetching Delta Lake's jars for Spark into pyspark's jars/ (once, 9.6 MB)..."
+	@$(PY) -m weekly_discovery.spark.jars delta --install >/dev/null
 	@echo "recording Spark's classes in a class-data archive, so jobs start ~3 s faster (once, about 30 s)..."
 	@$(PY) -m weekly_discovery.airflow.spark_class_data
 	@rm -f $(VENV)/.installed-* && touch $@
@@ -58,8 +62,16 @@ ui: setup
 	@scripts/check-java.sh
 	$(PY) -m devtools.ui $(UI_ARGS)
 
+sql: setup
+	@scripts/check-java.sh
+	@$(PY) -m weekly_discovery.spark.sql $(if $(LAKE),--lake "$$LAKE") $(if $(Q),-e "$$Q")
+
+upgrade-lake: setup
+	$(PY) -m weekly_discovery.upgrade_lake $(if $(LAKE),--lake "$$LAKE") $(if $(DRY_RUN),--dry-run)
+
 test: setup
 	@scripts/install-test-deps.sh
+	@$(PY) -m weekly_discovery.spark.jars s3 >/dev/null  # the bucket tests: S3A and the AWS SDK (690 MB, once)
 	@scripts/check-java.sh
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 

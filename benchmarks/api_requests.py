@@ -15,8 +15,9 @@ stand-in over real HTTP with the real clients:
 3. an unchanged weekly rerun: ingest and enrichment of the next date.
 
 The silver tracks the fetch step reads are written from the library's sources (what normalize
-produces from those pages), and the feature cache snapshot the rerun starts from is built from the
-fetch step's raw batches (status per id, as the enrich job writes it), so no Spark job runs here.
+produces from those pages), and the feature-cache rows the rerun starts from are built from the fetch
+step's raw batches (status per id, merged into ``silver/audio_features`` as the enrich job merges them),
+so no Spark job runs here (Delta tables are written with delta-rs).
 
 Minimum: 1 (/me) + ceil(saved/50) pages + per playlist 1 metadata call and ceil(items/50) pages, plus
 ceil(ids/100) feature calls (Spotify), or ceil(ids/40) (ReccoBeats). The 2016 approach: the same pages,
@@ -35,13 +36,14 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from devtools.standin import StandIn, scaled_library, write_demo_config
 from weekly_discovery.core.config import load_config
 from weekly_discovery.enrich.fetch import fetch_features, read_manifests
 from weekly_discovery.enrich.providers.base import ProviderContext, is_api_provider, provider_module
+from weekly_discovery.enrich.cache import CACHE_KEYS
 from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.lake import AUDIO_FEATURES, SILVER_TRACKS, delta
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
@@ -76,15 +78,15 @@ def library_ids(library, sources) -> list[tuple[str, str, str]]:
 
 
 def write_silver(lake: Lake, ds: str, rows: list[tuple[str, str, str]]) -> None:
-    folder = lake.partition("silver", "tracks", ds)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Date ``ds`` of ``silver/tracks``, with only the columns the fetch step reads."""
     track_id, role, key = zip(*rows)
-    pq.write_table(pa.table({"track_id": list(track_id), "role": list(role), "source_key": list(key)}),
-                   folder / "part-00000.parquet")
+    delta.write_date(lake, SILVER_TRACKS, ds,
+                     pa.table({"track_id": list(track_id), "role": list(role), "source_key": list(key)}))
 
 
-def write_snapshot_from_batches(lake: Lake, ds: str, chain: tuple[str, ...]) -> dict[str, int]:
-    """The cache snapshot of ``ds`` as the enrich job would write it (status per asked id)."""
+def write_cache_from_batches(lake: Lake, ds: str, chain: tuple[str, ...]) -> dict[str, int]:
+    """The feature-cache rows of ``ds`` as the enrich job would merge them (status per asked id; the columns
+    the fetch step reads)."""
     asked: set[str] = set()
     answered: set[str] = set()
     for name, manifest in read_manifests(lake, ds, [p for p in chain if is_api_provider(p)]).items():
@@ -95,14 +97,13 @@ def write_snapshot_from_batches(lake: Lake, ds: str, chain: tuple[str, ...]) -> 
             asked.update(ids)
             answered.update(module.parse_body((folder / batch["body"]).read_bytes(), ids))
     ids = sorted(asked)
-    folder = lake.partition("silver", "audio_features", ds)
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({
-        "track_id": ids,
-        "status": ["ok" if i in answered else "missing" for i in ids],
-        "fetched_ds": [ds] * len(ids),
-        "providers_asked": [",".join(chain)] * len(ids),
-    }), folder / "part-00000.parquet")
+    text = pa.string()
+    delta.merge(lake, AUDIO_FEATURES, pa.table({
+        "track_id": pa.array(ids, text),
+        "status": pa.array(["ok" if i in answered else "missing" for i in ids], text),
+        "fetched_ds": pa.array([ds] * len(ids), text),
+        "providers_asked": pa.array([",".join(chain)] * len(ids), text),
+    }), CACHE_KEYS, ds=ds)
     return {"ok": len(answered), "missing": len(asked - answered)}
 
 
@@ -146,7 +147,7 @@ def measure(n: int, workdir: Path, seed: int = 5) -> dict:
         t0 = time.monotonic()
         ok = _enrich(standin, api, lake_ok, DS, enrichment)
         ok_s = time.monotonic() - t0
-        write_snapshot_from_batches(lake_ok, DS, enrichment.providers)
+        write_cache_from_batches(lake_ok, DS, enrichment.providers)
         rerun_ingest = _ingest(standin, api, lake_ok, config, NEXT_DS)
         write_silver(lake_ok, NEXT_DS, rows)
         rerun_ok = _enrich(standin, api, lake_ok, NEXT_DS, enrichment)
@@ -155,7 +156,7 @@ def measure(n: int, workdir: Path, seed: int = 5) -> dict:
         t0 = time.monotonic()
         off = _enrich(standin, api, lake_off, DS, enrichment)
         off_s = time.monotonic() - t0
-        write_snapshot_from_batches(lake_off, DS, enrichment.providers)
+        write_cache_from_batches(lake_off, DS, enrichment.providers)
         rerun_ingest_off = _ingest(standin, api, lake_off, config, NEXT_DS)
         write_silver(lake_off, NEXT_DS, rows)
         rerun_off = _enrich(standin, api, lake_off, NEXT_DS, enrichment)

@@ -1,16 +1,18 @@
 """Single-process pandas / scikit-learn versions of the five Spark jobs, on the same lake inputs.
 
-    .venv/bin/python -m benchmarks.baselines {normalize,enrich,report,train,score} --lake L --ds D [--config C]
+    .venv/bin/python -m benchmarks.baselines {normalize,enrich,report,train,score} --lake L --ds D
 
 Each does the same computation as its job, written the way one would without Spark, reads the same
-partitions and writes its outputs under ``<lake>/baseline/`` (never over the jobs' outputs):
+inputs (the Delta tables through delta-rs, :mod:`weekly_discovery.lake.delta`) and writes its outputs as
+plain files under ``<lake>/baseline/`` (never over the jobs' outputs):
 
 - normalize: json-parse every listed page, flatten the items, classify (null / local / episode /
   missing id), drop repeats per source (first occurrence wins), write silver Parquet, bronze NDJSON
   and quarantine NDJSON.
 - enrich: parse the raw batches, resolve asked vs answered, the quality gates (range / whole-number /
-  unknown checks of ``features.quality.RULES``, vectorised), merge into the previous snapshot, join
-  the silver tracks, write the snapshot and tracks_enriched.
+  unknown checks of ``features.quality.RULES``, vectorised), read the feature cache as of the date (per
+  track the row with the greatest ``fetched_ds`` before it), put the new rows over it, join the silver
+  tracks, write the new cache rows (what the job merges into the cache) and tracks_enriched.
 - report: per-group histograms of the ratio features, the correlation matrix (``np.corrcoef``),
   top artists and coverage (``groupby``), written as JSON.
 - train: the labelled set (one row per track), the same artist-grouped folds
@@ -41,6 +43,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, POST_FEATURES  # noqa: E402
+from weekly_discovery.lake import AUDIO_FEATURES, SILVER_TRACKS, TRACKS_ENRICHED, Table, delta  # noqa: E402
 from weekly_discovery.lake.layout import Lake, read_json  # noqa: E402
 
 SEED = 42
@@ -54,9 +57,13 @@ def _out(lake: Lake, name: str) -> Path:
     return path
 
 
-def _read(folder: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    files = sorted(p for p in folder.glob("*.parquet"))
-    return pd.concat([pd.read_parquet(p, columns=columns) for p in files], ignore_index=True)
+def _read(lake: Lake, table: Table, ds: str | None = None, columns: list[str] | None = None,
+          filters: list[tuple] | None = None) -> pd.DataFrame:
+    """A date's rows of a Delta table (without ``ds``), or the rows ``filters`` keep, as pandas."""
+    data = delta.read(lake, table, ds, columns, filters)
+    if data is None:
+        raise SystemExit(f"no {table} table in {lake.root}")
+    return data.to_pandas()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -136,11 +143,14 @@ def normalize(lake: Lake, ds: str) -> dict:
 # --------------------------------------------------------------------------------------------------
 
 
-def enrich(lake: Lake, ds: str, previous_ds: str) -> dict:
+def enrich(lake: Lake, ds: str, previous_ds: str | None = None) -> dict:
+    """``previous_ds`` is not needed (the cache as of ``ds`` is read); accepted for older callers."""
     from weekly_discovery.enrich.quality import RULES
 
-    silver = _read(lake.partition("silver", "tracks", ds))
-    previous = _read(lake.partition("silver", "audio_features", previous_ds))
+    silver = _read(lake, SILVER_TRACKS, ds)
+    cache = _read(lake, AUDIO_FEATURES, filters=[("fetched_ds", "<", ds)])  # strictly before ds, as the job reads
+    previous = (cache.sort_values(["track_id", "fetched_ds"], kind="stable")
+                .drop_duplicates("track_id", keep="last").reset_index(drop=True))
     folder = lake.raw_features_partition("spotify", ds)
     manifest = read_json(folder / "_manifest.json")
     asked, answers = [], []
@@ -184,7 +194,8 @@ def enrich(lake: Lake, ds: str, previous_ds: str) -> dict:
     new_rows = new_rows[previous.columns]
     snapshot = pd.concat([previous[~previous["track_id"].isin(new_rows["track_id"])], new_rows], ignore_index=True)
     snapshot = snapshot.sort_values("track_id", kind="stable")
-    snapshot.to_parquet(_out(lake, "audio_features") / "part-00000.parquet", index=False)
+    new_rows.sort_values("track_id", kind="stable").to_parquet(
+        _out(lake, "audio_features") / "part-00000.parquet", index=False)  # the rows the job merges into the cache
 
     features = snapshot[["track_id", "status", "source", *FEATURE_COLUMNS]].rename(
         columns={"status": "feature_status", "source": "feature_source", "duration_ms": "_duration"})
@@ -213,7 +224,7 @@ def report(lake: Lake, ds: str) -> dict:
     features = list(dict.fromkeys([*RATIO_FEATURES, *POST_FEATURES]))
     columns = ["track_id", "role", "source_key", "source_name", "primary_artist_id", "primary_artist_name",
                "feature_status", "feature_source", *features]
-    tracks = _read(lake.partition("silver", "tracks_enriched", ds), columns)
+    tracks = _read(lake, TRACKS_ENRICHED, ds, columns)
     ok = tracks[tracks["feature_status"] == "ok"]
     liked = ok[ok["role"] == "liked"].drop_duplicates("track_id").assign(group="liked")
     references = ok[ok["role"] == "reference"].assign(group=lambda d: d["source_key"])
@@ -292,7 +303,7 @@ def train(lake: Lake, ds: str) -> dict:
     from weekly_discovery.recommend.folds import python_folds
 
     features = list(POST_FEATURES)
-    enriched = _read(lake.partition("silver", "tracks_enriched", ds),
+    enriched = _read(lake, TRACKS_ENRICHED, ds,
                      ["track_id", "role", "source_key", "position", "feature_status", "primary_artist_id", *features])
     data = labelled_set(enriched, features)
     folds = data["group_id"].map(python_folds(data["group_id"], FOLDS, SEED)).to_numpy()
@@ -330,7 +341,7 @@ def score(lake: Lake, ds: str) -> dict:
     features = stored["features"]
     columns = ["track_id", "track_uri", "name", "artist_names", "primary_artist_id", "primary_artist_name", "role",
                "source_key", "source_id", "source_name", "position", "feature_status", *features]
-    enriched = _read(lake.partition("silver", "tracks_enriched", ds), columns)
+    enriched = _read(lake, TRACKS_ENRICHED, ds, columns)
     candidates = enriched[enriched["role"] == "candidates"].copy()
     scorable = (candidates["feature_status"] == "ok") & candidates[features].notna().all(axis=1)
     candidates["score_status"] = np.where(scorable, "scored", np.where(
@@ -362,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("job", choices=sorted(JOBS))
     parser.add_argument("--lake", required=True)
     parser.add_argument("--ds", required=True)
-    parser.add_argument("--previous-ds", help="enrich: the previous feature snapshot's date")
+    parser.add_argument("--previous-ds", help="enrich: ignored (the feature cache as of --ds is read); kept for "
+                                              "older callers")
     args = parser.parse_args(argv)
     started = time.monotonic()
     lake = Lake(args.lake)

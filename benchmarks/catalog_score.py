@@ -33,6 +33,7 @@ from benchmarks.measure import (
     spark_submit_command,
 )
 from devtools.standin.catalogue import KAGGLE_ROWS, write_catalogue
+from weekly_discovery.lake import METRICS, RECOMMENDATIONS, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 TARGET_S = 60.0
@@ -58,7 +59,7 @@ def baseline(lake: Lake, catalogue: Path, features: list[str], top_n: int = 30) 
     from sklearn.preprocessing import StandardScaler
 
     started = time.monotonic()
-    enriched = pd.read_parquet(str(lake.partition("silver", "tracks_enriched", generate.DS)))
+    enriched = delta.read(lake, TRACKS_ENRICHED, generate.DS).to_pandas()
     base = [f.removeprefix("artist_avg_") for f in features]
     base = list(dict.fromkeys(base))
     labelled = enriched[enriched["role"].isin(["liked", "disliked"]) & (enriched["feature_status"] == "ok")]
@@ -107,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         if not score.ok:
             print((workdir / "score.log").read_text(errors="replace")[-3000:])
             raise SystemExit(f"the score job failed (exit {score.returncode}); log {workdir / 'score.log'}")
-        metrics = json.loads((lake.partition("gold", "recommendations", generate.DS) / "_metrics.json").read_text())
+        metrics = json.loads((lake.partition(RECOMMENDATIONS, generate.DS) / METRICS).read_text())
         with LoadSampler(interval=5) as base_load:
             single = baseline(lake, written.path, metrics["model"]["features"])
         c = metrics["catalogue"]

@@ -9,8 +9,8 @@ Spotify, requests for ReccoBeats), the discovery stage's own entry point
 ``playlists``) with the default budgets, twice:
 
 1. week 1, on an empty lake;
-2. week 2, a week later on the same library: album track lists read in week 1 are kept in the lake, so the
-   ``artists`` source asks only about albums it has not seen. The baseline beside it is what week 2 would
+2. week 2, a week later on the same library: album track lists read in week 1 are kept in the lake (the
+   ``silver/album_tracks`` Delta table), so the ``artists`` source asks only about albums it has not seen. The baseline beside it is what week 2 would
    cost without that cache (every album read again: week 1's count).
 
 The requests are counted twice: by the source's budget (what the stage logs) and by the stand-in (what
@@ -30,13 +30,12 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from devtools.standin import StandIn, scaled_library
 from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.gather import gather
 from weekly_discovery.discover.sources.base import Clients
-from weekly_discovery.lake import SILVER_TRACKS, Lake
+from weekly_discovery.lake import SILVER_TRACKS, Lake, delta
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
@@ -45,7 +44,8 @@ ENDPOINTS = {"reccobeats": ("/reccobeats",), "artists": ("/v1/artists/", "/v1/al
 
 
 def write_silver_tracks(lake: Lake, ds: str, library) -> int:
-    """``silver/tracks/ds=<ds>`` with the columns the discovery stage reads, from the library's sources."""
+    """Date ``ds`` of ``silver/tracks`` (a Delta commit) with the columns the discovery stage reads, from the
+    library's sources."""
     rows = []
 
     def add(track_id: str, role: str, key: str, position: int, added_at: str, source_id, source_name: str):
@@ -68,9 +68,7 @@ def write_silver_tracks(lake: Lake, ds: str, library) -> int:
             playlist = library.playlists[source]
             for i, entry in enumerate(e for e in playlist.items if e.kind == "track"):
                 add(entry.track_id, role, f"playlist-{playlist.id}", i, entry.added_at, playlist.id, playlist.name)
-    folder = lake.partition(SILVER_TRACKS, ds)
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(rows), folder / "part-00000.parquet")
+    delta.write_date(lake, SILVER_TRACKS, ds, pa.Table.from_pylist(rows))
     return len(rows)
 
 

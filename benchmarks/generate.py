@@ -1,4 +1,4 @@
-"""Lake partitions of the right shape for each Spark job, generated directly (numpy + pyarrow), seeded.
+"""Lake inputs of the right shape for each Spark job, generated directly (numpy + pyarrow), seeded.
 
 Generating through the stand-in and the upstream jobs would measure the upstream jobs again and take
 longer than the job under test, so each job's input is written the way its producer writes it:
@@ -7,13 +7,19 @@ longer than the job under test, so each job's input is written the way its produ
   pages of 50 items in the stand-in's (and Spotify's) item shape, about 2 KB per item. 90% of the
   items are Liked Songs; 10% are a candidate playlist that also carries the oddities a real playlist
   has (1% local files, 0.5% podcast episodes, 0.5% removed items, 1% duplicates).
-- :func:`write_enrich_inputs`  enrich's input for a weekly run: ``silver/tracks/ds=D`` (n rows, one
-  Parquet file as ``write_partition`` writes it), the previous ``silver/audio_features`` snapshot holding
-  every track but the week's new ones (95% of n), and the fetch step's raw Spotify batches for the new
-  5% (bodies, request files and the provider manifest, in the fetch step's format).
-- :func:`write_enriched`  report / train / score's input: ``silver/tracks_enriched/ds=D`` with the
-  row counts per role asked for, realistic feature distributions (benchmarks/report_job.py's
-  generator) shifted by role so a model has something to learn (liked: quieter and more acoustic).
+- :func:`write_enrich_inputs`  enrich's input for a weekly run: date D of the Delta table ``silver/tracks``
+  (n rows), the feature cache ``silver/audio_features`` (one undated Delta table) holding rows fetched on
+  the previous date for every track but the week's new ones (95% of n: the cache as of D), and the fetch
+  step's raw Spotify batches for the new 5% (bodies, request files and the provider manifest, in the
+  fetch step's format).
+- :func:`write_enriched`  report / train / score's input: date D of the Delta table
+  ``silver/tracks_enriched`` (and its ``_metrics.json``) with the row counts per role asked for,
+  realistic feature distributions (benchmarks/report_job.py's generator) shifted by role so a model has
+  something to learn (liked: quieter and more acoustic).
+
+Tables are written with delta-rs (:mod:`weekly_discovery.lake.delta`: ``write_date`` for a date,
+``merge`` for the cache), with the columns and types the Spark jobs write (:func:`arrow_schema` of their
+declared schemas, every column nullable as in a table Spark creates).
 """
 
 from __future__ import annotations
@@ -25,11 +31,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from benchmarks.report_job import features as feature_values
 from benchmarks.report_job import spotify_ids
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.lake import AUDIO_FEATURES, SILVER_TRACKS, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import MANIFEST, METRICS, Lake
 
 DS = "2026-11-23"
@@ -37,7 +43,69 @@ PREVIOUS_DS = "2026-11-16"
 PAGE = 50
 API = "https://api.spotify.com/v1"
 NEW_SHARE = 0.05  # enrich: the week's new tracks, as a share of the library
-ROW_GROUP = 512 * 1024
+
+
+# --------------------------------------------------------------------------------------------------
+# the Spark jobs' schemas, in Arrow
+# --------------------------------------------------------------------------------------------------
+
+
+def arrow_type(spark_type) -> pa.DataType:
+    """The Arrow type Delta stores a Spark type as (a timestamp is UTC microseconds)."""
+    from pyspark.sql import types as T
+
+    simple = {T.StringType: pa.string(), T.IntegerType: pa.int32(), T.LongType: pa.int64(),
+              T.DoubleType: pa.float64(), T.BooleanType: pa.bool_(), T.TimestampType: pa.timestamp("us", tz="UTC")}
+    if isinstance(spark_type, T.ArrayType):
+        return pa.list_(arrow_type(spark_type.elementType))
+    for kind, arrow in simple.items():
+        if isinstance(spark_type, kind):
+            return arrow
+    raise TypeError(f"no Arrow type for {spark_type!r} here")
+
+
+def arrow_schema(fields) -> pa.Schema:
+    """A Spark schema (or a list of its fields) in Arrow, every field nullable: a Delta table that a Spark job
+    creates declares every column nullable, whatever the DataFrame said."""
+    return pa.schema([pa.field(f.name, arrow_type(f.dataType), nullable=True) for f in fields])
+
+
+def tracks_schema() -> pa.Schema:
+    """``silver/tracks`` (:data:`weekly_discovery.spark.schemas.TRACKS_SCHEMA`)."""
+    from weekly_discovery.spark.schemas import TRACKS_SCHEMA
+
+    return arrow_schema(TRACKS_SCHEMA)
+
+
+def cache_schema() -> pa.Schema:
+    """``silver/audio_features`` (:data:`weekly_discovery.enrich.transforms.CACHE_SCHEMA`)."""
+    from weekly_discovery.enrich.transforms import CACHE_SCHEMA
+
+    return arrow_schema(CACHE_SCHEMA)
+
+
+def enriched_schema() -> pa.Schema:
+    """``silver/tracks_enriched`` as the enrich job writes it: the silver tracks columns, the discovered
+    candidates' provenance (null on the library's rows), the features but ``duration_ms`` (the track's own is
+    kept), ``feature_source`` and ``feature_status``
+    (:func:`weekly_discovery.enrich.transforms.with_discovered`, :func:`~weekly_discovery.enrich.transforms.enrich_tracks`)."""
+    from pyspark.sql.types import ArrayType, StringType, StructField
+
+    from weekly_discovery.enrich.transforms import ENRICHED_EXTRA, FEATURE_FIELDS, PROVENANCE_COLUMNS
+    from weekly_discovery.spark.schemas import TRACKS_SCHEMA
+
+    provenance = [StructField(name, ArrayType(StringType()) if name == "seed_track_ids" else StringType())
+                  for name in PROVENANCE_COLUMNS]
+    features = {f.name: f for f in FEATURE_FIELDS}
+    extra = [features.get(name) or StructField(name, StringType()) for name in ENRICHED_EXTRA]
+    return arrow_schema([*TRACKS_SCHEMA, *provenance, *extra])
+
+
+def conform(columns: dict[str, pa.Array], schema: pa.Schema) -> pa.Table:
+    """``columns`` as a table of ``schema``: its columns in its order and types, the missing ones null."""
+    n = len(next(iter(columns.values())))
+    return pa.table([columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in schema],
+                    schema=schema)
 
 
 def _rng(seed: int) -> np.random.Generator:
@@ -273,13 +341,11 @@ def _silver_columns(rng: np.random.Generator, roles: np.ndarray, track_ids: np.n
     }
 
 
-def _write_table(table: pa.Table, folder: Path, metrics: dict | None = None) -> Path:
-    """One Parquet file per partition, as ``weekly_discovery.spark.session.write_partition`` writes it."""
+def _write_metrics(lake: Lake, table, ds: str, metrics: dict) -> None:
+    """The date's ``_metrics.json`` beside its rows, as the Spark jobs write it after their commit."""
+    folder = lake.partition(table, ds)
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, folder / "part-00000.parquet", row_group_size=ROW_GROUP)
-    if metrics is not None:
-        (folder / METRICS).write_text(json.dumps(metrics, indent=2))
-    return folder
+    (folder / METRICS).write_text(json.dumps(metrics, indent=2))
 
 
 SILVER_MIX = {"liked": 0.5, "disliked": 0.15, "reference": 0.1, "candidates": 0.25}
@@ -293,19 +359,20 @@ def _typed_features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
 
 def write_enrich_inputs(lake: Lake, n: int, ds: str = DS, previous_ds: str = PREVIOUS_DS, seed: int = 12,
                         new_share: float = NEW_SHARE) -> dict:
-    """Silver tracks of ``ds``, the snapshot of ``previous_ds`` and ``ds``'s raw Spotify batches."""
+    """Silver tracks of ``ds``, the feature cache (rows fetched on ``previous_ds``) and ``ds``'s raw Spotify
+    batches."""
     rng = _rng(seed)
     counts = {role: int(round(n * share)) for role, share in SILVER_MIX.items()}
     counts["candidates"] += n - sum(counts.values())
     roles = _roles(rng, counts)
     track_ids = np.array(spotify_ids(rng, n), dtype=object)
-    _write_table(pa.table(_silver_columns(rng, roles, track_ids)), lake.partition("silver", "tracks", ds))
+    delta.write_date(lake, SILVER_TRACKS, ds, conform(_silver_columns(rng, roles, track_ids), tracks_schema()))
 
     n_new = max(1, int(round(n * new_share)))
     order = rng.permutation(n)
     new_ids, known_ids = track_ids[order[:n_new]], track_ids[order[n_new:]]
 
-    # the previous snapshot (CACHE_SCHEMA): ok 98.5%, missing 1%, quarantined 0.5%
+    # the cache as of ds (CACHE_SCHEMA), rows of the run of previous_ds: ok 98.5%, missing 1%, quarantined 0.5%
     k = len(known_ids)
     status = np.array(["ok", "missing", "quarantined"], dtype=object)[rng.choice(3, k, p=[0.985, 0.01, 0.005])]
     ok = status == "ok"
@@ -323,8 +390,9 @@ def write_enrich_inputs(lake: Lake, n: int, ds: str = DS, previous_ds: str = PRE
     types = {"key": pa.int32(), "mode": pa.int32(), "time_signature": pa.int32(), "duration_ms": pa.int64()}
     for name in FEATURE_COLUMNS:
         snapshot[name] = pa.array(values[name], types.get(name, pa.float64()), mask=~ok)
-    table = pa.table(snapshot).sort_by("track_id")
-    _write_table(table, lake.partition("silver", "audio_features", previous_ds))
+    from weekly_discovery.enrich.cache import CACHE_KEYS
+
+    delta.merge(lake, AUDIO_FEATURES, conform(snapshot, cache_schema()), CACHE_KEYS, ds=previous_ds)
 
     # the fetch step's raw Spotify batches for the new ids (1% unknown: null entries)
     folder = lake.raw_features_partition("spotify", ds)
@@ -388,7 +456,7 @@ def library_counts(n: int) -> dict[str, int]:
 
 
 def write_enriched(lake: Lake, counts: dict[str, int], ds: str = DS, seed: int = 20161107) -> dict:
-    """``silver/tracks_enriched/ds`` with ``counts`` rows per role (see module docstring)."""
+    """Date ``ds`` of ``silver/tracks_enriched`` with ``counts`` rows per role (see module docstring)."""
     rng = _rng(seed)
     roles = _roles(rng, counts)
     n = len(roles)
@@ -416,8 +484,8 @@ def write_enriched(lake: Lake, counts: dict[str, int], ds: str = DS, seed: int =
         columns[name] = pa.array(v, mask=~ok)
     columns["feature_source"] = pa.array(np.where(ok, "reccobeats", None), pa.string())
     columns["feature_status"] = pa.array(status, pa.string())
-    table = pa.table(columns)
     metrics = {"ds": ds, "providers_in_order": ["spotify", "reccobeats"],
                "gates": {"checked": n, "quarantined": int((status == "quarantined").sum())}}
-    _write_table(table, lake.partition("silver", "tracks_enriched", ds), metrics)
+    delta.write_date(lake, TRACKS_ENRICHED, ds, conform(columns, enriched_schema()))
+    _write_metrics(lake, TRACKS_ENRICHED, ds, metrics)
     return {"rows": n, **{f"{role}_rows": c for role, c in counts.items()}}

@@ -60,7 +60,7 @@ from benchmarks.measure import (
     spark_submit_command,
     with_event_log,
 )
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import METRICS, SILVER_TRACKS, Lake
 
 TARGET_SHARE = 0.5  # live-heap peak <= half the maximum heap ...
 TARGET_FULL_GCS = 0  # ... and no full collection
@@ -351,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
         gc, live_gc = gc_summary(run_dir / "gc-plain.log"), gc_summary(run_dir / "gc-live.log")
         spark = driver_heap(run_dir / "events")
-        metrics = json.loads((lake.partition("silver", "tracks", generate.DS) / "_metrics.json").read_text())
+        metrics = json.loads((lake.partition(SILVER_TRACKS, generate.DS) / METRICS).read_text())
         base = None
         if not args.no_baseline:
             with LoadSampler(interval=5) as base_load:

@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/report_job.py [--rows 1000000] [--master local[2]] [--keep]
 
-Writes a tracks_enriched partition with realistic audio features (energy drives loudness up and
+Writes date 2026-11-23 of the tracks_enriched Delta table (delta-rs, one commit, with its ``_metrics.json``
+beside it, as the enrich job writes it) with realistic audio features (energy drives loudness up and
 acousticness down, danceability around 0.6, speechiness and instrumentalness skewed to 0, key/mode/tempo
 as in real exports), roles liked 40% / disliked 15% / reference 25% (5 playlists) / candidates 20%,
 artists drawn from a long tail, 5% of liked tracks also in a liked playlist, and feature status ok
@@ -25,11 +26,13 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # run as a script: benchmarks.generate (the enrich job's columns) is imported
+    sys.path.insert(0, str(REPO))
 JOB = REPO / "jobs" / "report.py"
 DS = "2026-11-23"
 ALPHABET = np.array(list("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"))
@@ -59,7 +62,11 @@ def features(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     }
 
 
-def generate(lake: Lake, rows: int, seed: int = 20161107, files: int = 8) -> Path:
+def generate(lake: Lake, rows: int, seed: int = 20161107) -> int:
+    """Write the table's date (see the module docstring); returns the size of its data files, from the log."""
+    from benchmarks.generate import conform, enriched_schema
+    from weekly_discovery.report.freshness import date_files
+
     rng = np.random.default_rng(seed)
     role_names = np.array(["liked", "disliked", "reference", "candidates"])
     roles = role_names[rng.choice(4, rows, p=[0.40, 0.15, 0.25, 0.20])]
@@ -113,15 +120,12 @@ def generate(lake: Lake, rows: int, seed: int = 20161107, files: int = 8) -> Pat
         columns[name] = pa.array(v, mask=~ok)
     columns["feature_source"] = pa.array(np.where(ok, "reccobeats", None), pa.string())
     columns["feature_status"] = pa.array(status)
-    table = pa.table(columns)
-    folder = lake.partition("silver", "tracks_enriched", DS)
+    delta.write_date(lake, TRACKS_ENRICHED, DS, conform(columns, enriched_schema()))  # the enrich job's columns
+    folder = lake.partition(TRACKS_ENRICHED, DS)
     folder.mkdir(parents=True, exist_ok=True)
-    per_file = -(-rows // files)
-    for k in range(files):
-        pq.write_table(table.slice(k * per_file, per_file), folder / f"part-{k:05d}.parquet")
     (folder / "_metrics.json").write_text(json.dumps({"ds": DS, "providers_in_order": ["reccobeats"],
                                                       "gates": {"checked": rows, "quarantined": int((~ok).sum())}}))
-    return folder
+    return sum(f["size"] for f in date_files(lake, TRACKS_ENRICHED, DS).values())
 
 
 def main() -> None:
@@ -135,8 +139,7 @@ def main() -> None:
     lake = Lake(str(workdir / "lake"))
     try:
         started = time.monotonic()
-        folder = generate(lake, args.rows)
-        size = sum(p.stat().st_size for p in folder.glob("*.parquet"))
+        size = generate(lake, args.rows)
         print(f"generated {args.rows:,} rows ({size / 1e6:.0f} MB Parquet) in {time.monotonic() - started:.1f} s")
 
         venv_bin = Path(sys.executable).parent
@@ -145,8 +148,10 @@ def main() -> None:
         env = {**os.environ, "SPARK_HOME": os.environ.get("SPARK_HOME", str(Path(pyspark.__file__).parent)),
                "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable,
                "SPARK_LOCAL_IP": "127.0.0.1", "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
+        config = workdir / "weekly-discovery.toml"  # the job's settings: the defaults of [report] and [model]
+        config.write_text(f'[sources]\nliked = ["saved_tracks"]\n\n[lake]\nroot = "{lake.root}"\n', encoding="utf-8")
         command = [str(venv_bin / "spark-submit"), "--master", args.master, "--conf", "spark.ui.enabled=false",
-                   str(JOB), "--lake", lake.root, "--ds", DS]
+                   str(JOB), "--lake", lake.root, "--ds", DS, "--config", str(config)]
         started = time.monotonic()
         result = subprocess.run(command, env=env, capture_output=True, text=True)
         wall = time.monotonic() - started
@@ -157,7 +162,9 @@ def main() -> None:
         if result.returncode != 0:
             print(output[-4000:])
             raise SystemExit(f"the report job failed (exit {result.returncode})")
-        report = lake.partition("reports", "library", DS) / "report.json"
+        from weekly_discovery.report.paths import REPORT_JSON, report_dir
+
+        report = report_dir(lake, DS) / REPORT_JSON
         print(f"report.json: {report.stat().st_size / 1e3:.0f} KB")
         print(f"spark-submit jobs/report.py on {args.rows:,} rows, --master {args.master}: {wall:.1f} s wall")
         if args.keep:

@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks import generate  # noqa: E402
 from benchmarks.measure import run_measured, spark_env, spark_submit_command  # noqa: E402
-from weekly_discovery.lake import Lake  # noqa: E402
+from weekly_discovery.lake import TRACKS_ENRICHED, Lake, delta  # noqa: E402
 
 TARGET_S = 30.0
 
@@ -41,7 +41,6 @@ def load() -> str:
 def sklearn_baseline(lake: Lake, grid_name: str, k: int = 5, seed: int = 42) -> dict:
     """The job's work in one process: labelled set, artist profile, k grouped folds x the grid, refits."""
     import numpy as np
-    import pyarrow.parquet as pq
 
     from benchmarks.baselines import labelled_set
     from weekly_discovery.core.vocabulary import POST_FEATURES
@@ -53,7 +52,7 @@ def sklearn_baseline(lake: Lake, grid_name: str, k: int = 5, seed: int = 42) -> 
 
     started, cpu_started = time.monotonic(), time.process_time()
     features = list(POST_FEATURES)
-    enriched = pq.read_table(lake.partition("silver", "tracks_enriched", generate.DS)).to_pandas()
+    enriched = delta.read(lake, TRACKS_ENRICHED, generate.DS).to_pandas()
     data = labelled_set(enriched, features)
     usable = enriched[(enriched["feature_status"] == "ok") & enriched["primary_artist_id"].notna()]
     averages = usable.drop_duplicates("track_id").groupby("primary_artist_id")[features].mean()

@@ -17,6 +17,8 @@ hand. For that week's partition:
      N new tracks (at most K per artist) in `gold/recommendations`.
 3. **publish**: replaces the tracks of your private playlist ("Weekly Discovery") with them, logs the
    list and the playlist's address, and publishes `weekly_discovery.recommendations`.
+4. **vacuum**: deletes the files the lake's Delta tables stopped using more than `[lake] keep_versions_days`
+   (30) ago. Every week's rows stay.
 
 Params: `top_n` (how many tracks), `playlist_name`, `dry_run` (log what would change, write nothing to
 Spotify), `ds` (partition date YYYY-MM-DD of a manual run), `allow_empty` / `allow_backfill` (publish an
@@ -73,8 +75,14 @@ def weekly_recommendations():
 
         return weekly_tasks.publish(run, outlet_events[RECOMMENDATIONS])
 
+    @task
+    def vacuum(run):
+        from weekly_discovery.lake import maintenance
+
+        return maintenance.vacuum_task(run)
+
     run = prepare()
-    run >> train_and_score >> publish(run)
+    run >> train_and_score >> publish(run) >> vacuum(run)
 
 
 weekly_recommendations()

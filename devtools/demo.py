@@ -48,8 +48,6 @@ from weekly_discovery.lake import (
     LIKE_MODEL,
     METRICS,
     MODEL_CARD,
-    PUBLISH_RECORD,
-    PUBLISHED,
     SILVER_TRACKS,
     TRACKS_ENRICHED,
     Lake,
@@ -250,6 +248,17 @@ def pick_lines(rows: list[dict]) -> list[str]:
     return lines
 
 
+def published_record(lake: Lake, ds: str) -> dict:
+    """What the week's publish step wrote to Spotify (its record in the ``gold/published`` table)."""
+    from weekly_discovery.recommend.publish import read_record
+
+    record = read_record(lake, ds)
+    if record is None:
+        raise SystemExit(f"no publish record for ds={ds} in {lake.root}: the weekly_recommendations DAG "
+                         "did not publish")
+    return record
+
+
 def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     """The post's "N of M" lines, the picks, and the playlist as the stand-in now holds it."""
     from weekly_discovery.recommend.publish import read_recommendations
@@ -265,7 +274,7 @@ def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     if metrics.get("short_week"):
         lines.append(f"a short week: {metrics['short_week']}")
     lines += pick_lines(rows)
-    published = read_json(lake.partition(PUBLISHED, ds) / PUBLISH_RECORD)
+    published = published_record(lake, ds)
     playlist = standin.library.playlists[published["playlist_id"]]
     held = playlist.track_ids()
     lines.append(f"playlist {playlist.name!r} on the stand-in now holds {len(held)} tracks "
@@ -343,7 +352,7 @@ def main() -> int:
             print(f"\n=== Week {week}: the Monday {day} ===")
             requests.append(run_week(env, lake, standin, day, runs, first=week == 1))
             if week < len(weeks):
-                published = read_json(lake.partition(PUBLISHED, day) / PUBLISH_RECORD)
+                published = published_record(lake, day)
                 saved, removed = library.react(published["playlist_id"], save=REACTION[0], remove=REACTION[1])
                 section("Your reaction during the week (by the taste the stand-in knows)",
                         [f"saved to Liked Songs: {len(saved)} picks you love; taken out of the playlist: "

@@ -34,10 +34,12 @@ USER airflow
 COPY --chown=airflow:0 requirements.txt /opt/weekly-discovery/requirements.txt
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" -r /opt/weekly-discovery/requirements.txt
 
-# The package itself (DAGs, jobs and plugins are mounted by docker-compose.yml, not baked in).
+# The package itself (DAGs, jobs and plugins are mounted by docker-compose.yml, not baked in), and Delta Lake's
+# jars in pyspark's jars/ (weekly_discovery/spark/jars.py: the pinned versions, checked by SHA-256).
 COPY --chown=airflow:0 pyproject.toml README.md /opt/weekly-discovery/
 COPY --chown=airflow:0 weekly_discovery /opt/weekly-discovery/weekly_discovery
 RUN pip install --no-cache-dir --no-deps /opt/weekly-discovery \
+    && WEEKLY_DISCOVERY_JARS_DIR=/tmp/jars python -m weekly_discovery.spark.jars delta --install && rm -rf /tmp/jars \
     && python -c "import os, pyspark; print(os.path.dirname(pyspark.__file__))" > /tmp/spark-home \
     && java -version
 

@@ -1,3 +1,4 @@
+# syntax=docker/dockerfile:1.7
 # A Spark 4.2.0 standalone worker whose executors run Python 3.11, the minor version of the driver
 # (the Airflow image, docker/airflow.Dockerfile). The official apache/spark:4.2.0 images are Ubuntu 22.04
 # (eclipse-temurin:17-jammy), whose python3 is 3.10: PySpark would refuse it with PYTHON_VERSION_MISMATCH
@@ -24,6 +25,12 @@ RUN set -eux; \
     python3.11 -m venv /opt/executor-python; \
     /opt/executor-python/bin/pip install --no-cache-dir ${EXECUTOR_PACKAGES}; \
     /opt/executor-python/bin/python3 --version | grep -q '^Python 3\.11\.'
+# Delta Lake's jars, the ones weekly_discovery/spark/jars.py pins (a test keeps them equal): executors run
+# Delta's code when they write a table.
+ADD --checksum=sha256:27d4fd8b1f879535c573ed1c718177d6a27f24d3e626ba02e216369725721ead --chmod=0644 \
+    https://repo1.maven.org/maven2/io/delta/delta-spark_4.2_2.13/4.4.0/delta-spark_4.2_2.13-4.4.0.jar /opt/spark/jars/
+ADD --checksum=sha256:c46735481fa8e326b0957be02b4420cbcab4b325bb08009b7f2045a95133f1cc --chmod=0644 \
+    https://repo1.maven.org/maven2/io/delta/delta-storage/4.4.0/delta-storage-4.4.0.jar /opt/spark/jars/
 ENV PATH=/opt/executor-python/bin:${PATH} \
     PYSPARK_PYTHON=python3.11
 USER spark

@@ -1,4 +1,4 @@
-"""Build date D's feature cache snapshot and the enriched tracks table, with quality gates and coverage.
+"""Merge date D's rows into the feature cache and write the enriched tracks table, with quality gates and coverage.
 
 Run it with the venv's spark-submit (SPARK_HOME = the venv's site-packages/pyspark,
 PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
@@ -6,19 +6,23 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
     spark-submit --master local[2] jobs/enrich.py \\
         --lake /srv/weekly-discovery/lake --ds 2026-11-23 --config ~/weekly-discovery.toml
 
-Reads the newest ``silver/audio_features`` snapshot before D, D's raw feature batches
-(``raw/features/provider=<api>/ds=D``, as the fetch task's manifests list them) and D's file
-look-up (``raw/features/provider=file/ds=D``), resolves each asked id by provider order, applies the
-quality gates (:mod:`weekly_discovery.enrich.quality`) and writes, each partition atomically:
+Reads D's silver tracks, the feature cache as of D (``silver/audio_features``, per track the row with
+the greatest ``fetched_ds`` before D: :func:`weekly_discovery.enrich.transforms.cache_as_of`), D's raw
+feature batches (``raw/features/provider=<api>/ds=D``, as the fetch task's manifests list them) and D's
+file look-up (``raw/features/provider=file/ds=D``), resolves each asked id by provider order, applies the
+quality gates (:mod:`weekly_discovery.enrich.quality`) and writes, one Delta commit per table:
 
-- ``silver/audio_features/ds=D``    the full cache snapshot (previous + what D fetched);
-- ``quarantine/features/ds=D``      answers that failed a gate, with the failing fields;
-- ``silver/tracks_enriched/ds=D``   silver tracks + features + ``feature_status``, with ``_metrics.json``;
-  the week's discovered songs (``silver/candidates/ds=D``, when the discover DAG ran) not already in the
-  library are added as role ``candidates`` with ``source_key`` ``discover-<source>`` and their
-  provenance columns (:func:`weekly_discovery.enrich.transforms.with_discovered`).
+- ``silver/audio_features``        MERGE of D's rows (the ids asked on D, ``fetched_ds`` = D) by
+  (track_id, fetched_ds): a rerun of D updates them, other dates' rows are never touched;
+- ``quarantine/features`` ds=D     answers that failed a gate, with the failing fields;
+- ``silver/tracks_enriched`` ds=D  silver tracks + features (the cache as of D with D's rows) +
+  ``feature_status``, then its ``_metrics.json``; the week's discovered songs (``silver/candidates`` of D,
+  when the discover DAG ran) not already in the library are added as role ``candidates`` with
+  ``source_key`` ``discover-<source>`` and their provenance columns
+  (:func:`weekly_discovery.enrich.transforms.with_discovered`).
 
-tracks_enriched is written last, so its presence means the step completed. Then, if a role's coverage
+tracks_enriched is written last and its ``_metrics.json`` after its commit, so that file means the step
+completed. Then, if a role's coverage
 is below its floor (``enrichment.min_coverage``, or when unset 50% for liked and disliked tracks and none
 for the other roles: :data:`weekly_discovery.enrich.coverage.DEFAULT_MIN_COVERAGE`), the job fails with a
 message naming the role and what to add.
@@ -38,22 +42,23 @@ from collections.abc import Sequence
 
 from weekly_discovery.core.config import Enrichment
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.enrich.cache import FeatureInputError, previous_snapshot_ds
+from weekly_discovery.enrich.cache import CACHE_KEYS, FeatureInputError, require_silver_tracks
 from weekly_discovery.lake import (
     AUDIO_FEATURES,
     BATCH_BODY_PATTERN,
     BATCH_REQUEST_PATTERN,
     CANDIDATES,
     MANIFEST,
-    METRICS,
     QUARANTINE_FEATURES,
     SILVER_TRACKS,
     TRACKS_ENRICHED,
     Lake,
+    Table,
     check_ds,
     read_json,
     tree_bytes,
 )
+from weekly_discovery.lake import delta
 from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
 
 log = logging.getLogger("weekly_discovery.jobs.enrich")
@@ -131,35 +136,52 @@ def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
     return answers, asks, manifests
 
 
+def table_bytes(lake: Lake, table: Table, ds: str | None = None) -> int:
+    """The bytes of the files a Delta table (one date of it with ``ds``) uses now, from its log: no listing,
+    and files a rerun replaced do not count. 0 when the table does not exist."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    dt = delta.open_table(lake, table)
+    if dt is None:
+        return 0
+    actions = pa.table(dt.get_add_actions(flatten=True))  # an arro3 table, read through the Arrow C interface
+    if ds is not None:
+        column = f"partition.{delta.DS}"
+        if column not in actions.column_names:
+            return 0
+        actions = actions.filter(pc.equal(actions.column(column), ds))
+    return int(pc.sum(actions.column("size_bytes")).as_py() or 0)
+
+
 def input_bytes(lake: Lake, ds: str, enrichment: Enrichment) -> int:
-    """What the job reads: silver tracks and candidates of ``ds``, the previous snapshot, the providers' partitions."""
-    previous_ds = previous_snapshot_ds(lake, ds)
-    folders = [lake.partition(SILVER_TRACKS, ds), lake.partition(CANDIDATES, ds),
-               *([lake.partition(AUDIO_FEATURES, previous_ds)] if previous_ds else []),
-               *[lake.raw_features_partition(name, ds) for name in enrichment.providers]]
-    return sum(tree_bytes(folder) for folder in folders)
+    """What the job reads: silver tracks and candidates of ``ds``, the feature cache, the providers' partitions."""
+    return (table_bytes(lake, SILVER_TRACKS, ds) + table_bytes(lake, CANDIDATES, ds)
+            + table_bytes(lake, AUDIO_FEATURES)
+            + sum(tree_bytes(lake.raw_features_partition(name, ds)) for name in enrichment.providers))
 
 
 def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
-    """Write D's snapshot, quarantine and tracks_enriched partitions; return the metrics."""
+    """Merge D's rows into the feature cache, write D's quarantine and tracks_enriched; return the metrics."""
+    from pyspark.sql import functions as F
+
     from weekly_discovery.enrich import transforms as tx
     from weekly_discovery.enrich.coverage import build_metrics, coverage_lines
-    from weekly_discovery.spark.session import local_frame, write_partition
+    from weekly_discovery.spark import delta as spark_delta
+    from weekly_discovery.spark.session import local_frame
 
-    silver_path = lake.partition(SILVER_TRACKS, ds)
-    if not lake.exists(silver_path):
-        raise FeatureInputError(f"no silver tracks for ds={ds} ({silver_path}): run the ingest DAG for {ds} first")
-    silver = spark.read.parquet(str(silver_path))
-    candidates_path = lake.partition(CANDIDATES, ds)
-    if lake.exists(candidates_path):
-        silver = tx.with_discovered(silver, spark.read.parquet(str(candidates_path)))
-        log.info("enrich ds=%s: the discovered candidates of %s join the library", ds, candidates_path)
+    require_silver_tracks(lake, ds)
+    silver = spark_delta.read_date(spark, lake, SILVER_TRACKS, ds)
+    if delta.has_date(lake, CANDIDATES, ds):
+        silver = tx.with_discovered(silver, spark_delta.read_date(spark, lake, CANDIDATES, ds))
+        log.info("enrich ds=%s: the discovered candidates of %s join the library", ds, lake.table(CANDIDATES))
     else:
         silver = tx.with_discovered(silver, None)
-        log.info("enrich ds=%s: no discovered candidates (%s does not exist): the library only", ds, candidates_path)
-    previous_ds = previous_snapshot_ds(lake, ds)
-    previous = (spark.read.schema(tx.CACHE_SCHEMA).parquet(str(lake.partition(AUDIO_FEATURES, previous_ds)))
-                if previous_ds else local_frame(spark, [], tx.CACHE_SCHEMA))
+        log.info("enrich ds=%s: no discovered candidates (%s has no rows of %s): the library only",
+                 ds, lake.table(CANDIDATES), ds)
+    # Rows of D itself never count (strictly before D), so D's merge below cannot change what this reads.
+    previous = (tx.cache_as_of(spark_delta.read_table(spark, lake, AUDIO_FEATURES), ds)
+                if delta.exists(lake, AUDIO_FEATURES) else local_frame(spark, [], tx.CACHE_SCHEMA))
     answers, asks, manifests = load_answers(spark, lake, ds, enrichment)
 
     gated = tx.apply_gates(tx.resolve(answers, asks)).cache()
@@ -168,11 +190,12 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
     enriched = tx.enrich_tracks(silver, snapshot).cache()
 
     outputs = {
-        "audio_features": lake.partition(AUDIO_FEATURES, ds),
+        "audio_features": lake.table(AUDIO_FEATURES),
         "quarantine": lake.partition(QUARANTINE_FEATURES, ds),
         "tracks_enriched": lake.partition(TRACKS_ENRICHED, ds),
     }
     rows = tx.metric_rows(enriched, gated, snapshot, new_rows).collect()  # a few dozen rows
+    previous_ds = snapshot.where(F.col("fetched_ds") < F.lit(ds)).agg(F.max("fetched_ds")).first()[0]
     metrics = build_metrics(
         ds,
         enrichment.providers,
@@ -185,9 +208,9 @@ def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
         min_coverage=enrichment.min_coverage,
         outputs={name: lake.relative(path) for name, path in outputs.items()},
     )
-    write_partition(snapshot, lake, outputs["audio_features"], "parquet")
-    write_partition(tx.quarantine_rows(gated, ds), lake, outputs["quarantine"], "parquet")
-    write_partition(enriched, lake, outputs["tracks_enriched"], "parquet", extra_json={METRICS: metrics})
+    spark_delta.merge(spark, new_rows, lake, AUDIO_FEATURES, CACHE_KEYS, ds=ds)
+    spark_delta.write_date(tx.quarantine_rows(gated, ds), lake, QUARANTINE_FEATURES, ds)
+    spark_delta.write_date(enriched, lake, TRACKS_ENRICHED, ds, metrics=metrics)
     for frame in (enriched, snapshot, new_rows, gated):
         frame.unpersist()
     for line in coverage_lines(metrics):
@@ -209,8 +232,7 @@ def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
     ds = check_ds(args.ds)
     enrichment = job_config(args).enrichment
-    if not lake.exists(lake.partition(SILVER_TRACKS, ds)):  # before paying for a Spark session
-        raise FeatureInputError(f"no silver tracks for ds={ds} under {lake.root}: run the ingest DAG for {ds} first")
+    require_silver_tracks(lake, ds)  # before paying for a Spark session
     with job_session(f"weekly-discovery-enrich-{ds}", input_bytes=input_bytes(lake, ds, enrichment)) as spark:
         metrics = enrich_date(spark, lake, ds, enrichment)
     try:
@@ -222,7 +244,7 @@ def run(args: argparse.Namespace) -> None:
 
         raise CoverageTooLow(
             f"coverage below the floor, {floors_text(enrichment.min_coverage)}: the lines above name each "
-            "role and what to add; the partitions are written"
+            "role and what to add; the tables are written"
         ) from None
 
 

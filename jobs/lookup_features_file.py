@@ -12,9 +12,11 @@ feature cache cannot answer, :func:`weekly_discovery.enrich.cache.wanted_ids`), 
 into Python memory. A CSV is read in PERMISSIVE mode with an explicit all-text schema and a
 corrupt-record column; values are then cast and checked, so a malformed row is counted, not fatal.
 
-Writes ``raw/features/provider=file/ds=D`` (Parquet, atomically): one row per wanted id with status
-``hit``, ``absent`` or ``malformed``, plus ``_manifest.json`` with the counts. Exit status 2: the
-config, the file or the silver tracks are missing or unusable (the log says what to do).
+Writes ``raw/features/provider=file/ds=D``, a raw-layer partition written in place: Parquet, one row per
+wanted id with status ``hit``, ``absent`` or ``malformed``, then ``_manifest.json`` with the counts, last
+(a rerun deletes the old manifest first, so readers, who look for it, never see a partition half
+rewritten: :func:`weekly_discovery.spark.delta.write_files`). Exit status 2: the config, the file or the
+silver tracks are missing or unusable (the log says what to do).
 """
 
 from __future__ import annotations
@@ -151,7 +153,8 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
     from pyspark.sql.types import StringType, StructField, StructType
 
     from weekly_discovery.enrich import transforms as tx
-    from weekly_discovery.spark.session import local_frame, write_partition
+    from weekly_discovery.spark.delta import write_files
+    from weekly_discovery.spark.session import local_frame
 
     config = load_config(config_path, env={**os.environ, LAKE_ENV: lake.root})
     enrichment = config.enrichment
@@ -194,8 +197,8 @@ def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
         "requests": 0,
         "wanted": wanted.summary(),
     }
-    write_partition(result, lake, lake.raw_features_partition("file", ds), "parquet",
-                    extra_json={MANIFEST: manifest})
+    write_files(result, lake.raw_features_partition("file", ds), MANIFEST, manifest)
+    result.unpersist()  # else a rerun in the same session would find this run's rows cached under the same plan
     log.info("file look-up ds=%s: %d of %d wanted ids found, %d absent, %d malformed (%d malformed rows counted, "
              "not used)%s", ds, manifest["hits"], len(wanted.ids), manifest["absent"], manifest["malformed"],
              manifest["malformed_rows"],

@@ -7,15 +7,17 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE``. For date D it reads the manifests of
 every source extracted for D (``raw/spotify/source=*/ds=D/_manifest.json``) and the pages
-they list, and writes, each partition staged and then renamed into place:
+they list, and replaces date D of three Delta tables, one commit each
+(:func:`weekly_discovery.spark.delta.write_date`):
 
-- ``bronze/items/ds=D``      NDJSON, one line per raw item with its source context;
-- ``quarantine/items/ds=D``  NDJSON, rejected items and unreadable pages with a reason;
-- ``silver/tracks/ds=D``     Parquet, one row per (source, track), with ``_metrics.json``.
+- ``bronze/items``      one row per raw item of a readable page, with its source context (``to_bronze``);
+- ``quarantine/items``  rejected items and unreadable pages with a reason;
+- ``silver/tracks``     one row per (source, track); then ``silver/tracks/ds=D/_metrics.json``.
 
-Silver is written last, so its presence means the step completed. A rerun of D gives
-the same rows and replaces D's partitions only. Exit status 2 means the raw input is
-missing or unusable (the log says which, and what to run).
+Silver is written last and its metrics after its commit, so the metrics file means the step
+completed (a date can have no tracks, hence no rows). A rerun of D gives the same rows and
+replaces date D only. Exit status 2 means the raw input is missing or unusable (the log says
+which, and what to run).
 """
 
 from __future__ import annotations
@@ -36,17 +38,18 @@ from pyspark.sql import functions as F
 from weekly_discovery.ingest import normalize as nz
 from weekly_discovery.lake import (
     BRONZE_ITEMS,
-    METRICS,
     QUARANTINE_ITEMS,
     SILVER_TRACKS,
     Lake,
+    Table,
     check_ds,
     read_json,
     tree_bytes,
 )
+from weekly_discovery.spark.delta import write_date
 from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
-from weekly_discovery.spark.session import local_frame, submitted_conf, write_partition
+from weekly_discovery.spark.session import local_frame, submitted_conf
 
 log = logging.getLogger("weekly_discovery.jobs.normalize")
 
@@ -147,7 +150,7 @@ def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
 
 
 def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> dict:
-    """Normalize ``ds`` and write its three partitions; return the metrics."""
+    """Normalize ``ds`` and write its date of the three tables; return the metrics."""
     page_list = local_frame(spark, raw.page_rows, PAGE_LIST_SCHEMA)
     pages = nz.parse_pages(page_list, read_pages(spark, raw.paths))
     # Cached: the items (one row each) and the pages without their texts. The full page rows are the whole
@@ -159,28 +162,30 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
     pages = nz.without_readable_texts(pages).cache()
     silver = nz.to_silver(classified)
 
-    outputs = {
-        "bronze": lake.partition(BRONZE_ITEMS, ds),
-        "quarantine": lake.partition(QUARANTINE_ITEMS, ds),
-        "silver": lake.partition(SILVER_TRACKS, ds),
-    }
+    outputs: dict[str, Table] = {"bronze": BRONZE_ITEMS, "quarantine": QUARANTINE_ITEMS, "silver": SILVER_TRACKS}
     counts = [(r["source_key"], r["outcome"], r["count"]) for r in nz.outcome_counts(classified, pages).collect()]
     unique = {r["role"]: r["unique_tracks"] for r in nz.unique_tracks_by_role(silver).collect()}
     metrics = nz.build_metrics(
-        ds, raw.manifests, counts, unique, {name: lake.relative(path) for name, path in outputs.items()}
+        ds, raw.manifests, counts, unique, {name: output_name(lake, table, ds) for name, table in outputs.items()}
     )
 
-    write_partition(nz.to_bronze(classified), lake, outputs["bronze"], "json")
-    write_partition(nz.to_quarantine(classified, pages), lake, outputs["quarantine"], "json")
-    write_partition(silver, lake, outputs["silver"], "parquet", extra_json={METRICS: metrics})
+    write_date(nz.to_bronze(classified), lake, BRONZE_ITEMS, ds)
+    write_date(nz.to_quarantine(classified, pages), lake, QUARANTINE_ITEMS, ds)
+    write_date(silver, lake, SILVER_TRACKS, ds, metrics=metrics)  # last: its metrics say the step completed
     classified.unpersist()
     pages.unpersist()
 
     for line in nz.summary_lines(metrics):
         log.info(line)
-    for name, path in outputs.items():
-        log.info("normalize ds=%s wrote %s: %s", ds, name, path)
+    for name, table in outputs.items():
+        log.info("normalize ds=%s wrote %s: date %s of the Delta table %s", ds, name, ds, lake.table(table))
     return metrics
+
+
+def output_name(lake: Lake, table: Table, ds: str) -> str:
+    """How the metrics name one date of an output table: its lake-relative folder and the date,
+    ``silver/tracks/ds=2026-11-23`` (Delta's partition of that date, where ``_metrics.json`` lives)."""
+    return lake.relative(lake.partition(table, ds))
 
 
 def run(args: argparse.Namespace) -> None:

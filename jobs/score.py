@@ -7,15 +7,15 @@ Run it with the venv's spark-submit (see docs/stack.md)::
 
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE`` and ``--config`` to ``$WEEKLY_DISCOVERY_CONFIG``; the
 config's ``[model]`` threshold, top_n and max_per_artist apply, with a manual run's Params (``--params``,
-e.g. ``top_n``) on top (:func:`weekly_discovery.spark.runner.job_config`). It reads
-``silver/tracks_enriched/ds=D`` and the
-champion in force for D (``models/like_model/champion.json``), and writes, each partition staged
-and renamed into place:
+e.g. ``top_n``) on top (:func:`weekly_discovery.spark.runner.job_config`). It reads date D of the Delta
+table ``silver/tracks_enriched`` and the champion in force for D (``models/like_model/champion.json``), and
+replaces date D of two Delta tables, one commit each (other dates untouched), each followed by its
+``_metrics.json`` in the date's folder:
 
-- ``gold/scores/ds=D``            every candidate track with its probability (null: no usable features),
+- ``gold/scores``            every candidate track with its probability (null: no usable features),
   of the catalogue only its ``CATALOGUE_SCORES_KEPT`` most probable (:func:`weekly_discovery.recommend.score.scores_kept`);
-- ``gold/recommendations/ds=D``   the top N new tracks, each with its ``source`` and one-line ``reason``,
-  with ``_metrics.json`` ("N of M" per playlist and per discovery source).
+- ``gold/recommendations``   the top N new tracks, each with its ``source`` and one-line ``reason``;
+  its ``_metrics.json`` ("N of M" per playlist and per discovery source) is what publish and the report read.
 
 Candidates are the role-``candidates`` rows: the candidate playlists' songs and the songs the discover
 DAG found; and, when ``[discover] sources`` lists ``catalog``, every song of the ``[discover] catalog``

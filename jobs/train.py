@@ -8,8 +8,8 @@ PYSPARK_PYTHON = the venv's python, see docs/stack.md)::
 
 ``--lake`` defaults to ``$WEEKLY_DISCOVERY_LAKE`` and ``--config`` to ``$WEEKLY_DISCOVERY_CONFIG``; the
 model settings (features, folds, seed, threshold, grid, artist_profile) are the config's ``[model]``
-table (:func:`weekly_discovery.spark.runner.job_config`). It reads ``silver/tracks_enriched/ds=D`` and writes
-``models/like_model/version=D/`` (the selected model: ``model.skops`` for a scikit-learn challenger, a Spark
+table (:func:`weekly_discovery.spark.runner.job_config`). It reads date D of ``silver/tracks_enriched`` (a Delta
+table) and writes the files of ``models/like_model/version=D/``, the card last (the selected model: ``model.skops`` for a scikit-learn challenger, a Spark
 ML PipelineModel for the post's model; the post's baseline, refit by Spark ML; ``model_card.json``),
 then updates ``models/like_model/champion.json``. A rerun of a week after which later weeks were trained
 reuses its stored version and changes nothing (versions later records point at are immutable, see

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> None:
     lake, ds, config = Lake(args.lake), check_ds(args.ds), job_config(args)
     training = steps.train_step(lake, ds, config.model, steps.catalogue_path(config))  # inputs checked before Spark
     scoring = steps.score_step(lake, ds, config, describe_file, champion=False)  # the champion: after training
-    size = scoring.input_bytes()  # the enriched partition training reads too, and the catalogue
+    size = scoring.input_bytes()  # the enriched rows training reads too, and the catalogue
     with job_session(f"weekly-discovery-train-and-score-{ds}", train_conf(), input_bytes=size) as spark:
         with steps.timed("train", ds):
             steps.train(spark, training)

@@ -74,6 +74,7 @@ def shared_data() -> Path:
 # the last 70 s (tests/unit/test_test_order.py runs the Makefile's own options).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
+    "tests/e2e/test_pipeline_on_bucket.py",
     "tests/ui/test_make_ui.py",
     "tests/cluster/test_spark_standalone.py",
     "tests/services/test_airflow_services.py",

@@ -2,7 +2,8 @@
 
 A stage (ingest, enrich, report, recommend, ...) imports the shared layers, never another stage; a layer
 (core, lake, spark, airflow, spotify) imports no stage. So a change to one stage has one home, and the
-layers stay usable by every stage. dags/, jobs/, plugins/ and devtools/ sit above and may import anything.
+layers stay usable by every stage. dags/, jobs/, plugins/, devtools/ and the
+package's top-level modules (``weekly_discovery/upgrade_lake.py``) sit above and may import anything.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ def violations() -> list[str]:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         owner = home(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
-        if owner is None or owner == "__init__":
-            continue
+        if owner is None or owner == "__init__" or path.parent == PACKAGE:
+            continue  # a module beside the stages (upgrade_lake.py) sits above them, as dags/ and jobs/ do
         for module in sorted(imported_modules(path)):
             target = home(module)
             if target is None or target == owner or target not in STAGES:

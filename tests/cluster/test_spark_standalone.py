@@ -5,7 +5,7 @@ The raw input is extracted from the Spotify stand-in by the ingest and enrich DA
 functions; the Spark tasks of ``spotify_ingest`` and ``spotify_enrich`` (their applications and
 arguments, read from the DAGs) then run twice, each into its own copy of the lake: through
 ``spark_job``'s operator with ``spark_default`` = ``spark://127.0.0.1:<port>``, and, as the reference,
-with a plain ``spark-submit --master local[2]``. The tables are read back with pyarrow and compared
+with a plain ``spark-submit --master local[2]``. The Delta tables are read back with delta-rs and compared
 row by row.
 
 On the cluster the job's Python driver runs as ``python -S`` (no site-packages: the project is not
@@ -25,13 +25,13 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import pyarrow.dataset as pads
 import pytest
 
 from devtools.demo import small_job_jvm_options
 from devtools.standin import StandIn, generate_demo_library, write_demo_config
 from tests.util.processes import free_port, http_json, tail, wait_until
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import DELTA_TABLES, Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -227,24 +227,15 @@ def runs(spark_cluster, standin_env):
 
 # ---- reading outputs independently of the code under test ---------------------------------------
 
-def table_rows(partition: Path) -> list[str]:
-    """Every row of a Parquet or NDJSON partition as canonical JSON, sorted (file layout may differ)."""
-    parquet = sorted(partition.glob("part-*.parquet"))
-    if parquet:
-        rows = pads.dataset([str(p) for p in parquet], format="parquet").to_table().to_pylist()
-        return sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
-    lines = [line for part in sorted(partition.glob("part-*.json")) for line in part.read_text().splitlines()]
-    assert lines or not list(partition.glob("part-*")), f"unreadable partition {partition}"
-    return sorted(json.dumps(json.loads(line), sort_keys=True) for line in lines)
+def table_rows(lake: Lake, table) -> list[str]:
+    """Every row of a Delta table (read by delta-rs) as canonical JSON, sorted (file layout may differ)."""
+    rows = delta.read_rows(lake, table)
+    return sorted(json.dumps(r, sort_keys=True, default=str) for r in rows)
 
 
-def outputs(lake: Lake) -> dict[str, Path]:
-    """Every committed partition of date DS outside the raw layer, by lake-relative path."""
-    found = {}
-    for layer in ("bronze", "silver", "quarantine", "gold"):
-        for partition in sorted(Path(lake.root, layer).glob(f"*/ds={DS}")):
-            found[lake.relative(partition)] = partition
-    return found
+def outputs(lake: Lake) -> dict[str, object]:
+    """Every Delta table the jobs wrote, by its name (``silver/tracks``...)."""
+    return {str(table): table for table in DELTA_TABLES if delta.exists(lake, table)}
 
 
 def test_the_jobs_ran_on_the_cluster(runs, spark_cluster):
@@ -257,20 +248,21 @@ def test_the_jobs_ran_on_the_cluster(runs, spark_cluster):
 
 def test_cluster_outputs_equal_local_outputs(runs):
     local, cluster = runs
-    local_parts, cluster_parts = outputs(local), outputs(cluster)
-    assert sorted(cluster_parts) == sorted(local_parts)
+    local_tables, cluster_tables = outputs(local), outputs(cluster)
+    assert sorted(cluster_tables) == sorted(local_tables)
     for expected in ("bronze/items", "silver/tracks", "quarantine/items", "silver/audio_features",
                      "silver/tracks_enriched"):
-        assert f"{expected}/ds={DS}" in local_parts
-    for rel, partition in local_parts.items():
-        local_rows = table_rows(partition)
-        assert table_rows(cluster_parts[rel]) == local_rows, f"{rel} differs between local mode and the cluster"
-        metrics = partition / "_metrics.json"
+        assert expected in local_tables
+    for name, table in local_tables.items():
+        local_rows = table_rows(local, table)
+        assert table_rows(cluster, table) == local_rows, f"{name} differs between local mode and the cluster"
+        metrics = Path(local.root, name, f"ds={DS}", "_metrics.json")
         if metrics.is_file():
-            assert json.loads((cluster_parts[rel] / "_metrics.json").read_text()) == json.loads(metrics.read_text())
-    tracks = table_rows(local_parts[f"silver/tracks/ds={DS}"])
+            cluster_metrics = Path(cluster.root, name, f"ds={DS}", "_metrics.json")
+            assert json.loads(cluster_metrics.read_text()) == json.loads(metrics.read_text())
+    tracks = table_rows(local, local_tables["silver/tracks"])
     assert len(tracks) > N_TRACKS / 4  # a real library landed, not two empty tables
-    assert list(Path(cluster.root, "_staging").iterdir()) == []
+    assert not Path(cluster.root, "_staging").exists()
 
 
 def test_the_package_went_with_the_job(runs):

@@ -176,3 +176,16 @@ def test_the_worker_image_gives_executors_the_model_packages_at_the_projects_pin
     packages = re.search(r'^ARG EXECUTOR_PACKAGES="([^"]+)"$', WORKER_DOCKERFILE.read_text(), re.M).group(1).split()
     assert sorted(packages) == sorted(f"{name}=={pins[name]}" for name in
                                       ("numpy", "pandas", "pyarrow", "scikit-learn", "skops"))
+
+
+def test_both_images_get_the_delta_jars_the_project_pins():
+    """The worker's executors and the Airflow image's drivers run Delta's code: the same jars, checked by SHA-256."""
+    from weekly_discovery.spark.jars import SETS
+
+    added = re.findall(r"^ADD --checksum=sha256:([0-9a-f]{64}) --chmod=0644 \\\n\s+(\S+) /opt/spark/jars/$",
+                       WORKER_DOCKERFILE.read_text(), re.M)
+    assert sorted(added) == sorted((a.sha256, a.url) for a in SETS["delta"])
+    assert "python -m weekly_discovery.spark.jars delta --install" in AIRFLOW_DOCKERFILE.read_text()
+    pins = dict(line.split("==") for line in (REPO / "requirements.txt").read_text().splitlines()
+                if "==" in line and not line.startswith("#"))
+    assert {a.version for a in SETS["delta"]} == {pins["delta-spark"]}  # the Python API of the same release

@@ -12,15 +12,19 @@ a candidate playlist "Friends Mix" with c1, a2 and a1. Everything else is new to
 from __future__ import annotations
 
 import datetime as dt
-import io
+import json
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from devtools.standin.library import Album, Artist, DemoLibrary, Playlist, PlaylistEntry, Track
 from tests.enrich.lakekit import SILVER_SCHEMA
-from weekly_discovery.lake import SILVER_TRACKS, Lake, PartitionWriter
+from weekly_discovery.lake import ALBUM_TRACKS, CANDIDATES, METRICS, SILVER_TRACKS, Lake, delta
+
+CANDIDATE_COLUMNS = ("ds", "source", "rank", "track_id", "track_uri", "name", "artist_ids", "artist_names",
+                     "seed_track_ids", "seed_artist_id", "seed_artist_name", "album_id", "album_name",
+                     "playlist_id", "playlist_name", "catalogue", "reccobeats_id")
+"""silver/candidates' columns (written out here, not imported from the code under test)."""
 
 FEATURES = {"danceability": 0.5, "energy": 0.5, "speechiness": 0.05, "instrumentalness": 0.1,
             "acousticness": 0.5, "liveness": 0.1, "valence": 0.5, "loudness": -8.0, "tempo": 120.0,
@@ -79,7 +83,7 @@ def _row(track: Track, role: str, key: str, position: int, added_at: str, source
 
 
 def write_silver_tracks(lake: Lake, ds: str, library: DemoLibrary) -> None:
-    """``silver/tracks/ds=<ds>`` as the ingest would write it for ``library`` (Liked Songs and playlists)."""
+    """Date ``ds`` of ``silver/tracks`` as the ingest would write it for ``library`` (Liked Songs and playlists)."""
     rows = [_row(library.tracks[t], "liked", "saved_tracks", i, at, None, "Liked Songs")
             for i, (at, t) in enumerate(library.saved)]
     for role, sources in library.roles.items():
@@ -89,7 +93,21 @@ def write_silver_tracks(lake: Lake, ds: str, library: DemoLibrary) -> None:
             playlist = library.playlists[source]
             rows += [_row(library.tracks[e.track_id], role, f"playlist-{playlist.id}", i, e.added_at, playlist.id,
                           playlist.name) for i, e in enumerate(playlist.items) if e.kind == "track"]
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=SILVER_SCHEMA), buffer)
-    with PartitionWriter(lake, lake.partition(SILVER_TRACKS, ds)) as writer:  # a folder or a bucket alike
-        writer.write_bytes("part-00000.parquet", buffer.getvalue())
+    # a Delta commit, on a folder or a bucket alike
+    delta.write_date(lake, SILVER_TRACKS, ds, pa.Table.from_pylist(rows, schema=SILVER_SCHEMA))
+
+
+def read_candidates(lake: Lake, ds: str) -> list[dict[str, Any]]:
+    """Date ``ds`` of ``silver/candidates`` with its ``ds`` column, by source then rank (Delta keeps no row order)."""
+    rows = delta.read_rows(lake, CANDIDATES, ds, columns=list(CANDIDATE_COLUMNS))
+    return sorted(rows, key=lambda r: (r["source"], r["rank"]))
+
+
+def read_album_cache(lake: Lake) -> list[dict[str, Any]]:
+    """Every row of ``silver/album_tracks``, by album then position."""
+    return sorted(delta.read_rows(lake, ALBUM_TRACKS), key=lambda r: (r["album_id"], r["position"]))
+
+
+def metrics_of(lake: Lake, ds: str) -> dict[str, Any]:
+    """The ``_metrics.json`` of date ``ds`` of ``silver/candidates``."""
+    return json.loads((lake.partition(CANDIDATES, ds) / METRICS).read_bytes())

@@ -8,14 +8,13 @@ import os
 
 import pytest
 
-from tests.discover.kit import write_silver_tracks
+from tests.discover.kit import metrics_of, read_candidates, write_silver_tracks
 from tests.objectstore.conftest import bucket, s3, s3_endpoint, s3_env  # noqa: F401 - fixtures
 from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.discover.gather import gather
-from weekly_discovery.discover.store import raw_partition, read_parquet_rows
-from weekly_discovery.lake import Lake
-from weekly_discovery.lake.layout import CANDIDATES
+from weekly_discovery.discover.store import raw_partition
+from weekly_discovery.lake import CANDIDATES, METRICS, Lake, delta
 
 DS = "2026-11-23"
 MTIME = dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.timezone.utc)
@@ -38,13 +37,13 @@ def catalogue(tmp_path):
 
 def test_the_source_records_the_file_and_offers_no_row(lake, catalogue):
     result = gather(lake, DS, settings=Discover(sources=("catalog",), catalog=str(catalogue)))
-    metrics = json.loads((lake.partition(CANDIDATES, DS) / "_metrics.json").read_text())
+    metrics = metrics_of(lake, DS)
     assert metrics["sources"]["catalog"] == {
         "requests": 0, "budget": 0, "found": 0, "new": 0, "status": "done",
         "note": f"catalogue {catalogue} (36 bytes, modified 2026-11-20T08:30:00+00:00): its songs are read and "
                 "scored by Spark in the score job"}
     assert metrics["settings"]["catalog"] == str(catalogue)
-    assert result.candidates == 0 and read_parquet_rows(lake.partition(CANDIDATES, DS)) == []
+    assert result.candidates == 0 and read_candidates(lake, DS) == []  # the week has no rows, its run a record
     raw = raw_partition(lake, "catalog", DS)
     manifest = json.loads((raw / "_manifest.json").read_text())
     assert manifest["answers"] == [{"file": "answer-00000.json", "endpoint": "file", "params": {"path": str(catalogue)},
@@ -62,7 +61,8 @@ def test_a_missing_catalogue_stops_the_task_with_the_key_to_fix(lake, tmp_path, 
     with pytest.raises(UserError) as caught:
         gather(lake, DS, settings=Discover(sources=("catalog",), catalog=str(path)))
     assert str(caught.value).startswith(f"[discover] catalog = {str(path)!r}: {why}. Download the catalogue")
-    assert not lake.exists(lake.partition(CANDIDATES, DS))  # nothing half-written
+    # nothing half-written: no commit, no record of a run
+    assert delta.history(lake, CANDIDATES) == [] and not (lake.partition(CANDIDATES, DS) / METRICS).exists()
 
 
 def test_a_catalogue_in_a_bucket_is_recorded_too(s3_env, s3, bucket):  # noqa: F811

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import types
 
-from tests.discover.kit import write_silver_tracks
+from tests.discover.kit import read_candidates, write_silver_tracks
 from tests.ingest.conftest import make_api
 from weekly_discovery.core.config import load_config
 from weekly_discovery.discover import tasks as discover_tasks
-from weekly_discovery.discover.store import read_parquet_rows
 from weekly_discovery.lake import Lake
-from weekly_discovery.lake.layout import CANDIDATES
 
 DS = "2026-11-23"
 
@@ -34,7 +32,7 @@ def test_the_task_gathers_the_configured_sources_into_the_week_and_announces_it(
     assert asked == ["spotify_default"]  # the artists source needs the Spotify connection
     assert event.extra == {"ds": DS, "lake_root": str(lake.root)}
     assert list(result["sources"]) == ["artists", "playlists"]
-    rows = read_parquet_rows(lake.partition(CANDIDATES, DS))
+    rows = read_candidates(lake, DS)
     assert result["candidates"] == len(rows) == 4  # a4, a2 (artists); c1, a2 (playlists): see test_gather
 
 

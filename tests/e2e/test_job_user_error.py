@@ -16,7 +16,8 @@ import pytest
 
 from tests.e2e.conftest import dags_test
 from tests.recommend.kit import row, write_enriched
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import SCORES, Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -54,12 +55,12 @@ def test_a_spark_jobs_user_error_fails_its_task_without_retry(airflow_db, tmp_pa
     states = task_instances(env, "weekly_recommendations", DS)
     assert states["prepare"] == ("success", 1)
     assert states["train_and_score"] == ("failed", 1), run.output[-5000:]  # not up_for_retry, no second try
-    assert states["publish"][0] == "upstream_failed"
-    assert set(states) == {"prepare", "train_and_score", "publish"}
+    assert states["publish"][0] == "upstream_failed" and states["vacuum"][0] == "upstream_failed"
+    assert set(states) == {"prepare", "train_and_score", "publish", "vacuum"}
     # (no wall-clock bound: a retried train would show as try_number 2 or 3 above, whatever the machine's load)
     # the task log a person reads: the job's message with its fix, then why the task was not retried
     assert f"train ds={DS} stopped after" in run.output  # the step that stopped the job; scoring never started
-    assert not lake.exists(lake.partition("gold", "scores", DS))
+    assert not delta.has_date(lake, SCORES, DS)
     assert f"train_and_score ds={DS} failed: the training set has 0 liked and 0 other usable tracks" in run.output
     assert "Add liked songs; keep [model] background" in run.output
     assert "the Spark job stopped on a user error (exit status 2); retrying won't help" in run.output

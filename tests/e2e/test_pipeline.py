@@ -17,14 +17,19 @@ candidate-playlist path runs end to end in tests/services (the chain on PostgreS
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from devtools.standin import StandIn, generate_demo_library
 from tests.e2e.conftest import dags_test, pipeline_env
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import (
+    PICKS, PUBLISHED, RECOMMENDATIONS, REMOVED_PICKS, SILVER_TRACKS, TRACKS_ENRICHED, Lake,
+)
 from weekly_discovery.report.paths import INDEX_HTML, report_dir
 
 pytestmark = pytest.mark.e2e
@@ -72,7 +77,7 @@ def chain(airflow_db, tmp_path_factory):
         report_after_weekly = run("library_report", DS)
         requests_after_first_pass = {"audio_features": standin.count("GET /v1/audio-features"),
                                      "reccobeats_features": standin.count("GET /reccobeats/v1/audio-features")}
-        enriched_before = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).sort_by(
+        enriched_before = delta.read(lake, TRACKS_ENRICHED, DS).sort_by(
             [("source_key", "ascending"), ("track_id", "ascending")])
         first_playlist = _published_playlist(standin, lake, DS)
         # the same date again: enrich asks nothing, weekly publishes the same playlist
@@ -121,16 +126,22 @@ def expected_tracks_per_source(library) -> dict[str, int]:
 
 
 def _published_playlist(standin, lake: Lake, ds: str):
-    published = json.loads((lake.partition("gold", "published", ds) / "_publish.json").read_text())
+    published = published_record(lake, ds)
     return published["playlist_id"], standin.library.playlists[published["playlist_id"]].track_ids()
 
 
+def published_record(lake: Lake, ds: str) -> dict:
+    """What was written to Spotify for ``ds``: the one row of gold/published, its JSON record."""
+    (row,) = delta.read_rows(lake, PUBLISHED, ds)
+    return json.loads(row["record"])
+
+
 def picks(lake: Lake, ds: str) -> list[dict]:
-    return pq.read_table(str(lake.partition("gold", "picks", ds) / "part-00000.parquet")).to_pylist()
+    return delta.read_rows(lake, PICKS, ds)
 
 
 def library_ids(lake: Lake, ds: str) -> set[str]:
-    rows = pq.read_table(str(lake.partition("silver", "tracks", ds)), columns=["track_id", "role"]).to_pylist()
+    rows = delta.read_rows(lake, SILVER_TRACKS, ds, columns=["track_id", "role"])
     return {r["track_id"] for r in rows if r["role"] in ("liked", "disliked", "reference")}
 
 
@@ -138,7 +149,7 @@ def library_ids(lake: Lake, ds: str) -> set[str]:
 
 def test_weekly_playlist_holds_the_recommendations_and_a_rerun_keeps_it(chain):
     lake = chain["lake"]
-    recommended = sorted(pq.read_table(lake.partition("gold", "recommendations", DS)).to_pylist(),
+    recommended = sorted(delta.read_rows(lake, RECOMMENDATIONS, DS),
                          key=lambda r: r["rank"])
     playlist_id, tracks = chain["first_playlist"]
     assert recommended and tracks == [r["track_id"] for r in recommended]
@@ -151,7 +162,7 @@ def test_weekly_playlist_holds_the_recommendations_and_a_rerun_keeps_it(chain):
 
 def test_enrichment_falls_back_to_reccobeats_in_batches_of_40(chain):
     library, lake = chain["library"], chain["lake"]
-    table = pq.read_table(lake.partition("silver", "tracks_enriched", DS)).to_pylist()
+    table = delta.read_rows(lake, TRACKS_ENRICHED, DS)
     ok = [r for r in table if r["feature_status"] == "ok"]
     assert ok and {r["feature_source"] for r in ok} == {"reccobeats"}
     # expected values come from the library, not from the pipeline
@@ -168,7 +179,7 @@ def test_enrichment_falls_back_to_reccobeats_in_batches_of_40(chain):
 
 def test_rerun_of_enrichment_asks_nothing_and_changes_nothing(chain):
     assert chain["rerun_feature_requests"] == 0
-    after = pq.read_table(chain["lake"].partition("silver", "tracks_enriched", DS)).sort_by(
+    after = delta.read(chain["lake"], TRACKS_ENRICHED, DS).sort_by(
         [("source_key", "ascending"), ("track_id", "ascending")])
     assert after.equals(chain["enriched_before"])
 
@@ -206,7 +217,7 @@ def test_no_secret_in_task_logs_spark_logs_or_the_lake(chain):
 
 def test_ingest_lands_the_library_and_a_second_week_costs_one_request_per_source(chain):
     library, lake = chain["library"], chain["lake"]
-    table = pq.read_table(lake.partition("silver", "tracks", DS))
+    table = delta.read(lake, SILVER_TRACKS, DS)
     counts = {}
     for key in table.column("source_key").to_pylist():
         counts[key] = counts.get(key, 0) + 1
@@ -216,14 +227,14 @@ def test_ingest_lands_the_library_and_a_second_week_costs_one_request_per_source
     pages = -(-saved // 50)
     output = chain["runs"]["spotify_ingest"].output
     assert f"saved_tracks: page {pages} of {pages}, {saved} of {saved} items" in output
-    assert "silver/tracks: " + str(lake.partition("silver", "tracks", DS)) in output
+    assert f"silver/tracks: ds={DS} of the Delta table {lake.table(SILVER_TRACKS)}" in output
 
     # week 2: the playlists are unchanged (their snapshot), Liked Songs' first page holds the two new saves
     assert chain["week2_ingest_requests"] == 1 + len(chain["week1_sources"])
     metrics = json.loads((lake.partition("silver", "tracks", MONDAYS[1]) / "_metrics.json").read_text())
     modes = {key: m["mode"] for key, m in metrics["sources"].items()}
     assert modes.pop("saved_tracks") == "incremental" and set(modes.values()) == {"unchanged"}
-    week2 = pq.read_table(lake.partition("silver", "tracks", MONDAYS[1]), columns=["track_id", "source_key"])
+    week2 = delta.read(lake, SILVER_TRACKS, MONDAYS[1], columns=["track_id", "source_key"])
     pairs = lambda t: sorted(zip(t.column("track_id").to_pylist(), t.column("source_key").to_pylist()))  # noqa: E731
     assert pairs(week2) == sorted([*pairs(table.select(["track_id", "source_key"])),
                                    *((t, "saved_tracks") for t in chain["saved"])])
@@ -277,7 +288,7 @@ def test_week_2_learns_from_the_picks_saved_and_removed(chain):
     week1, week2 = card(lake, DS)["training"], card(lake, MONDAYS[1])["training"]
     assert week2["by_kind"]["removed"] == len(chain["removed"])  # seen before training, learned as negatives
     assert week2["by_kind"]["liked"] == week1["by_kind"]["liked"] + SAVES  # saved picks are liked songs now
-    stored = pq.read_table(str(lake.partition("gold", "removed_picks", DS))).to_pylist()
+    stored = delta.read_rows(lake, REMOVED_PICKS, DS)
     assert sorted(r["track_id"] for r in stored) == sorted(chain["removed"])
     assert not set(chain["removed"]) & set(chain["playlists"][MONDAYS[1]])
 
@@ -288,3 +299,130 @@ def test_the_picks_are_songs_the_person_loves(chain):
     library = chain["library"]
     loved = {ds: sum(library.would_love(t) for t in chain["playlists"][ds]) for ds in MONDAYS}
     assert loved[MONDAYS[0]] >= 7 and loved[MONDAYS[1]] >= 7, loved
+
+
+# ---- SQL over the lake: docs/sql.md's queries, answered on this chain's lake ------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def documented_queries() -> dict[str, str]:
+    """The queries of docs/sql.md, by the name in the comment above each."""
+    text = (REPO / "docs" / "sql.md").read_text(encoding="utf-8")
+    return dict(re.findall(r"<!-- query: (\w+) -->\n```sql\n(.*?)```", text, re.S))
+
+
+@pytest.fixture(scope="module")
+def sql_answers(chain):
+    """Every documented query run by the project's SQL entry point in one Spark session, as JSON rows."""
+    queries = documented_queries()
+    assert set(queries) == {"artists", "ranges", "correlation", "picks", "hit_rate"}
+    args = [sys.executable, "-m", "weekly_discovery.spark.sql", "--lake", chain["lake"].root, "--format", "json"]
+    for query in queries.values():
+        args += ["-e", query]
+    result = subprocess.run(args, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert result.returncode == 0, result.stderr[-4000:]
+    lines = [line for line in result.stdout.splitlines() if line.startswith("[")]
+    return dict(zip(queries, (json.loads(line) for line in lines)))
+
+
+def raw_items(lake: Lake, source_key: str, ds: str) -> list[dict]:
+    """The track items of a source's raw pages on ``ds`` (the verbatim API answers), by its manifest."""
+    folder = Path(lake.root, "raw", "spotify", f"source={source_key}", f"ds={ds}")
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    items = []
+    for page in sorted(folder.glob("page-*.json")):
+        items += [i for i in json.loads(page.read_text())["items"] if _a_spotify_track((i or {}).get("track"))]
+    assert items, manifest
+    return items
+
+
+def _a_spotify_track(track) -> bool:
+    """What silver keeps of a raw item: a track with an id (no local file, no episode)."""
+    return bool(track) and bool(track.get("id")) and not track.get("is_local") and track.get("type", "track") == "track"
+
+
+def raw_features(lake: Lake) -> dict[str, dict]:
+    """ReccoBeats' answers of every week, by Spotify track id (the href's last part)."""
+    out = {}
+    for batch in sorted(Path(lake.root, "raw", "features", "provider=reccobeats").glob("ds=*/batch-*[0-9].json")):
+        for row in json.loads(batch.read_text())["content"]:
+            out[row["href"].rsplit("/", 1)[1]] = row
+    return out
+
+
+def source_keys(library, role: str) -> list[str]:
+    """The raw folders' source keys of a role's sources (a playlist as its id, whether given as id or URI)."""
+    return ["saved_tracks" if s == "saved_tracks" else f"playlist-{s.rsplit(':', 1)[-1].rsplit('/', 1)[-1]}"
+            for s in library.role_sources(role)]
+
+
+def liked_sources(library) -> list[str]:
+    return source_keys(library, "liked")
+
+
+def test_make_sql_answers_the_artists_query_on_the_lake(chain):
+    query = ("SELECT primary_artist_name, count(*) AS n FROM tracks WHERE role = 'liked' AND ds = '%s' "
+             "GROUP BY 1 HAVING n > 3 ORDER BY n DESC, primary_artist_name" % MONDAYS[1])
+    result = subprocess.run(["make", "-s", "sql", f"LAKE={chain['lake'].root}", f"Q={query}"], cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-4000:]
+    rows = [[cell.strip() for cell in line.strip("|").split("|")] for line in result.stdout.splitlines()
+            if line.startswith("|")]
+    assert rows[0] == ["primary_artist_name", "n"]
+    counts: dict[str, int] = {}  # silver has one row per (source, track): count each source's distinct songs
+    for source in liked_sources(chain["library"]):
+        for artist, track in {(i["track"]["artists"][0]["name"], i["track"]["id"])
+                              for i in raw_items(chain["lake"], source, MONDAYS[1])}:
+            counts[artist] = counts.get(artist, 0) + 1
+    expected = sorted(((a, n) for a, n in counts.items() if n > 3), key=lambda x: (-x[1], x[0]))
+    assert expected and [(a, int(n)) for a, n in rows[1:]] == expected
+
+
+def test_the_documented_artists_query(chain, sql_answers):
+    ids: dict[str, set] = {}
+    for source in liked_sources(chain["library"]):
+        for item in raw_items(chain["lake"], source, MONDAYS[1]):
+            ids.setdefault(item["track"]["artists"][0]["name"], set()).add(item["track"]["id"])
+    expected = sorted(((a, len(s)) for a, s in ids.items() if len(s) > 3), key=lambda x: (-x[1], x[0]))
+    assert [(r["primary_artist_name"], r["n"]) for r in sql_answers["artists"]] == expected
+
+
+def role_ids(chain, role: str) -> set[str]:
+    library, lake = chain["library"], chain["lake"]
+    keys = source_keys(library, role)
+    return {item["track"]["id"] for key in keys for item in raw_items(lake, key, MONDAYS[1])}
+
+
+def test_the_documented_feature_ranges_and_correlation(chain, sql_answers):
+    import numpy as np
+
+    features = raw_features(chain["lake"])
+    expected = {}
+    for role in ("liked", "reference"):
+        for track in role_ids(chain, role) & set(features):
+            key = (role, np.floor(features[track]["danceability"] * 4) / 4)
+            expected[key] = expected.get(key, 0) + 1
+    got = {(r["role"], r["from_value"]): r["songs"] for r in sql_answers["ranges"]}
+    assert got == pytest.approx(expected)
+    liked = sorted(role_ids(chain, "liked") & set(features))
+    energy = [features[t]["energy"] for t in liked]
+    loudness = [features[t]["loudness"] for t in liked]
+    (answer,) = sql_answers["correlation"]
+    assert answer["songs"] == len(liked)
+    assert answer["r"] == pytest.approx(np.corrcoef(energy, loudness)[0, 1], abs=0.0006)
+
+
+def test_the_documented_picks_query_lists_this_weeks_playlist(chain, sql_answers):
+    rows = sql_answers["picks"]
+    assert [r["rank"] for r in rows] == list(range(1, len(rows) + 1))
+    assert [r["name"] for r in rows] == [chain["library"].tracks[t].name for t in chain["playlists"][MONDAYS[1]]]
+    assert all(r["reason"] and r["source"] for r in rows)
+
+
+def test_the_documented_hit_rate_counts_the_picks_the_person_saved(chain, sql_answers):
+    week1 = chain["playlists"][DS]
+    rows = sql_answers["hit_rate"]
+    assert {r["week"] for r in rows} == {DS}
+    assert sum(r["offered"] for r in rows) == len(week1)
+    assert sum(r["saved"] for r in rows) == len(set(chain["saved"]) & set(week1)) == SAVES

@@ -1,6 +1,8 @@
-"""A tiny lake for the enrichment tests: silver tracks written with pyarrow, configs written by hand.
+"""A tiny lake for the enrichment tests: Delta tables written with delta-rs, configs written by hand.
 
-Shared by tests/enrich (no Spark), tests/spark/test_enrich.py and tests/jobs/test_enrich_jobs.py.
+Shared by tests/enrich (no Spark), tests/spark/test_enrich.py and tests/jobs/test_enrich_jobs.py. Tables
+(silver tracks, the feature cache) go through :mod:`weekly_discovery.lake.delta` (``write_date``,
+``merge``), as the jobs would write them; raw partitions (the file look-up) are plain files.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from weekly_discovery.core.config import Config, load_config
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import AUDIO_FEATURES, SILVER_TRACKS, Lake, Table
 
 # silver/tracks columns (weekly_discovery.spark.schemas.TRACKS_SCHEMA), as pyarrow types
 SILVER_COLUMNS = [
@@ -51,16 +54,12 @@ def silver_row(track_id: str, role: str = "liked", position: int = 0, duration_m
     }
 
 
-def write_silver(lake: Lake, ds: str, rows: Iterable[dict[str, Any]]) -> Path:
-    """Write ``silver/tracks/ds=<ds>`` as one Parquet file (as the normalize job would)."""
-    path = lake.partition("silver", "tracks", ds)
-    path.mkdir(parents=True, exist_ok=True)
-    table = pa.Table.from_pylist(list(rows), schema=SILVER_SCHEMA)
-    pq.write_table(table, path / "part-00000.parquet")
-    return path
+def write_silver(lake: Lake, ds: str, rows: Iterable[dict[str, Any]]) -> None:
+    """Write date ``ds`` of ``silver/tracks`` (one Delta commit, as the normalize job would)."""
+    delta.write_date(lake, SILVER_TRACKS, ds, pa.Table.from_pylist(list(rows), schema=SILVER_SCHEMA))
 
 
-def library(lake: Lake, ds: str, roles: dict[str, list[str]]) -> Path:
+def library(lake: Lake, ds: str, roles: dict[str, list[str]]) -> None:
     """Silver tracks for ``ds``: ``{"liked": [ids...], "disliked": [...]}``, positions in list order."""
     rows = [silver_row(t, role, i) for role, ids in roles.items() for i, t in enumerate(ids)]
     return write_silver(lake, ds, rows)
@@ -75,9 +74,26 @@ def write_config(folder: Path, lake_root: Path, enrichment: str = "", name: str 
 
 
 def read_parquet(path: Path) -> list[dict[str, Any]]:
+    """The rows of a raw partition's Parquet files (the file look-up): plain files, not a table."""
     import pyarrow.dataset as ds_
 
     return ds_.dataset(str(path), format="parquet", ignore_prefixes=["_", "."]).to_table().to_pylist()
+
+
+def read_date(lake: Lake, table: Table, ds: str, order: Iterable[str] = ("track_id",)) -> list[dict[str, Any]]:
+    """One date of a Delta table (without ``ds``), sorted by ``order``: Delta keeps no row order."""
+    rows = delta.read_rows(lake, table, ds)
+    keys = list(order)
+    return sorted(rows, key=lambda r: tuple(_sortable(r[k]) for k in keys))
+
+
+def read_cache(lake: Lake) -> list[dict[str, Any]]:
+    """Every row of the feature cache, sorted by (track_id, fetched_ds)."""
+    return sorted(delta.read_rows(lake, AUDIO_FEATURES), key=lambda r: (r["track_id"], r["fetched_ds"]))
+
+
+def _sortable(value: Any) -> tuple[bool, Any]:
+    return (value is not None, value if value is not None else 0)
 
 
 def read_json(path: Path) -> Any:
@@ -104,12 +120,10 @@ def cache_row(track_id: str, status: str, fetched_ds: str, providers_asked: str 
             "providers_asked": providers_asked, "detail": None, **{n: features.get(n) for n in FEATURES}}
 
 
-def write_snapshot(lake: Lake, ds: str, rows: Iterable[dict[str, Any]]) -> Path:
-    """A hand-written ``silver/audio_features/ds=<ds>`` (what the enrich job would have written)."""
-    path = lake.partition("silver", "audio_features", ds)
-    path.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(list(rows), schema=CACHE_SCHEMA), path / "part-00000.parquet")
-    return path
+def write_cache(lake: Lake, rows: Iterable[dict[str, Any]]) -> None:
+    """Hand-written rows of the feature cache ``silver/audio_features``, merged by (track_id, fetched_ds)
+    as the enrich job of each row's ``fetched_ds`` would have merged them."""
+    delta.merge(lake, AUDIO_FEATURES, pa.Table.from_pylist(list(rows), schema=CACHE_SCHEMA), ["track_id", "fetched_ds"])
 
 
 def write_file_lookup(lake: Lake, ds: str, rows: Iterable[dict[str, Any]], manifest: dict | None = None) -> Path:

@@ -1,7 +1,7 @@
 """The fetch step: which ids are asked, of which provider, in how many requests, and what lands in raw.
 
 Real providers over real HTTP against the stand-in; request counts are read from the stand-in's own
-request log. The cache snapshots earlier runs would have written are written here by hand.
+request log. The feature-cache rows earlier runs would have merged are written here by hand.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from tests.enrich.lakekit import (
     tid,
     write_file_lookup,
     write_silver,
-    write_snapshot,
+    write_cache,
 )
 from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
 from weekly_discovery.enrich.fetch import fetch_features, request_counts
@@ -92,7 +92,7 @@ def test_spotify_first_then_reccobeats_only_for_what_spotify_lacks(standin: Stan
 def test_known_ids_cost_nothing_and_new_ids_cost_one_request_per_batch(forbidden: StandIn, demo, lake):
     ids = demo_library(lake, demo, D1)
     # what the enrich job of D1 would have stored: every id, ok or missing
-    write_snapshot(lake, D1, [cache_row(t, "ok" if demo.reccobeats_features_for(t) else "missing", D1,
+    write_cache(lake, [cache_row(t, "ok" if demo.reccobeats_features_for(t) else "missing", D1,
                                         source="reccobeats") for t in ids])
     new = sorted(t for t in demo.tracks if t not in set(ids))[:3]
     rows = [silver_row(t, "liked", i) for i, t in enumerate(ids)]
@@ -113,7 +113,7 @@ def test_missing_ids_back_off_counted_from_the_partition_date(lake, tmp_path):
     day0 = "2026-11-02"
     write_silver(lake, "2026-12-01", [silver_row(tid(x), "liked", i) for i, x in enumerate("KMQN")])
     write_silver(lake, "2026-12-02", [silver_row(tid(x), "liked", i) for i, x in enumerate("KMQN")])
-    write_snapshot(lake, day0, [
+    write_cache(lake, [
         cache_row(tid("K"), "ok", day0, source="reccobeats", danceability=0.5),
         cache_row(tid("M"), "missing", day0),
         cache_row(tid("Q"), "quarantined", day0),
@@ -134,7 +134,7 @@ def test_missing_ids_back_off_counted_from_the_partition_date(lake, tmp_path):
 
 
 def test_missing_ids_are_not_asked_before_the_back_off_ends(forbidden: StandIn, lake):
-    write_snapshot(lake, D1, [cache_row(tid("M"), "missing", D1, providers_asked="reccobeats")])
+    write_cache(lake, [cache_row(tid("M"), "missing", D1, providers_asked="reccobeats")])
     write_silver(lake, D2, [silver_row(tid("M"))])
     enr = enrichment(forbidden, ("reccobeats",), missing_retry_days=8)
     fetch_features(lake, D2, enr, context(forbidden, enr))  # 7 days later
@@ -239,7 +239,7 @@ def test_no_silver_tracks_says_which_dag_to_run(lake, forbidden):
 def test_nothing_wanted_builds_no_provider(lake):
     """No ids to ask: no Spotify connection is looked up, no request is made, manifests still record it."""
     write_silver(lake, D2, [silver_row(tid("K"))])
-    write_snapshot(lake, D1, [cache_row(tid("K"), "ok", D1, source="spotify")])
+    write_cache(lake, [cache_row(tid("K"), "ok", D1, source="spotify")])
 
     def no_connection():
         raise AssertionError("the Spotify connection was looked up")

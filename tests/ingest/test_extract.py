@@ -150,7 +150,18 @@ def test_rerun_of_the_same_date_gives_the_same_lake(standin, library, tmp_path):
     before = lake_contents(config.lake.root)
     extract_library(api, config.lake, config, DS2)
     assert lake_contents(config.lake.root) == before
-    assert list(Path(config.lake.root, "_staging").iterdir()) == []
+    assert_self_contained(config, DS2)
+    assert not Path(config.lake.root, "_staging").exists()
+
+
+def assert_self_contained(config, ds: str) -> None:
+    """Each source's partition of ``ds`` holds its manifest and the pages it lists, nothing else."""
+    for source in config.sources:
+        folder = config.lake.raw_partition(source.key, ds)
+        listed = [p.rsplit("/", 1)[1] for p in manifest(config, source.key, ds)["pages"]]
+        assert all(p.startswith(f"raw/spotify/source={source.key}/ds={ds}/")
+                   for p in manifest(config, source.key, ds)["pages"])
+        assert sorted(p.name for p in folder.iterdir()) == sorted(["_manifest.json", *listed])
 
 
 def test_faults_give_the_same_lake_as_a_clean_run(library, tmp_path):
@@ -246,12 +257,19 @@ def test_a_date_does_not_depend_on_an_earlier_date_s_files(standin, library, tmp
     assert [i["track"]["id"] for i in json.loads(page_bytes(config, ds3_pages[0]))["items"]][0] == unsaved
 
     # un-like the song and rerun DS2: DS2 is now unchanged (its page-00000 is DS1's), DS3 keeps its own
+    earliest = lake_contents_of(config, DS1)
+    pages_before = len(manifest(config, "saved_tracks", DS2)["pages"])
     library.saved[:] = [(added, tid) for added, tid in library.saved if tid != unsaved]
     standin.reset_counts()
     extract_library(api, config.lake, config, DS2)
     assert standin.count("/v1/") == 1 + len(config.sources)  # the copies cost no request
     assert manifest(config, "saved_tracks", DS2)["mode"] == "unchanged"
     assert lake_contents_of(config, DS3) == later[DS3]
+    # the rerun replaced DS2's hard-linked pages by new names (DS1's files unchanged) and left no page of
+    # the first run behind: it had one page more (the new one), now stale
+    assert len(manifest(config, "saved_tracks", DS2)["pages"]) == pages_before - 1
+    assert_self_contained(config, DS2)
+    assert lake_contents_of(config, DS1) == earliest
     # removing the earlier partitions altogether does not touch DS3 either
     for ds in (DS1, DS2):
         for source in config.sources:
@@ -306,3 +324,21 @@ def test_without_hard_links_reused_pages_are_copied(standin, library, tmp_path, 
             new_file, old_file = Path(config.lake.root, new), Path(config.lake.root, old)
             assert new_file.read_bytes() == old_file.read_bytes()
             assert new_file.stat().st_ino != old_file.stat().st_ino
+
+
+def test_a_source_that_cannot_be_read_on_a_rerun_keeps_its_earlier_partition(library, tmp_path):
+    """The earlier run's partition is withdrawn only once the source has answered: a playlist that now
+    answers 403 keeps the partition of the first run (the others are extracted again)."""
+    with StandIn(library) as clean:
+        config = make_config(clean, tmp_path)
+        extract_library(make_api(clean), config.lake, config, DS1)
+    before = lake_contents(config.lake.root)
+    with StandIn(library, faults=FaultConfig(script={"GET /v1/playlists/{playlist_id}/items": [403]})) as refusing:
+        with pytest.raises(SourcesUnreadable):
+            extract_library(make_api(refusing), config.lake, config, DS1)
+        refused = [r.path for r in refusing.request_log if r.status == 403]
+    assert len(refused) == 1
+    key = next(s.key for s in config.sources if s.spotify_id and s.spotify_id in refused[0])
+    kept = {k: v for k, v in lake_contents(config.lake.root).items() if f"/source={key}/" in k}
+    assert kept and kept == {k: v for k, v in before.items() if f"/source={key}/" in k}
+    assert_self_contained(config, DS1)

@@ -4,9 +4,9 @@ The chain is file -> spotify -> reccobeats. The silver tracks, the feature CSV (
 quoted title, a broken row, out-of-range and "not detected" values) and the config are written here;
 the fetch step runs in-process against the stand-in (Spotify answers 403). The lake root contains a
 space, the jobs run from an unrelated working directory, and they fail if their executors need Python
-(:func:`tests.util.spark.without_python_workers`). Outputs are read back with pyarrow and
-json; expected values are written by hand (feature values a provider serves come from the stand-in's
-library object).
+(:func:`tests.util.spark.without_python_workers`). Outputs are read back with delta-rs (the Delta tables),
+pyarrow (the raw look-up partition) and json; expected values are written by hand (feature values a
+provider serves come from the stand-in's library object).
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ import pytest
 
 from devtools.standin import StandIn, generate_demo_library
 from tests.enrich.conftest import context, feature_requests
-from tests.enrich.lakekit import read_parquet, silver_row, write_config, write_silver
+from tests.enrich.lakekit import read_cache, read_date, read_parquet, silver_row, write_config, write_silver
 from tests.util.spark import without_python_workers
 from weekly_discovery.enrich.fetch import fetch_features, request_counts
+from weekly_discovery.lake import QUARANTINE_FEATURES, SILVER_TRACKS, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -90,7 +91,7 @@ danceability = "dance"
         fetch_requests = feature_requests(server)
         enrich = run_job("enrich.py", lake, D1, config.path, cwd)
 
-        write_silver(lake, D2, read_parquet(lake.partition("silver", "tracks", D1)))
+        write_silver(lake, D2, read_date(lake, SILVER_TRACKS, D1))
         server.reset_counts()
         second = fetch_features(lake, D2, config.enrichment, context(server, config.enrichment))
         second_requests = feature_requests(server)
@@ -124,10 +125,12 @@ def test_fetch_asks_only_what_the_file_lacks(pipeline):
     assert sorted(asked) == sorted(ids[k] for k in ("R1", "R2", "R3", "R4", "F2", "M"))
 
 
-def test_enrich_writes_the_cache_snapshot(pipeline):
+def test_enrich_merges_its_rows_into_the_cache(pipeline):
     lake, ids, demo = pipeline["lake"], pipeline["ids"], pipeline["demo"]
     name = {v: k for k, v in ids.items()}
-    snapshot = {name[r["track_id"]]: r for r in read_parquet(lake.partition("silver", "audio_features", D1))}
+    rows = read_cache(lake)
+    snapshot = {name[r["track_id"]]: r for r in rows}
+    assert len(rows) == len(snapshot)  # one row per track: the first run of the first date
     assert {k: (r["status"], r["source"]) for k, r in snapshot.items()} == {
         "F1": ("ok", "file"), "F3": ("ok", "file"), "F4": ("quarantined", "file"),
         "R1": ("ok", "reccobeats"), "R2": ("ok", "reccobeats"), "R3": ("ok", "reccobeats"),
@@ -147,7 +150,7 @@ def test_enrich_writes_the_cache_snapshot(pipeline):
 def test_enrich_writes_tracks_enriched_and_quarantine(pipeline):
     lake, ids = pipeline["lake"], pipeline["ids"]
     name = {v: k for k, v in ids.items()}
-    enriched = read_parquet(lake.partition("silver", "tracks_enriched", D1))
+    enriched = read_date(lake, TRACKS_ENRICHED, D1, order=("source_key", "position"))
     assert [(r["role"], name[r["track_id"]], r["feature_status"], r["feature_source"]) for r in enriched] == [
         ("candidates", "F2", "ok", "reccobeats"), ("candidates", "R1", "ok", "reccobeats"),
         ("disliked", "M", "missing", None), ("disliked", "F4", "quarantined", None),
@@ -157,14 +160,14 @@ def test_enrich_writes_tracks_enriched_and_quarantine(pipeline):
     ]
     quarantined = next(r for r in enriched if r["feature_status"] == "quarantined")
     assert quarantined["loudness"] is None and quarantined["duration_ms"] == 200000  # the track's own duration
-    quarantine = read_parquet(lake.partition("quarantine", "features", D1))
+    quarantine = read_date(lake, QUARANTINE_FEATURES, D1)
     assert [(name[r["track_id"]], r["failed_fields"], r["loudness"]) for r in quarantine] == [
         ("F4", ["loudness"], "-80.0")]
 
 
 def test_enrich_metrics_and_log(pipeline):
     lake, result = pipeline["lake"], pipeline["enrich"]
-    metrics = json.loads((lake.partition("silver", "tracks_enriched", D1) / "_metrics.json").read_text())
+    metrics = json.loads((lake.partition(TRACKS_ENRICHED, D1) / "_metrics.json").read_text())
     assert metrics["roles"] == {
         "liked": {"tracks": 5, "with_features": 5, "coverage": 1.0, "by_source": {"file": 2, "reccobeats": 3},
                   "by_status": {"ok": 5}},
@@ -192,7 +195,9 @@ def test_low_coverage_fails_the_job_after_writing(pipeline):
     assert ("audio-feature coverage of role 'disliked' is 33.3% (1 of 3 tracks; 1 missing, 1 quarantined), "
             "below enrichment.min_coverage 90.0% (provider spotify was off)") in output(result)
     assert "role 'liked'" not in output(result).split("failed the coverage check")[-1]
-    assert pipeline["lake"].partition("silver", "tracks_enriched", D1).is_dir()  # written before failing
+    lake = pipeline["lake"]
+    assert delta.has_date(lake, TRACKS_ENRICHED, D1)  # written before failing, with its metrics
+    assert (lake.partition(TRACKS_ENRICHED, D1) / "_metrics.json").is_file()
 
 
 def test_a_second_run_makes_zero_feature_requests(pipeline):
@@ -205,4 +210,4 @@ def test_both_jobs_ran_with_the_small_input_settings(pipeline):
     # a few KB of CSV and lake: one shuffle partition, no AQE, no codegen (the mechanism: tests/jobs/test_report_job.py)
     for job, name in ((pipeline["lookup"], "lookup-features-file"), (pipeline["enrich"], "enrich")):
         assert re.search(rf"weekly-discovery-{name}-{D1}: small input \(0\.0 MB, under 32 MB\): "
-                         r"spark\.sql\.adaptive\.enabled=false", output(job)), output(job)[-3000:]
+                         r"[^\n]*spark\.sql\.adaptive\.enabled=false", output(job)), output(job)[-3000:]

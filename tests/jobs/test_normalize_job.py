@@ -2,8 +2,9 @@
 
 The lake root contains a space (Spark reports such paths percent-encoded) and the job
 runs from an unrelated working directory, and fails if its executors need Python
-(:func:`tests.util.spark.without_python_workers`). Outputs are read back with pyarrow and the
-json module, not with the code under test. Expected values are written by hand.
+(:func:`tests.util.spark.without_python_workers`). The outputs are Delta tables, read back with
+delta-rs (:mod:`weekly_discovery.lake.delta`, not the Spark code under test) and sorted here: a
+table keeps no row order. Expected values are written by hand.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from tests.util.spark import without_python_workers
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
+from weekly_discovery.lake import delta
 from weekly_discovery.spark.schemas import TRACKS_SCHEMA
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -107,12 +108,21 @@ def output(result: subprocess.CompletedProcess) -> str:
     return result.stdout + result.stderr
 
 
+def rows(lake: Lake, table, ds: str = DS) -> list[dict]:
+    """One date's rows (without ``ds``), sorted by source and position."""
+    return sorted(delta.read_rows(lake, table, ds), key=lambda r: (r["source_key"], r["position"]))
+
+
 def silver_rows(lake: Lake) -> list[dict]:
-    return pq.read_table(lake.partition("silver", "tracks", DS)).to_pylist()
+    return rows(lake, SILVER_TRACKS)
 
 
-def ndjson_lines(folder: Path) -> list[dict]:
-    return [json.loads(line) for part in sorted(folder.glob("part-*.json")) for line in part.read_text().splitlines()]
+TABLES = (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS)
+
+
+def other_date(lake: Lake) -> dict:
+    """LAST_WEEK's rows of each output table: runs of DS must leave them alone."""
+    return {t: rows(lake, t, LAST_WEEK) for t in TABLES}
 
 
 @pytest.fixture(scope="module")
@@ -120,16 +130,20 @@ def first_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("job") / "my lake"
     lake = Lake(str(root))
     build_raw_lake(lake)
-    other_date = lake.partition("silver", "tracks", LAST_WEEK)
-    other_date.mkdir(parents=True)
-    (other_date / "marker").write_text("keep me")
+    earlier = run_job(root, LAST_WEEK, cwd=tmp_path_factory.mktemp("cwd"))  # the tables exist before DS
+    assert earlier.returncode == 0, output(earlier)[-3000:]
+    kept = other_date(lake)
+    assert [(r["source_key"], r["track_id"]) for r in kept[SILVER_TRACKS]] == [
+        ("saved_tracks", tid("C")), ("saved_tracks", tid("D"))]
+    assert kept[QUARANTINE_ITEMS] == []  # a date without rows: none
     result = run_job(root, DS, cwd=tmp_path_factory.mktemp("cwd"))
     assert result.returncode == 0, output(result)[-3000:]
-    return lake, result
+    assert other_date(lake) == kept  # replaceWhere of DS only
+    return lake, result, kept
 
 
 def test_silver_tracks(first_run):
-    lake, _ = first_run
+    lake, _, _ = first_run
     rows = silver_rows(lake)
     assert [(r["source_key"], r["track_id"], r["position"]) for r in rows] == [
         (PLAYLIST, tid("E"), 0),
@@ -139,28 +153,37 @@ def test_silver_tracks(first_run):
         ("saved_tracks", tid("C"), 2),
         ("saved_tracks", tid("D"), 4),
     ]
-    schema = pq.read_schema(next(lake.partition("silver", "tracks", DS).glob("part-*.parquet")))
+    table = delta.read(lake, SILVER_TRACKS, DS)
+    schema = table.schema
     assert schema.names == TRACKS_SCHEMA.fieldNames()
-    assert not schema.field("track_id").nullable
+    # a table created by a DataFrame write declares every column nullable (Delta's rule); the job itself
+    # fails rather than write a track without an id (normalize._required_string)
+    assert all(r["track_id"] for r in delta.read_rows(lake, SILVER_TRACKS))
     assert str(schema.field("added_at").type) == "timestamp[us, tz=UTC]"
+    assert delta.dates(lake, SILVER_TRACKS) == [LAST_WEEK, DS]
+    # one commit per table for the run, recording the date it wrote
+    assert [c.get("ds") for c in delta.history(lake, SILVER_TRACKS)[:2]] == [DS, LAST_WEEK]
     assert rows[0]["artist_names"] == ["Artist One"] and rows[0]["source_name"] == "Not For Me"
 
 
 def test_bronze_and_quarantine(first_run):
-    lake, _ = first_run
-    bronze = ndjson_lines(lake.partition("bronze", "items", DS))
+    lake, _, _ = first_run
+    bronze = rows(lake, BRONZE_ITEMS)
     assert [(r["source_key"], r["position"]) for r in bronze] == (
         [(PLAYLIST, p) for p in range(5)] + [("saved_tracks", p) for p in range(5)])
-    assert bronze[1]["is_local"] is True and bronze[2]["item"] is None and bronze[0]["ds"] == DS
-    quarantine = ndjson_lines(lake.partition("quarantine", "items", DS))
+    assert bronze[1]["is_local"] is True and bronze[2]["item"] is None
+    assert bronze[0]["item"]["id"] == tid("E") and bronze[0]["page"] == page(PLAYLIST, DS, 0)
+    assert delta.read_rows(lake, BRONZE_ITEMS, columns=["ds"], filters=[("source_key", "=", PLAYLIST)]) == \
+        [{"ds": DS}] * 5
+    quarantine = rows(lake, QUARANTINE_ITEMS)
     assert [(r["position"], r["reason"]) for r in quarantine] == [
         (1, "local_file"), (2, "null_item"), (3, "duplicate"), (5, "malformed_page")]
     assert quarantine[-1]["raw"] == '{"items": [' and quarantine[-1]["page"] == page(PLAYLIST, DS, 2)
 
 
 def test_metrics_and_log(first_run):
-    lake, result = first_run
-    metrics = json.loads((lake.partition("silver", "tracks", DS) / "_metrics.json").read_text())
+    lake, result, _ = first_run
+    metrics = json.loads((lake.partition(SILVER_TRACKS, DS) / "_metrics.json").read_text())
     assert metrics["sources"]["saved_tracks"]["superseded"] == 1
     assert metrics["sources"][PLAYLIST]["quarantined"] == {
         "null_item": 1, "local_file": 1, "episode": 0, "missing_id": 0, "invalid_id": 0, "duplicate": 1, "malformed_page": 1}
@@ -168,36 +191,40 @@ def test_metrics_and_log(first_run):
         "sources": 2, "pages": 5, "items": 10, "tracks": 6, "unique_tracks": 6, "superseded": 1,
         "quarantined": None, "quarantined_total": 4,
         "unreadable_fields": {"added_at": 0, "duration_ms": 0, "explicit": 0}}
-    assert metrics["outputs"]["silver"] == f"silver/tracks/ds={DS}"
+    assert metrics["outputs"] == {"bronze": f"bronze/items/ds={DS}", "quarantine": f"quarantine/items/ds={DS}",
+                                  "silver": f"silver/tracks/ds={DS}"}
     assert (f"normalize ds={DS} source={PLAYLIST} role=disliked items=5 tracks=2 quarantined=4 "
             "(null_item=1, local_file=1, duplicate=1, malformed_page=1)") in output(result)
     assert f"normalize ds={DS} source=saved_tracks role=liked items=5 tracks=4 quarantined=0 superseded=1" \
         in output(result)
-    assert f"wrote silver: {lake.partition('silver', 'tracks', DS)}" in output(result)
+    assert f"wrote silver: date {DS} of the Delta table {lake.table(SILVER_TRACKS)}" in output(result)
     # five pages of a few KB: the small-input settings (the mechanism: tests/jobs/test_report_job.py)
     assert re.search(rf"weekly-discovery-normalize-{DS}: small input \(0\.0 MB, under 32 MB\): "
-                     r"spark\.sql\.adaptive\.enabled=false", output(result))
+                     r".*spark\.sql\.adaptive\.enabled=false", output(result))
 
 
-def test_rerun_gives_the_same_partitions(first_run, tmp_path):
-    lake, _ = first_run
-    before = (silver_rows(lake), ndjson_lines(lake.partition("quarantine", "items", DS)),
-              (lake.partition("silver", "tracks", DS) / "_metrics.json").read_text())
+def test_rerun_gives_the_same_rows_in_one_new_commit_per_table(first_run, tmp_path):
+    lake, _, kept = first_run
+    tables = TABLES
+    metrics_file = lake.partition(SILVER_TRACKS, DS) / "_metrics.json"
+    before = ({t: rows(lake, t) for t in tables}, metrics_file.read_text())
+    versions = {t: len(delta.history(lake, t)) for t in tables}
     result = run_job(Path(lake.root), DS, cwd=tmp_path)
     assert result.returncode == 0, output(result)[-3000:]
-    after = (silver_rows(lake), ndjson_lines(lake.partition("quarantine", "items", DS)),
-             (lake.partition("silver", "tracks", DS) / "_metrics.json").read_text())
+    after = ({t: rows(lake, t) for t in tables}, metrics_file.read_text())
     assert after == before
-    assert list(Path(lake.root, "_staging").iterdir()) == []
-    assert (lake.partition("silver", "tracks", LAST_WEEK) / "marker").read_text() == "keep me"
+    assert {t: len(delta.history(lake, t)) for t in tables} == {t: n + 1 for t, n in versions.items()}
+    assert other_date(lake) == kept
+    assert not Path(lake.root, "_staging").exists()
 
 
 def test_date_without_manifests_fails_with_the_fix(first_run, tmp_path):
-    lake, _ = first_run
+    lake, _, _ = first_run
     result = run_job(Path(lake.root), "2026-11-30", cwd=tmp_path)
     assert result.returncode != 0
     assert "run the extract step (the ingest DAG) for 2026-11-30 first" in output(result)
-    assert not lake.partition("silver", "tracks", "2026-11-30").exists()
+    assert not delta.has_date(lake, SILVER_TRACKS, "2026-11-30")
+    assert not (lake.partition(SILVER_TRACKS, "2026-11-30") / "_metrics.json").exists()
 
 
 def load_job_module():
@@ -223,5 +250,5 @@ def test_missing_page_file_is_reported_before_spark_starts(tmp_path):
 def test_a_local_run_lowers_sparks_memory_share_and_says_so(first_run):
     # spark-submit --master local[2] set no spark.memory.fraction: the job reads that from the driver's
     # JVM before its session starts, and lowers the share (jobs/normalize.py, job_conf)
-    _, result = first_run
+    _, result, _ = first_run
     assert re.search(r"normalize ds=2026-11-23 session settings: .*spark\.memory\.fraction=0\.2", output(result))

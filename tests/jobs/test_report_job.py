@@ -1,6 +1,7 @@
-"""End to end: the real ``spark-submit jobs/report.py`` on a tiny tracks_enriched partition written here.
+"""End to end: the real ``spark-submit jobs/report.py`` on a tiny tracks_enriched date written here.
 
-The partition has every column enrichment writes (silver tracks + features + feature_source/status),
+The date (of the Delta table, written with delta-rs) has every column enrichment writes (silver tracks +
+features + feature_source/status),
 the lake root contains a space, and the job runs from an unrelated working directory. report.json is
 read back with the json module; expected values are counted by hand or computed with numpy.
 """
@@ -19,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
+from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
@@ -89,9 +90,8 @@ def build_rows() -> tuple[list[dict], np.ndarray]:
     return rows, np.array(data)
 
 
-def write_partition(lake: Lake, rows: list[dict]) -> None:
-    folder = lake.partition("silver", "tracks_enriched", DS)
-    folder.mkdir(parents=True)
+def write_partition(lake: Lake, rows: list[dict], ds: str = DS) -> None:
+    """Date ``ds`` of the enriched tracks table, and its _metrics.json."""
     fields = [("track_id", pa.string()), ("track_uri", pa.string()), ("name", pa.string()),
               ("artist_ids", pa.list_(pa.string())), ("artist_names", pa.list_(pa.string())),
               ("primary_artist_id", pa.string()), ("primary_artist_name", pa.string()), ("album_id", pa.string()),
@@ -102,9 +102,11 @@ def write_partition(lake: Lake, rows: list[dict]) -> None:
               *[(f, pa.float64()) for f in FEATURES], *[(f, pa.int32()) for f in INT_FEATURES],
               ("feature_source", pa.string()), ("feature_status", pa.string())]
     schema = pa.schema(fields)
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
+    delta.write_date(lake, TRACKS_ENRICHED, ds, pa.Table.from_pylist(rows, schema=schema))
+    folder = lake.partition(TRACKS_ENRICHED, ds)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "_metrics.json").write_text(json.dumps({
-        "ds": DS, "providers_in_order": ["reccobeats"], "min_coverage": 0.0,
+        "ds": ds, "providers_in_order": ["reccobeats"], "min_coverage": 0.0,
         "gates": {"checked": 12, "passed": 11, "quarantined": 1, "quarantined_by_field": {"tempo": 1},
                   "unknown_kept": {}},
         "providers": {"reccobeats": {"ran": True, "status": "ok", "requests": 1, "asked": 12, "answered": 12}}}))
@@ -138,6 +140,9 @@ def job_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("job") / "my lake"
     lake = Lake(str(root))
     rows, corr_data = build_rows()
+    # another date, then a rerun of DS that replaces a first run's other rows: the job reads DS as it is now
+    write_partition(lake, [track(90, "liked", "saved_tracks", "Liked Songs", ARTIST_A, danceability=0.5)], "2026-11-16")
+    write_partition(lake, [track(91, "disliked", DIS, "Nope", ARTIST_B, danceability=0.99)])
     write_partition(lake, rows)
     config = tmp_path_factory.mktemp("config") / "weekly-discovery.toml"  # the job's settings, as in Airflow
     config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[report]\ntop_artist_min_tracks = 1\n'
@@ -146,7 +151,7 @@ def job_run(tmp_path_factory):
     events = tmp_path_factory.mktemp("events")
     result = run_job(root, DS, tmp_path_factory.mktemp("cwd"), "--config", str(config), events=events)
     assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
-    report = json.loads((lake.partition("reports", "library", DS) / "report.json").read_text())
+    report = json.loads((Path(lake.root) / "reports" / "library" / f"ds={DS}" / "report.json").read_text())
     return lake, report, result.stdout + result.stderr, corr_data, config, session_settings(events)
 
 
@@ -191,21 +196,24 @@ def test_coverage_and_log(job_run):
     assert report["input"] == {"table": f"silver/tracks_enriched/ds={DS}", "rows": 13}
     assert f"library report ds={DS}: 12 distinct tracks" in log
     assert "strongest correlations over 6 tracks: energy and loudness: 0.9" in log
-    assert f"wrote {lake.partition('reports', 'library', DS) / 'report.json'}" in log
-    assert list(Path(lake.root, "_staging").iterdir()) == []
+    folder = Path(lake.root) / "reports" / "library" / f"ds={DS}"
+    assert f"wrote {folder / 'report.json'}" in log
+    assert sorted(p.name for p in folder.iterdir()) == ["report.json"]  # render writes index.html; no temp file
+    assert not Path(lake.root, "_staging").exists()
 
 
 def test_a_small_input_runs_with_the_small_input_settings_and_the_same_report_as_with_sparks(job_run, tmp_path):
     lake, report, log, _, config, settings = job_run
-    small = {"spark.sql.shuffle.partitions": "1", "spark.sql.adaptive.enabled": "false",
-             "spark.sql.codegen.wholeStage": "false"}
+    small = {"spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
+             "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false"}
     assert {key: settings.get(key) for key in small} == small  # what the session really ran with
-    assert re.search(r"small input \(0\.0 MB, under 32 MB\): spark\.sql\.adaptive\.enabled=false, "
-                     r"spark\.sql\.codegen\.wholeStage=false, spark\.sql\.shuffle\.partitions=1", log)
+    assert re.search(r"small input \(0\.0 MB, under 32 MB\): spark\.databricks\.delta\.snapshotPartitions=1, "
+                     r"spark\.sql\.adaptive\.enabled=false, spark\.sql\.codegen\.wholeStage=false, "
+                     r"spark\.sql\.shuffle\.partitions=1", log)
 
     # the same input with the rule off (threshold 0): Spark's own settings, the same report
     other = Lake(str(tmp_path / "lake"))
-    shutil.copytree(lake.partition("silver", "tracks_enriched", DS), other.partition("silver", "tracks_enriched", DS))
+    shutil.copytree(lake.table(TRACKS_ENRICHED), other.table(TRACKS_ENRICHED))  # the table, its log and its dates
     events = tmp_path / "events"
     events.mkdir()
     result = run_job(Path(other.root), DS, tmp_path, "--config", str(config), events=events,
@@ -215,7 +223,7 @@ def test_a_small_input_runs_with_the_small_input_settings_and_the_same_report_as
     default = session_settings(events)
     assert default.get("spark.sql.shuffle.partitions") == "8"  # the project's default, not the small input's 1
     assert "spark.sql.adaptive.enabled" not in default and "spark.sql.codegen.wholeStage" not in default
-    again = json.loads((other.partition("reports", "library", DS) / "report.json").read_text())
+    again = json.loads((Path(other.root) / "reports" / "library" / f"ds={DS}" / "report.json").read_text())
     # the sums run in another order: floats may differ in their last digit, nothing else may
     assert rounded({**again, "generated_at": None}) == rounded({**report, "generated_at": None})
 
@@ -243,6 +251,11 @@ def test_missing_input_fails_before_spark_starts(tmp_path, caplog):
     job = load_job_module()
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
+    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
+    caplog.clear()
+    rows, _ = build_rows()
+    write_partition(Lake(str(tmp_path)), rows, "2026-11-16")  # the table has another date only
     assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
     with pytest.raises(SystemExit):  # no config: a usage error

@@ -18,7 +18,6 @@ from weekly_discovery.lake import (
     BatchFile,
     Lake,
     LakeError,
-    PartitionWriter,
     Table,
     batch_file_name,
     parse_batch_file_name,
@@ -91,20 +90,8 @@ def test_partition_takes_a_table_and_keeps_the_older_layer_name_form(tmp_path):
         lake.partition(TRACKS_ENRICHED, "2026-13-01")
 
 
-def test_partition_writer_never_writes_through_a_hard_link(tmp_path):
-    """PartitionWriter.write_bytes goes through the one atomic writer: a new file replaces the name."""
-    lake = Lake(str(tmp_path))
-    source = tmp_path / "source.json"
-    source.write_bytes(b"old")
-    with PartitionWriter(lake, lake.partition(SILVER_TRACKS, DS)) as writer:
-        writer.copy_in("page.json", source)
-        writer.write_bytes("page.json", b"new")
-    assert source.read_bytes() == b"old"
-    assert (lake.partition(SILVER_TRACKS, DS) / "page.json").read_bytes() == b"new"
-
-
 def test_the_package_re_exports_what_stages_use():
-    for name in ("Lake", "LakeError", "check_ds", "read_json", "PartitionWriter", "MANIFEST", "METRICS",
+    for name in ("Lake", "LakeError", "check_ds", "read_json", "MANIFEST", "METRICS",
                  "write_json", "write_atomic", "arrow_source", "SILVER_TRACKS", "batch_file_name"):
         assert name in lake_api.__all__ and hasattr(lake_api, name)
 

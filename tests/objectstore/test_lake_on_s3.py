@@ -1,4 +1,4 @@
-"""The Python side of the lake on a real S3-protocol server: extraction, incremental reads, commits, readers."""
+"""The Python side of the lake on a real S3-protocol server: extraction, incremental reads, Delta tables, readers."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from tests.ingest.conftest import DS1, DS2, make_api
 from tests.objectstore.conftest import SECRET_KEY, get_json, keys
 from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library
-from weekly_discovery.lake.layout import Lake, PartitionWriter, list_partitions
-from weekly_discovery.lake.storage import COMMIT_MARKER, ObjectPath, tree_bytes
+from weekly_discovery.lake import delta, write_atomic, write_json
+from weekly_discovery.lake.layout import PICKS, Lake
+from weekly_discovery.lake.storage import ObjectPath, tree_bytes
 
 SAVED = "raw/spotify/source=saved_tracks"
 
@@ -40,19 +41,16 @@ def test_extraction_writes_pages_and_manifest_to_the_bucket(s3_env, s3, bucket, 
     prefix = f"lake/{SAVED}/ds={DS1}/"
     saved_keys = keys(s3, bucket, prefix)
     pages = len(library.saved) // 50 + (1 if len(library.saved) % 50 else 0)
-    assert saved_keys == sorted([prefix + "_manifest.json", prefix + COMMIT_MARKER]
-                                + [f"{prefix}page-{i:05d}.json" for i in range(pages)])
+    assert saved_keys == sorted([prefix + "_manifest.json"] + [f"{prefix}page-{i:05d}.json" for i in range(pages)])
     manifest = get_json(s3, bucket, prefix + "_manifest.json")
     assert manifest["mode"] == "full" and manifest["item_total"] == len(library.saved)
     assert manifest["pages"] == [f"{SAVED}/ds={DS1}/page-{i:05d}.json" for i in range(pages)]
     first = get_json(s3, bucket, prefix + "page-00000.json")
     assert [i["track"]["id"] for i in first["items"]] == [t for _, t in library.saved[:50]]
-    marker = get_json(s3, bucket, prefix + COMMIT_MARKER)
-    assert sorted(marker["files"]) == sorted(k[len(prefix):] for k in saved_keys if not k.endswith(COMMIT_MARKER))
-    # every source landed, nothing is left in the staging area
+    # every source landed, and nothing else was written (no staging area, no commit marker)
     sources = {k.split("/")[3] for k in keys(s3, bucket, "lake/raw/spotify/")}
     assert sources == {f"source={s.key}" for s in config.sources}
-    assert keys(s3, bucket, "lake/_staging/") == []
+    assert [k for k in keys(s3, bucket) if not k.startswith("lake/raw/spotify/")] == []
     assert [p.parent.parent.name for p in config.lake.raw_manifests(DS1)] == sorted(
         f"source={s.key}" for s in config.sources)
     # the secret never reaches a log line or the bucket
@@ -82,9 +80,9 @@ def test_incremental_run_reads_the_previous_partition_from_the_bucket(s3_env, s3
                                                                           for p in first_run]
     newest = get_json(s3, bucket, f"lake/{m['pages'][0]}")["items"][:3]
     assert [i["track"]["id"] for i in newest] == unsaved[::-1]
-    # the DS2 partition stands alone: its commit marker lists every page, and deleting DS1 changes nothing
-    marker = get_json(s3, bucket, f"lake/{SAVED}/ds={DS2}/{COMMIT_MARKER}")
-    assert sorted(marker["files"]) == sorted(["_manifest.json"] + [p.rsplit("/", 1)[1] for p in m["pages"]])
+    # the DS2 partition stands alone: it holds its manifest and every page, and deleting DS1 changes nothing
+    assert keys(s3, bucket, f"lake/{SAVED}/ds={DS2}/") == sorted(
+        [f"lake/{SAVED}/ds={DS2}/_manifest.json"] + [f"lake/{p}" for p in m["pages"]])
     ds2 = {p: get_json(s3, bucket, f"lake/{p}") for p in m["pages"]}
     for key in keys(s3, bucket, f"lake/{SAVED}/ds={DS1}/"):
         s3.delete_object(Bucket=bucket, Key=key)
@@ -94,103 +92,46 @@ def test_incremental_run_reads_the_previous_partition_from_the_bucket(s3_env, s3
     assert standin.count("GET /v1/playlists") == len([s for s in config.sources if s.kind == "playlist"])
 
 
-class CrashOnCopy:
-    """The real S3 filesystem, except that the copy after the first ``after`` ones fails (a crash)."""
+def _picks(ds: str, ids: list[str]):
+    import pyarrow as pa
 
-    def __init__(self, fs, after: int):
-        self.fs, self.left = fs, after
-
-    def copy_file(self, src: str, dest: str) -> None:
-        if self.left == 0:
-            raise OSError("simulated crash during the commit")
-        self.left -= 1
-        self.fs.copy_file(src, dest)
-
-    def __getattr__(self, name: str):
-        return getattr(self.fs, name)
+    return pa.table({"rank": pa.array(range(1, len(ids) + 1), pa.int32()), "track_id": ids})
 
 
-def _commit(lake, ds, files):
-    with PartitionWriter(lake, lake.partition("gold", "published", ds)) as writer:
-        for name, body in files.items():
-            writer.write_bytes(name, body)
-
-
-def test_failed_write_leaves_no_partition_and_no_staging(s3_env, s3, bucket):
+def test_a_delta_table_in_the_bucket_replaces_one_date_per_run(s3_env, s3, bucket):
+    """delta-rs on the bucket: a rerun of a date replaces that date only, one commit per write, nothing
+    else written beside the table (no staging, no marker); boto3 looks at the objects."""
     lake = Lake(f"s3://{bucket}/lake")
-    with pytest.raises(RuntimeError):
-        with PartitionWriter(lake, lake.partition("gold", "published", DS1)) as writer:
-            writer.write_bytes("part-0.json", b"{}")
-            raise RuntimeError("crash mid-write")
-    assert keys(s3, bucket) == []
-    assert not lake.exists(lake.partition("gold", "published", DS1))
+    delta.write_date(lake, PICKS, DS1, _picks(DS1, ["a" * 22, "b" * 22]), run="r1")
+    delta.write_date(lake, PICKS, DS2, _picks(DS2, ["c" * 22]), run="r2")
+    delta.write_date(lake, PICKS, DS1, _picks(DS1, ["d" * 22]), run="r3")  # the rerun
+    assert delta.read_rows(lake, PICKS, DS1, columns=["track_id"]) == [{"track_id": "d" * 22}]
+    assert delta.read_rows(lake, PICKS, DS2, columns=["track_id"]) == [{"track_id": "c" * 22}]
+    assert delta.dates(lake, PICKS) == [DS1, DS2]
+    assert [(c["run_id"], c["ds"]) for c in delta.history(lake, PICKS)] == [("r3", DS1), ("r2", DS2), ("r1", DS1)]
+    found = keys(s3, bucket)
+    assert sorted(k for k in found if "/_delta_log/" in k and k.endswith(".json")) == [
+        f"lake/gold/picks/_delta_log/{v:020d}.json" for v in range(3)]
+    assert all(k.startswith("lake/gold/picks/") for k in found)
+    assert not [k for k in found if "_staging" in k or "_COMMITTED" in k]
 
 
-def test_rerun_replaces_only_its_own_partition(s3_env, s3, bucket):
+def test_a_failed_write_leaves_the_table_at_its_last_commit(s3_env, s3, bucket):
+    import pyarrow as pa
+
     lake = Lake(f"s3://{bucket}/lake")
-    _commit(lake, DS1, {"a.json": b"1", "b.json": b"2", "_metrics.json": b"{}"})
-    _commit(lake, DS2, {"a.json": b"other date"})
-    other = {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read() for k in keys(s3, bucket, f"lake/gold/published/ds={DS2}/")}
-
-    _commit(lake, DS1, {"c.json": b"3"})  # the rerun writes different files
-
-    assert keys(s3, bucket, f"lake/gold/published/ds={DS1}/") == [
-        f"lake/gold/published/ds={DS1}/{COMMIT_MARKER}", f"lake/gold/published/ds={DS1}/c.json"]
-    assert s3.get_object(Bucket=bucket, Key=f"lake/gold/published/ds={DS1}/c.json")["Body"].read() == b"3"
-    assert {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read()
-            for k in keys(s3, bucket, f"lake/gold/published/ds={DS2}/")} == other
-    assert list_partitions(lake.table("gold", "published")) == [DS1, DS2]
-
-
-def test_crash_during_the_commit_leaves_the_partition_absent_then_a_rerun_commits(s3_env, s3, bucket, standin,
-                                                                                  library, tmp_path):
-    """The commit dies after copying two objects: readers see no partition, never part of one."""
-    config = s3_config(standin, tmp_path, bucket)
-    lake = config.lake
-    extract_library(make_api(standin), lake, config, DS1)
-    final = lake.raw_partition("saved_tracks", DS1)
-    prefix = f"lake/{SAVED}/ds={DS1}/"
-    complete = keys(s3, bucket, prefix)
-
-    store = lake.path().store
-    real = store.fs
-    object.__setattr__(store, "fs", CrashOnCopy(real, after=2))
-    try:
-        with pytest.raises(OSError, match="crash"):
-            with PartitionWriter(lake, final) as writer:
-                for i in range(4):
-                    writer.write_bytes(f"page-{i:05d}.json", b'{"items": []}')
-                writer.write_json("_manifest.json", {"pages": []})
-    finally:
-        object.__setattr__(store, "fs", real)
-
-    # the old partition was withdrawn, the new one is not published: what was copied is invisible
-    assert keys(s3, bucket, prefix) == [prefix + "page-00000.json", prefix + "page-00001.json"]
-    assert not lake.exists(final)
-    assert lake.previous_manifest("saved_tracks", DS2) is None
-    assert "source=saved_tracks" not in {p.parent.parent.name for p in lake.raw_manifests(DS1)}
-
-    extract_library(make_api(standin), lake, config, DS1)  # the retry
-    assert keys(s3, bucket, prefix) == complete and lake.exists(final)
-    assert get_json(s3, bucket, prefix + "_manifest.json")["item_total"] == len(library.saved)
-
-
-def test_a_partition_without_its_marker_does_not_exist_for_readers(s3_env, s3, bucket):
-    """What a crash mid-commit leaves (objects but no marker) is invisible to every lake reader."""
-    lake = Lake(f"s3://{bucket}/lake")
-    _commit(lake, DS1, {"part-0.parquet": b"x"})
-    s3.put_object(Bucket=bucket, Key=f"lake/gold/published/ds={DS2}/part-0.parquet", Body=b"half")
-    assert lake.exists(lake.partition("gold", "published", DS1))
-    assert not lake.exists(lake.partition("gold", "published", DS2))
-    assert list_partitions(lake.table("gold", "published")) == [DS1]
+    delta.write_date(lake, PICKS, DS1, _picks(DS1, ["a" * 22]))
+    before = keys(s3, bucket, "lake/gold/picks/_delta_log/")
+    with pytest.raises(Exception):  # another schema: refused before any commit
+        delta.write_date(lake, PICKS, DS1, pa.table({"rank": ["one"], "track_id": [1]}))
+    assert keys(s3, bucket, "lake/gold/picks/_delta_log/") == before
+    assert delta.read_rows(lake, PICKS, DS1, columns=["track_id"]) == [{"track_id": "a" * 22}]
 
 
 def test_model_card_champion_and_report_readers(s3_env, s3, bucket):
-    import io
-
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
+    from weekly_discovery.lake.layout import RECOMMENDATIONS
     from weekly_discovery.recommend import store
     from weekly_discovery.report.model_outputs import load_model_outputs
     from weekly_discovery.report.paths import list_reports, read_latest, report_file, update_latest
@@ -199,22 +140,18 @@ def test_model_card_champion_and_report_readers(s3_env, s3, bucket):
     card = {"version": DS1, "ds": DS1, "features": ["danceability", "energy"],
             "champion": {"name": "logistic_regression", "params": {"regParam": 0.1}, "label": "lr",
                          "metrics": {"roc_auc": 0.8}}, "promotion": {"promoted": True, "reason": "first"}}
-    with PartitionWriter(lake, store.version_dir(lake, DS1)) as writer:
-        writer.write_json(store.CARD, card)
+    write_json(store.version_dir(lake, DS1) / store.CARD, card)
     pointer = store.record_decision(lake, DS1, promoted=True, incumbent=None, reason="first")
     assert get_json(s3, bucket, "lake/models/like_model/champion.json") == pointer
     assert pointer["version"] == DS1 and pointer["model_path"] == f"models/like_model/version={DS1}/model"
     assert store.read_card(lake, DS1) == card
     assert store.champion_version(lake, DS2, strictly_before=True) == DS1
 
-    buf = io.BytesIO()
-    pq.write_table(pa.table({"rank": [2, 1], "track_id": ["b" * 22, "a" * 22]}), buf)
-    s3.put_object(Bucket=bucket, Key=f"lake/gold/recommendations/ds={DS1}/part-00000.parquet", Body=buf.getvalue())
+    delta.write_date(lake, RECOMMENDATIONS, DS1, pa.table({"rank": [2, 1], "track_id": ["b" * 22, "a" * 22]}))
     outputs = load_model_outputs(lake, DS1)
     assert outputs is not None
 
-    with PartitionWriter(lake, lake.partition("reports", "library", DS1)) as writer:
-        writer.write_bytes("index.html", b"<html>report</html>")
+    write_atomic(lake.path("reports", "library", f"ds={DS1}", "index.html"), b"<html>report</html>")
     assert list_reports(lake) == [DS1] and update_latest(lake) == DS1
     assert get_json(s3, bucket, "lake/reports/library/latest.json") == {"ds": DS1}
     assert read_latest(lake) == DS1
@@ -241,8 +178,10 @@ def test_credentials_and_endpoint_from_an_airflow_connection(s3_endpoint, s3, bu
     caplog.set_level(logging.DEBUG)
 
     lake = Lake(f"s3://{bucket}/lake")
-    _commit(lake, DS1, {"a.json": b"{}"})
-    assert keys(s3, bucket) == [f"lake/gold/published/ds={DS1}/{COMMIT_MARKER}", f"lake/gold/published/ds={DS1}/a.json"]
+    delta.write_date(lake, PICKS, DS1, _picks(DS1, ["a" * 22]))  # delta-rs gets the connection's settings too
+    write_json(lake.path("reports", "library", "latest.json"), {"ds": DS1})  # and pyarrow
+    assert delta.read_rows(lake, PICKS, DS1, columns=["track_id"]) == [{"track_id": "a" * 22}]
+    assert "lake/reports/library/latest.json" in keys(s3, bucket)
     settings = lake_storage.s3_settings()
     assert (settings.access_key, settings.secret_key, settings.endpoint) == (ACCESS_KEY, SECRET_KEY, s3_endpoint)
     assert SECRET_KEY not in repr(settings) and SECRET_KEY not in repr(lake) and SECRET_KEY not in caplog.text
@@ -279,14 +218,14 @@ def test_config_takes_a_bucket_root_and_refuses_one_with_a_key_in_it(tmp_path, s
     assert "lake.root" in str(info.value) and "topsecret99" not in str(info.value)
 
 
-def test_the_size_of_a_partition_in_a_bucket_is_its_objects_bytes(s3_env, s3, bucket):
+def test_the_size_of_a_folder_in_a_bucket_is_its_objects_bytes(s3_env, s3, bucket):
     lake = Lake(f"s3://{bucket}/lake")
-    _commit(lake, DS1, {"a.json": b"1" * 1000, "b.json": b"2" * 234})
-    _commit(lake, DS2, {"a.json": b"other date" * 100})
-    partition = lake.partition("gold", "published", DS1)
+    folder = lake.path("reports", "library", f"ds={DS1}")
+    write_atomic(folder / "a.json", b"1" * 1000)
+    write_atomic(folder / "b.json", b"2" * 234)
+    write_atomic(lake.path("reports", "library", f"ds={DS2}", "a.json"), b"other date" * 100)
     objects = {k: s3.head_object(Bucket=bucket, Key=k)["ContentLength"]
-               for k in keys(s3, bucket, f"lake/gold/published/ds={DS1}/")}
-    assert set(objects) >= {f"lake/gold/published/ds={DS1}/a.json", f"lake/gold/published/ds={DS1}/b.json"}
-    assert tree_bytes(partition) == sum(objects.values())  # the commit marker counts too
-    assert tree_bytes(partition / "a.json") == 1000
-    assert tree_bytes(lake.partition("gold", "published", "2026-01-05")) == 0
+               for k in keys(s3, bucket, f"lake/reports/library/ds={DS1}/")}
+    assert tree_bytes(folder) == sum(objects.values()) == 1234
+    assert tree_bytes(folder / "a.json") == 1000
+    assert tree_bytes(lake.path("reports", "library", "ds=2026-01-05")) == 0

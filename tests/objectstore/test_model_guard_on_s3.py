@@ -1,7 +1,7 @@
 """The model check reads a model's metadata through the lake's storage layer on a bucket (issue 12, item 11).
 
-A real model is written with Spark to a local folder and uploaded (as the train job's object-store
-commit would leave it); the check then reads it from the S3-protocol server, before and after one
+A real model is written with Spark to a local folder and uploaded (as the train job, which writes a version's
+files in place, leaves it on a bucket); the check then reads it from the S3-protocol server, before and after one
 stage's metadata is replaced by an attacker's.
 """
 

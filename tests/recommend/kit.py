@@ -2,8 +2,8 @@
 
 The shape is the enrich step's output: the silver tracks columns, the audio feature columns typed
 as the quality rules declare them, ``feature_source`` and ``feature_status``. Rows are built as
-dicts and turned into a pyarrow table, which a test writes as a partition (jobs) or hands to
-Spark (``spark.createDataFrame(table)``).
+dicts and turned into a pyarrow table, which a test writes as a date of the Delta table (jobs, through
+delta-rs) or hands to Spark (``spark.createDataFrame(table)``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 SILVER_COLUMNS = [
@@ -84,10 +84,11 @@ def table(rows: Iterable[dict[str, Any]]) -> pa.Table:
 
 
 def write_enriched(lake: Lake, ds: str, rows: Iterable[dict[str, Any]]) -> Path:
-    """Write ``silver/tracks_enriched/ds=<ds>`` as one Parquet file, as the enrich job would."""
-    path = lake.partition("silver", "tracks_enriched", ds)
+    """Write date ``ds`` of ``silver/tracks_enriched`` (one Delta commit) and its ``_metrics.json``, as the enrich
+    job would; returns the date's folder."""
+    delta.write_date(lake, TRACKS_ENRICHED, ds, table(rows))
+    path = lake.partition(TRACKS_ENRICHED, ds)
     path.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table(rows), path / "part-00000.parquet")
     (path / "_metrics.json").write_text("{}\n")
     return path
 

@@ -2,8 +2,11 @@
 
 One SparkSession for the whole package (a JVM costs ~10 s); jobs are loaded by path and their
 own functions are called with it, except where a real ``spark-submit`` process is the point
-(the SIGKILL test). Lake contents are read back with pyarrow and the json module, never with
-the code under test, and compared row by row after sorting.
+(the SIGKILL test). Every derived table is a Delta table: its rows are read back through the lake's
+Delta API (:mod:`weekly_discovery.lake.delta`, delta-rs; tests/lake checks it against Spark's reader),
+never from the Parquet files of a date's folder (a rerun leaves files there that Delta removed from the
+table); raw files and ``_metrics.json`` with pyarrow and the json module. Rows are compared after
+sorting (Delta keeps no row order). Expected values never come from the code under test.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import re
 import shutil
 import sys
 import time
@@ -25,7 +27,8 @@ from devtools.standin import StandIn, write_demo_config
 from tests.util.spark import IN_PROCESS_CONF, runtime_conf
 from weekly_discovery.core.config import Config, load_config
 from weekly_discovery.ingest.extract import extract_library
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import Lake, Table
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
@@ -85,48 +88,50 @@ def ingest(spark, standin: StandIn, config: Config, ds: str) -> None:
     normalize.normalize_date(spark, config.lake, ds, normalize.load_raw_input(config.lake, ds))
 
 
-def copy_lake(src: Lake, dst: Path) -> Lake:
-    shutil.copytree(src.root, dst)
-    return Lake(str(dst))
-
-
-# ---- reading the lake back (pyarrow / json, not the code under test) --------------------------
+# ---- reading the lake back ------------------------------------------------------------------
 def _key(row: dict) -> str:
     return json.dumps(row, sort_keys=True, default=str)
 
 
-def table_rows(folder: Path) -> list[dict]:
-    """Every row of a Parquet or NDJSON partition, sorted (file names and order do not matter)."""
+def sorted_rows(rows: list[dict]) -> list[dict]:
+    return sorted(rows, key=_key)
+
+
+def table_rows(lake: Lake, table: Table, ds: str | None = None) -> list[dict]:
+    """Every row of a Delta table (one date's, without ``ds``, when ``ds`` is given), sorted; none when the
+    table was never written."""
+    return sorted_rows(delta.read_rows(lake, table, ds))
+
+
+def raw_rows(folder: Path) -> list[dict]:
+    """Every row of a raw-layer partition of Parquet or NDJSON files (not a table), sorted."""
     folder = Path(folder)
     if any(folder.glob("part-*.json")):
         rows = [json.loads(line) for p in folder.glob("part-*.json") for line in p.read_text().splitlines()]
     else:
         dataset = pads.dataset(str(folder), format="parquet", ignore_prefixes=["_", "."])
         rows = dataset.to_table().to_pylist()
-    return sorted(rows, key=_key)
+    return sorted_rows(rows)
 
 
-def partition_contents(lake: Lake, tables: list[tuple[str, str]], ds: str,
+def partition_contents(lake: Lake, tables: list[Table], ds: str,
                        drop_metrics: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Rows of each table's ``ds`` partition, plus its ``_metrics.json`` (without ``drop_metrics`` keys)."""
+    """Rows of each table's date ``ds`` (sorted; [] when it has none), plus the date's ``_metrics.json``
+    (without ``drop_metrics`` keys) when there is one."""
     out: dict[str, Any] = {}
-    for layer, name in tables:
-        folder = lake.partition(layer, name, ds)
-        if not folder.is_dir():
-            out[f"{layer}/{name}"] = None
-            continue
-        out[f"{layer}/{name}"] = table_rows(folder)
-        metrics = folder / "_metrics.json"
+    for table in tables:
+        out[str(table)] = table_rows(lake, table, ds)
+        metrics = lake.partition(table, ds) / "_metrics.json"
         if metrics.is_file():
             data = json.loads(metrics.read_text())
-            out[f"{layer}/{name}/_metrics.json"] = {k: v for k, v in data.items() if k not in drop_metrics}
+            out[f"{table}/_metrics.json"] = {k: v for k, v in data.items() if k not in drop_metrics}
     return out
 
 
-def data_files(folder: Path) -> list[str]:
-    """What a partition folder holds, with Spark's per-write part-file ids blanked out."""
-    return sorted(re.sub(r"part-\d+-[0-9a-f-]+-c000", "part-*", p.name) for p in Path(folder).iterdir())
+def copy_lake(src: Lake, dst: Path) -> Lake:
+    shutil.copytree(src.root, dst)
+    return Lake(str(dst))
 
 
-__all__ = ["REPO", "SPARK_SUBMIT", "copy_lake", "data_files", "ingest", "load_job", "make_api", "make_config",
-           "partition_contents", "table_rows"]
+__all__ = ["REPO", "SPARK_SUBMIT", "copy_lake", "ingest", "load_job", "make_api", "make_config", "partition_contents",
+           "raw_rows", "sorted_rows", "table_rows"]

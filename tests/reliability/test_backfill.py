@@ -13,7 +13,10 @@ before it, so:
   copying the previous date's pages into their own raw partition, and still hold the whole library);
 - a rerun of a middle date after later dates exist builds on the same earlier partition as its
   first run did, so with the library unchanged it changes nothing: every date's raw files,
-  bronze, quarantine, silver rows and metrics compare equal, row by row.
+  bronze, quarantine, silver rows and metrics compare equal, row by row;
+- and no commit of the backfill or of the rerun touched another date than its own: each Delta table's
+  log holds one commit per run, whose ``ds`` (in the commit info and on every file it added or removed)
+  is the date run, and the later dates' data files are the very files their own runs committed.
 
 A rerun after the library changed can only record the library as it is at rerun time (the API
 offers nothing else); this test keeps the library unchanged, the condition under which a rerun
@@ -28,13 +31,15 @@ from pathlib import Path
 import pytest
 
 from devtools.standin import StandIn, generate_demo_library
-from tests.reliability.conftest import ingest, make_config, partition_contents
-from weekly_discovery.lake.layout import list_partitions
+from tests.lake.deltalog import commit_info, live_files, log_versions, touched_dates
+from tests.reliability.conftest import ingest, make_config, partition_contents, table_rows
+from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS
+from weekly_discovery.lake import delta
 
 pytestmark = pytest.mark.spark
 
 DATES = ("2026-11-02", "2026-11-09", "2026-11-16")
-TABLES = [("bronze", "items"), ("quarantine", "items"), ("silver", "tracks")]
+TABLES = [BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS]
 
 
 def raw_contents(root: str, ds: str) -> dict[str, object]:
@@ -49,10 +54,8 @@ def raw_contents(root: str, ds: str) -> dict[str, object]:
 
 
 def silver_by_role(lake, ds: str) -> dict[str, set[str]]:
-    from tests.reliability.conftest import table_rows
-
     found: dict[str, set[str]] = {}
-    for row in table_rows(lake.partition("silver", "tracks", ds)):
+    for row in table_rows(lake, SILVER_TRACKS, ds):
         found.setdefault(row["role"], set()).add(row["track_id"])
     return found
 
@@ -66,7 +69,11 @@ def test_backfill_of_three_dates_then_rerun_of_one(spark, tmp_path):
         for ds in DATES:  # oldest first, as a backfill runs
             ingest(spark, standin, config, ds)
 
-        assert list_partitions(lake.table("silver", "tracks")) == list(DATES)
+        for table in TABLES:  # one commit per run, of that run's date only, in the order run
+            assert delta.dates(lake, table) == list(DATES), table
+            versions = log_versions(lake, table)
+            assert [touched_dates(lake, table, v) for v in versions] == [{ds} for ds in DATES], table
+            assert [commit_info(lake, table, v)["ds"] for v in versions] == list(DATES), table
         for ds in DATES:
             got = silver_by_role(lake, ds)
             assert got == {role: ids for role, ids in expected.items() if ids}, ds
@@ -79,7 +86,16 @@ def test_backfill_of_three_dates_then_rerun_of_one(spark, tmp_path):
 
         before = {ds: (raw_contents(lake.root, ds), partition_contents(lake, TABLES, ds)) for ds in DATES}
         assert all(before[ds][1]["silver/tracks"] for ds in DATES)
+        files_before = {(table, ds): live_files(lake, table, ds) for table in TABLES for ds in DATES}
+        versions_before = {table: log_versions(lake, table) for table in TABLES}
         ingest(spark, standin, config, DATES[1])  # the rerun, after DATES[2] exists
         after = {ds: (raw_contents(lake.root, ds), partition_contents(lake, TABLES, ds)) for ds in DATES}
     assert after == before
-    assert list(Path(lake.root, "_staging").iterdir()) == []
+    for table in TABLES:
+        rerun = log_versions(lake, table)[len(versions_before[table]):]
+        assert len(rerun) == 1, table  # the rerun's one commit per table ...
+        assert touched_dates(lake, table, rerun[0]) == {DATES[1]}, table  # ... touched its own date only
+        assert commit_info(lake, table, rerun[0])["ds"] == DATES[1]
+        for ds in (DATES[0], DATES[2]):  # the other dates hold the files their own runs committed
+            assert live_files(lake, table, ds) == files_before[(table, ds)], (table, ds)
+    assert not Path(lake.root, "_staging").exists()  # nothing is staged any more

@@ -16,8 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.conftest import load_job, table_rows
+from tests.reliability.conftest import load_job, raw_rows, table_rows
 from weekly_discovery.core.config import ConfigError, load_config
+from weekly_discovery.lake import QUARANTINE_ITEMS, SILVER_TRACKS
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.spark
@@ -123,11 +124,11 @@ class _Collect(logging.Handler):
 
 
 def silver(corpus) -> dict[str, dict]:
-    return {r["track_id"]: r for r in table_rows(corpus["lake"].partition("silver", "tracks", DS))}
+    return {r["track_id"]: r for r in table_rows(corpus["lake"], SILVER_TRACKS, DS)}
 
 
 def quarantine(corpus) -> list[tuple]:
-    rows = table_rows(corpus["lake"].partition("quarantine", "items", DS))
+    rows = table_rows(corpus["lake"], QUARANTINE_ITEMS, DS)
     return sorted((r["position"], r["reason"], r["detail"], r["raw"]) for r in rows)
 
 
@@ -241,7 +242,7 @@ def case_feature_file_with_a_broken_row(corpus, spark):
     assert {k: manifest[k] for k in ("looked_up", "hits", "absent", "malformed", "malformed_rows")} == \
         {"looked_up": 6, "hits": 2, "absent": 3, "malformed": 1, "malformed_rows": 1}
     assert manifest["malformed_sample"] == [{"track_id": tid("G"), "detail": "energy=NaN"}]
-    written = {r["track_id"]: r["status"] for r in table_rows(corpus["lake"].raw_features_partition("file", DS))}
+    written = {r["track_id"]: r["status"] for r in raw_rows(corpus["lake"].raw_features_partition("file", DS))}
     assert written == {tid("A"): "hit", tid("B"): "absent", tid("C"): "absent", tid("F"): "absent",
                        tid("G"): "malformed", tid("H"): "hit"}
 

@@ -5,8 +5,9 @@ Two runs from the same silver tracks: one against a clean stand-in, one against 
 the publish run (which honours Retry-After for real) keeps refreshing its token; one request is
 answered 401 (token rejected) as well. Spotify's
 audio features are forbidden (as for every app registered today), so enrichment falls back to
-ReccoBeats. Compared: every raw feature batch, the feature cache, feature quarantine, enriched
-tracks and their metrics, the publish records, and the playlist's items in the stand-in's state.
+ReccoBeats. Compared: every raw feature batch, the feature cache (the whole MERGEd table), feature
+quarantine, enriched tracks and their metrics, the publish record and the picks (Delta tables, read with
+delta-rs), the playlist file beside them, and the playlist's items in the stand-in's state.
 
 Left out of the comparison, and only these: wall-clock times (``fetched_at``, ``written_at``,
 ``created_at``, ``published_at``), request counts, which must differ under faults, and the
@@ -22,11 +23,19 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
-from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, table_rows
+from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, sorted_rows, table_rows
+from weekly_discovery.lake import (
+    AUDIO_FEATURES,
+    PICKS,
+    PUBLISHED,
+    QUARANTINE_FEATURES,
+    RECOMMENDATIONS,
+    TRACKS_ENRICHED,
+)
+from weekly_discovery.lake import delta
 from weekly_discovery.core.errors import TransientError
 from weekly_discovery.enrich.fetch import fetch_features
 from weekly_discovery.enrich.providers.base import ProviderContext
@@ -41,7 +50,7 @@ SEED = 9
 PLAYLIST = "Weekly Discovery"
 RUN_SPECIFIC = {"fetched_at", "written_at", "created_at", "published_at", "snapshot_id"}
 COUNTS = {"requests", "new_batches"}  # request counts (a publish record's "requests" lists writes: kept)
-ENRICH_TABLES = [("silver", "audio_features"), ("quarantine", "features"), ("silver", "tracks_enriched")]
+DATED_TABLES = [QUARANTINE_FEATURES, TRACKS_ENRICHED, PUBLISHED, PICKS]
 POLICY = RetryPolicy(max_attempts=12, base_delay_s=0.05, max_delay_s=0.5)
 
 
@@ -63,11 +72,10 @@ def recommendations(library, count: int = 230) -> list[str]:
 
 def write_recommendations(lake: Lake, track_ids: list[str]) -> None:
     """The score step's output, written by hand: publishing is what is under test."""
-    folder = lake.partition("gold", "recommendations", DS)
-    folder.mkdir(parents=True)
-    pq.write_table(pa.table({"rank": list(range(1, len(track_ids) + 1)), "track_id": track_ids,
-                             "uri": [f"spotify:track:{t}" for t in track_ids]}), folder / "part-00000.parquet")
-    (folder / "_metrics.json").write_text(json.dumps({"model_version": "hand-written-1"}))
+    delta.write_date(lake, RECOMMENDATIONS, DS, pa.table({
+        "rank": list(range(1, len(track_ids) + 1)), "track_id": track_ids,
+        "uri": [f"spotify:track:{t}" for t in track_ids]}))
+    (lake.partition(RECOMMENDATIONS, DS) / "_metrics.json").write_text(json.dumps({"model_version": "hand-written-1"}))
 
 
 def enrich_and_publish(spark, standin: StandIn, lake: Lake, config, sleep) -> None:
@@ -91,18 +99,24 @@ def publish_with_task_retries(api, lake: Lake, tries: int = 4) -> None:
                 raise
 
 
+def readable(row: dict) -> dict:
+    """A ``gold/published`` row's record is a JSON string: parsed, so that its run-specific keys can go."""
+    return {**row, "record": json.loads(row["record"])} if isinstance(row.get("record"), str) else row
+
+
 def lake_result(lake: Lake) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for path in sorted(Path(lake.root, "raw", "features").rglob("*.json")):
         out[str(path.relative_to(lake.root))] = scrub(json.loads(path.read_text()))
-    for layer, name in ENRICH_TABLES:
-        folder = lake.partition(layer, name, DS)
-        out[f"{layer}/{name}"] = [scrub(r) for r in table_rows(folder)]
-        if (folder / "_metrics.json").is_file():
-            out[f"{layer}/{name}/_metrics.json"] = scrub(json.loads((folder / "_metrics.json").read_text()))
-    published = Path(lake.root, "gold", "published")
-    out["published"] = {str(p.relative_to(published)): scrub(json.loads(p.read_text()))
-                        for p in sorted(published.rglob("*.json"))}
+    out[str(AUDIO_FEATURES)] = sorted_rows([scrub(r) for r in table_rows(lake, AUDIO_FEATURES)])  # every date's
+    for table in DATED_TABLES:
+        out[str(table)] = sorted_rows([scrub(readable(r)) for r in table_rows(lake, table, DS)])
+        metrics = lake.partition(table, DS) / "_metrics.json"
+        if metrics.is_file():
+            out[f"{table}/_metrics.json"] = scrub(json.loads(metrics.read_text()))
+    published = Path(lake.table(PUBLISHED))  # the files beside the table (the playlist file), not its log
+    out["published files"] = {str(p.relative_to(published)): scrub(json.loads(p.read_text()))
+                              for p in sorted(published.rglob("*.json")) if "_delta_log" not in p.parts}
     return out
 
 
@@ -124,7 +138,11 @@ def test_faults_and_expiring_tokens_give_the_clean_lake_and_playlist(spark, tmp_
         port = clean.port
     expected_lake = lake_result(config.lake)
     assert expected_lake["silver/tracks_enriched"] and expected_lake["silver/audio_features"]
+    assert [r["track_id"] for r in sorted(expected_lake["gold/picks"], key=lambda r: r["rank"])] == wanted
+    assert [r["record"]["tracks"] for r in expected_lake["gold/published"]] == [len(wanted)]
     [(playlist_id, revision, items)] = playlist_state(clean_library)
+    # one file beside the table: the playlist's id under its name (whatever the file is called)
+    assert [f["playlists"][PLAYLIST]["id"] for f in expected_lake["published files"].values()] == [playlist_id]
     assert items == wanted and revision == 3  # one replace and two adds of at most 100 tracks
 
     faulty_library = generate_demo_library(seed=SEED, n_tracks=600)

@@ -12,9 +12,10 @@ self-contained (reused pages are copied into the later partition), so:
 2. the song is un-liked and D2 is rerun: D2 becomes ``unchanged`` and its own new page is gone;
 3. another song is liked and D2 is rerun again: D2's ``page-00000`` now holds other content;
 
-and after each rerun, normalizing D3 again gives the same bronze, quarantine and silver rows
-(sorted) and metrics as before. The expected track ids come from the stand-in's library, not from
-the pipeline; the extraction runs over HTTP against the stand-in and normalize is the job's own code.
+and after each rerun, D3's bronze, quarantine and silver rows (sorted) and metrics are as before, and
+so are they after normalizing D3 again (a rerun of D3, which replaces D3 only). The expected track ids
+come from the stand-in's library, not from the pipeline; the extraction runs over HTTP against the
+stand-in and normalize is the job's own code.
 """
 
 from __future__ import annotations
@@ -25,11 +26,12 @@ import pytest
 
 from devtools.standin import StandIn, generate_demo_library
 from tests.reliability.conftest import ingest, load_job, make_config, partition_contents, table_rows
+from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS
 
 pytestmark = pytest.mark.spark
 
 D1, D2, D3 = "2026-11-02", "2026-11-09", "2026-11-16"
-TABLES = [("bronze", "items"), ("quarantine", "items"), ("silver", "tracks")]
+TABLES = [BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS]
 
 
 def normalize(spark, lake, ds: str) -> None:
@@ -42,7 +44,7 @@ def saved_manifest(lake, ds: str) -> dict:
 
 
 def liked_ids(lake, ds: str) -> set[str]:
-    return {r["track_id"] for r in table_rows(lake.partition("silver", "tracks", ds)) if r["role"] == "liked"}
+    return {r["track_id"] for r in table_rows(lake, SILVER_TRACKS, ds) if r["role"] == "liked"}
 
 
 def test_rerun_of_an_earlier_date_leaves_a_later_date_unchanged(spark, tmp_path):
@@ -67,6 +69,7 @@ def test_rerun_of_an_earlier_date_leaves_a_later_date_unchanged(spark, tmp_path)
         ingest(spark, standin, config, D2)
         assert saved_manifest(lake, D2)["mode"] == "unchanged"
         assert liked_ids(lake, D2) == liked_at_d1
+        assert partition_contents(lake, TABLES, D3) == d3_before  # the rerun of D2 left D3 alone
         normalize(spark, lake, D3)
         assert partition_contents(lake, TABLES, D3) == d3_before
 
@@ -75,6 +78,7 @@ def test_rerun_of_an_earlier_date_leaves_a_later_date_unchanged(spark, tmp_path)
         ingest(spark, standin, config, D2)
         assert saved_manifest(lake, D2)["mode"] == "incremental"
         assert liked_ids(lake, D2) == liked_at_d1 | {other_song}
+        assert partition_contents(lake, TABLES, D3) == d3_before
         normalize(spark, lake, D3)
         assert partition_contents(lake, TABLES, D3) == d3_before
         assert liked_ids(lake, D3) == liked_at_d1 | {liked_song}  # nothing it never saw

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from weekly_discovery.core.vocabulary import POST_FEATURES
-from weekly_discovery.lake.layout import Lake
+from weekly_discovery.lake import delta
+from weekly_discovery.lake.layout import PICKS, RECOMMENDATIONS, REPORTS, SILVER_TRACKS, Lake
 from weekly_discovery.report import analysis as an
 from weekly_discovery.report.compute import readings
 
@@ -99,16 +100,16 @@ def make_report(ds: str = "2026-11-23", *, label: str = EVIL) -> dict:
 
 
 def write_report(lake: Lake, report: dict) -> Path:
-    folder = lake.partition("reports", "library", report["ds"])
+    folder = lake.table(REPORTS) / f"ds={report['ds']}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps(report))
     return folder
 
 
 def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
-    """Issue 5's files for ``ds``, in the shape its brief describes."""
+    """Issue 5's files for ``ds``, in the shape its brief describes (the recommendations: a date of the Delta
+    table, with its ``_metrics.json`` beside it)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     version = lake.table("models", "like_model") / f"version={ds}"
     version.mkdir(parents=True, exist_ok=True)
@@ -125,9 +126,7 @@ def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
         "promotion": {"promoted": True, "reason": "first model: promoted", "incumbent": None},
     }))
     (version.parent / "champion.json").write_text(json.dumps({"version": ds}))
-    recs = lake.partition("gold", "recommendations", ds)
-    recs.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({
+    delta.write_date(lake, RECOMMENDATIONS, ds, pa.table({
         "rank": [1, 2],
         "track_id": ["T" * 22, "javascript:alert(1)"],
         "uri": ["spotify:track:" + "T" * 22, "x"],
@@ -138,7 +137,9 @@ def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
         "probability": [0.93, 0.88],
         "source_key": ["playlist-" + "N" * 22, "playlist-" + "M" * 22],
         "source_name": ["New Music Friday", label],
-    }), recs / "part-00000.parquet")
+    }))
+    recs = lake.partition(RECOMMENDATIONS, ds)
+    recs.mkdir(parents=True, exist_ok=True)
     (recs / "_metrics.json").write_text(json.dumps({"ds": ds, "model_version": ds, "playlists": [
         {"source_key": "playlist-" + "N" * 22, "name": label, "recommended": 12, "total": 50, "scored": 50},
         {"source_key": "playlist-" + "M" * 22, "name": "Fresh Finds", "recommended": 3, "total": 40,
@@ -151,13 +152,10 @@ def lake(tmp_path) -> Lake:
 
 
 def write_picks(lake: Lake, ds: str, picks: list[tuple]) -> None:
-    """``gold/picks/ds=<ds>`` in the history table's shape: ``(rank, track_id, name, artists, source,
-    probability, reason)`` per pick, the other columns filled from them."""
+    """Date ``ds`` of ``gold/picks`` in the history table's shape: ``(rank, track_id, name, artists, source,
+    probability, reason)`` per pick, the other columns filled from them (a rerun replaces the date)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    folder = lake.partition("gold", "picks", ds)
-    folder.mkdir(parents=True, exist_ok=True)
     rows = [{"ds": ds, "rank": rank, "track_id": tid, "track_uri": f"spotify:track:{tid}", "name": name,
              "artist_names": artists, "primary_artist_id": None, "primary_artist_name": artists[0] if artists else None,
              "source": source, "probability": p, "reason": reason, "playlist_id": "W" * 22}
@@ -167,16 +165,13 @@ def write_picks(lake: Lake, ds: str, picks: list[tuple]) -> None:
                         ("primary_artist_id", pa.string()), ("primary_artist_name", pa.string()),
                         ("source", pa.string()), ("probability", pa.float64()), ("reason", pa.string()),
                         ("playlist_id", pa.string())])
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), folder / "part-00000.parquet")
+    delta.write_date(lake, PICKS, ds, pa.Table.from_pylist(rows, schema=schema))
 
 
 def write_library(lake: Lake, ds: str, rows: list[tuple[str, str, str]]) -> None:
-    """``silver/tracks/ds=<ds>`` with the columns the hit rate reads: ``(track_id, role, source_key)`` rows."""
+    """Date ``ds`` of ``silver/tracks`` with the columns the hit rate reads: ``(track_id, role, source_key)`` rows."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    folder = lake.partition("silver", "tracks", ds)
-    folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.table({"track_id": [r[0] for r in rows], "role": [r[1] for r in rows],
-                             "source_key": [r[2] for r in rows], "name": ["x"] * len(rows)}),
-                   folder / "part-00000.parquet")
+    delta.write_date(lake, SILVER_TRACKS, ds, pa.table({
+        "track_id": pa.array([r[0] for r in rows], pa.string()), "role": pa.array([r[1] for r in rows], pa.string()),
+        "source_key": pa.array([r[2] for r in rows], pa.string()), "name": pa.array(["x"] * len(rows), pa.string())}))

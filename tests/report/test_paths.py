@@ -39,12 +39,19 @@ def test_a_symlinked_partition_pointing_outside_is_refused(lake, tmp_path):
         report_file(lake, "2026-11-23")
 
 
+def test_list_reports_without_any_report(lake):
+    assert list_reports(lake) == [] and read_latest(lake) is None
+
+
 def test_list_and_latest_only_count_rendered_reports(lake):
     table = lake.table("reports", "library")
     for ds, rendered in (("2026-11-16", True), ("2026-11-23", True), ("2026-11-30", False)):
         (table / f"ds={ds}").mkdir(parents=True)
         if rendered:
             (table / f"ds={ds}" / "index.html").write_text("x")
+    for other in ("ds=2026-13-45", "ds=latest", "2026-11-09"):  # not a date folder of the reports: ignored
+        (table / other).mkdir()
+        (table / other / "index.html").write_text("x")
     assert list_reports(lake) == ["2026-11-23", "2026-11-16"]
     assert read_latest(lake) is None
     (table / "latest.json").write_text('{"ds": "2026-11-30"}')  # not rendered: no pointer

@@ -1,11 +1,15 @@
-"""This week's picks and the hit rate of earlier weeks' picks, read from hand-written lakes."""
+"""This week's picks and the hit rate of earlier weeks' picks, read from hand-written lakes (Delta tables
+written with delta-rs)."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from tests.report.conftest import write_library, write_picks
-from weekly_discovery.report.picks import hit_rates, load_picks, week_picks
+from weekly_discovery.lake import METRICS, SILVER_TRACKS
+from weekly_discovery.report.picks import hit_rates, load_picks, saved_track_ids, week_picks
 
 DS = "2026-11-30"
 SAVED = "saved_tracks"
@@ -89,9 +93,40 @@ def test_load_picks_bundles_both(lake):
     assert len(got["reaction"]["weeks"]) == 2
 
 
-def test_the_novelty_rules_of_the_week_are_read_from_the_score_steps_metrics_and_stated_on_the_page(lake):
-    import json
+def test_a_rerun_of_a_week_replaces_its_picks_and_leaves_the_other_weeks(lake):
+    """A week published again: its old rows are no longer read (their files stay on disk until a VACUUM),
+    and no other week changes."""
+    history(lake)
+    library(lake)
+    write_picks(lake, "2026-11-23", [(1, "a1", "A one", ["Ann"], "catalog", 0.9, "again")])  # the rerun
+    assert [p["track_id"] for p in week_picks(lake, "2026-11-23")] == ["a1"]
+    assert [p["track_id"] for p in week_picks(lake, DS)] == ["c1", "c2"]
+    got = hit_rates(lake, DS)
+    assert [(w["ds"], w["offered"], w["saved"]) for w in got["weeks"]] == [("2026-11-16", 4, 2),
+                                                                          ("2026-11-23", 1, 1)]
+    assert got["weeks"][1]["by_source"] == {"catalog": {"offered": 1, "saved": 1, "rate": 1.0}}
 
+
+def test_an_ingest_of_the_date_without_liked_songs_is_known_and_saves_nothing(lake):
+    history(lake)
+    write_library(lake, "2026-11-23", [("a1", "liked", SAVED)])  # another date's library
+    assert saved_track_ids(lake, DS) is None  # the ingest has not run for DS
+    assert hit_rates(lake, DS)["saved_known"] is False
+    write_library(lake, DS, [("a1", "liked", LIKED_PLAYLIST)])  # it ran: no Liked Songs among its rows
+    assert saved_track_ids(lake, DS) == set()
+    write_library(lake, DS, [])  # it ran on an empty library: no rows, only the run's metrics
+    assert saved_track_ids(lake, DS) is None
+    folder = lake.partition(SILVER_TRACKS, DS)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / METRICS).write_text(json.dumps({"ds": DS, "rows": 0}))
+    assert saved_track_ids(lake, DS) == set()
+    got = hit_rates(lake, DS)
+    assert got["saved_known"] is True
+    assert [(w["ds"], w["offered"], w["saved"]) for w in got["weeks"]] == [("2026-11-16", 4, 0),
+                                                                          ("2026-11-23", 3, 0)]
+
+
+def test_the_novelty_rules_of_the_week_are_read_from_the_score_steps_metrics_and_stated_on_the_page(lake):
     from tests.report.conftest import make_report
     from weekly_discovery.report.render import render_html
 

@@ -2,7 +2,9 @@
 
 report.json is written by the real ``jobs/report.py`` ``run()`` with Spark and the aggregates replaced by
 stand-ins (no JVM here: what is tested is the fingerprint the job records and the decision on it; the
-numbers are tests/jobs/test_report_job.py's). Whether to compute is written by hand for each case.
+numbers are tests/jobs/test_report_job.py's). The enriched tracks are a Delta table written with delta-rs;
+the expected fingerprints are read from its log with deltalake directly. Whether to compute is written by
+hand for each case.
 """
 
 from __future__ import annotations
@@ -12,7 +14,6 @@ import importlib.util
 import json
 import logging
 import os
-import shutil
 import sys
 from pathlib import Path
 from types import SimpleNamespace
@@ -23,9 +24,10 @@ from airflow.sdk.exceptions import AirflowFailException  # imported first: Airfl
 from tests.objectstore.conftest import bucket, s3, s3_endpoint, s3_env  # noqa: F401 - fixtures
 from tests.report.conftest import make_report, write_report
 from weekly_discovery.core.config import load_config
+from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report import tasks as report_tasks
-from weekly_discovery.report.freshness import Decision, decide, input_fingerprint, partition_files
+from weekly_discovery.report.freshness import Decision, decide, input_fingerprint, side_files
 
 REPO = Path(__file__).resolve().parents[2]
 DS = "2026-11-23"
@@ -41,14 +43,28 @@ def write_config(path: Path, lake_root: Path, *, report: str = "", references: t
     return path
 
 
-def write_enriched(lake: Lake, part: str = "part-00000-1111.snappy.parquet", data: bytes = b"PAR1 rows PAR1") -> Path:
-    """An enriched partition as Spark leaves it (bytes only: nothing here opens a Parquet file)."""
-    folder = lake.partition("silver", "tracks_enriched", DS)
+def write_enriched(lake: Lake, ds: str = DS, rows: int = 3, metrics: str | None = '{"ds": "2026-11-23"}'):
+    """Date ``ds`` of the enriched tracks table (a few rows: nothing here reads them) and its _metrics.json
+    (unless ``metrics`` is None), as enrich leaves them; returns the date's folder."""
+    import pyarrow as pa
+
+    delta.write_date(lake, TRACKS_ENRICHED, ds, pa.table({"track_id": [f"t{i}" for i in range(rows)],
+                                                          "role": ["liked"] * rows}))
+    folder = lake.partition(TRACKS_ENRICHED, ds)
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / part).write_bytes(data)
-    (folder / "_SUCCESS").write_bytes(b"")
-    (folder / "_metrics.json").write_text('{"ds": "2026-11-23"}')
+    if metrics is not None:
+        (folder / "_metrics.json").write_bytes(metrics.encode())  # a Path or a bucket's ObjectPath
     return folder
+
+
+def log_files(lake: Lake, ds: str = DS) -> dict:
+    """The data files of ``ds`` in the table's current version, read from its log by deltalake itself."""
+    import pyarrow as pa
+    from deltalake import DeltaTable
+
+    actions = pa.table(DeltaTable(str(lake.table(TRACKS_ENRICHED))).get_add_actions(flatten=True)).to_pylist()
+    return {a["path"]: {"size": a["size_bytes"], "mtime_ns": a["modification_time"] * 1_000_000}
+            for a in actions if a["partition.ds"] == ds}
 
 
 def load_job():
@@ -63,13 +79,13 @@ def run_report_job(monkeypatch, lake: Lake, config: Path) -> dict:
     """``jobs/report.py``'s ``run()`` with a stand-in session and aggregates; returns report.json as written."""
     job = load_job()
     frame = SimpleNamespace(select=lambda *columns: "tracks")
-    spark = SimpleNamespace(read=SimpleNamespace(parquet=lambda path: frame))
+    spark = SimpleNamespace()
     monkeypatch.setattr(job, "job_session", lambda name, **kw: contextlib.nullcontext(spark))
-    monkeypatch.setattr(job, "build_report", lambda tracks, ds, settings, **kw: {
-        "version": 1, "ds": ds, "generated_at": "2026-11-23T07:00:00+00:00", "settings": settings.to_json()})
+    monkeypatch.setattr(job, "read_date", lambda session, lake_, table, ds: frame)
+    monkeypatch.setattr(job, "build_report", lambda tracks, ds, settings, **kw: make_report(ds, label="Plain"))
     monkeypatch.setattr(job, "summary_lines", lambda report, html_path: [])
     job.run(job.parse_args(["--lake", lake.root, "--ds", DS, "--config", str(config)]))
-    return json.loads((lake.partition("reports", "library", DS) / "report.json").read_text())
+    return json.loads((Path(lake.root) / "reports" / "library" / f"ds={DS}" / "report.json").read_text())
 
 
 @pytest.fixture
@@ -83,16 +99,14 @@ def setup(tmp_path, lake, monkeypatch):
 
 def test_the_job_records_the_fingerprint_of_its_input_and_settings(setup):
     fingerprint = setup.report["fingerprint"]
-    files = {p.name: p.stat() for p in setup.enriched.iterdir()}
-    part = "part-00000-1111.snappy.parquet"
+    data = log_files(setup.lake)
+    assert len(data) == 1 and next(iter(data)).startswith(f"ds={DS}/part-")
+    metrics = (setup.enriched / "_metrics.json").stat()
     assert fingerprint == {
-        "version": 1,
+        "version": 2,
         "report_version": 1,
         "input": {"table": f"silver/tracks_enriched/ds={DS}", "files": {
-            "_SUCCESS": {"size": 0, "mtime_ns": files["_SUCCESS"].st_mtime_ns},
-            "_metrics.json": {"size": 20, "mtime_ns": files["_metrics.json"].st_mtime_ns},
-            part: {"size": 14, "mtime_ns": files[part].st_mtime_ns},
-        }},
+            **data, "_metrics.json": {"size": 20, "mtime_ns": metrics.st_mtime_ns}}},
         "settings": {"bin_width": 0.1, "top_artist_min_tracks": 3, "strong_correlation": 0.5,
                      "correlation_features": ["danceability", "energy", "loudness"],
                      "correlation_roles": ["liked", "disliked"],
@@ -101,6 +115,22 @@ def test_the_job_records_the_fingerprint_of_its_input_and_settings(setup):
                      "reading_share": 0.6, "concentrated_width": 0.3},
         "reference_sources": ["playlist-" + REF],
     }
+
+
+def test_a_new_report_json_takes_the_old_page_away_until_render_writes_the_new_one(setup, monkeypatch):
+    from weekly_discovery.report.paths import list_reports
+    from weekly_discovery.report.render import render_report
+
+    folder = Path(setup.lake.root) / "reports" / "library" / f"ds={DS}"
+    render_report(setup.lake, DS)
+    assert list_reports(setup.lake) == [DS]
+    write_enriched(setup.lake)  # enrich again: the job computes again
+    run_report_job(monkeypatch, setup.lake, setup.config)
+    assert sorted(p.name for p in folder.iterdir()) == ["report.json"]  # no page of the old numbers, no temp file
+    assert list_reports(setup.lake) == []
+    render_report(setup.lake, DS)
+    assert sorted(p.name for p in folder.iterdir()) == ["index.html", "report.json"]
+    assert list_reports(setup.lake) == [DS]
 
 
 def test_unchanged_input_skips_the_analysis_and_says_why(setup):
@@ -118,13 +148,33 @@ def test_the_recompute_param_runs_it_anyway(setup):
 
 
 def test_a_rerun_of_enrich_recomputes(setup):
-    # Spark names its part files anew on every write: the same rows come back under another name
-    shutil.rmtree(setup.enriched)
-    write_enriched(setup.lake, part="part-00000-2222.snappy.parquet")
+    # a rerun commits new files for the date, even with the same rows (Delta never rewrites a file); the
+    # data files alone tell (the metrics file is left as it was here)
+    write_enriched(setup.lake, metrics=None)
     decision = decide(setup.lake, DS, load_config(setup.config))
     assert decision.run_analysis is True
-    assert f"silver/tracks_enriched/ds={DS} was rewritten since (3 files then, 3 now" in decision.reason
+    assert f"silver/tracks_enriched/ds={DS} was rewritten since (2 files then, 2 now" in decision.reason
     assert decision.reason.endswith("the Spark analysis runs again")
+
+
+def test_runs_of_other_dates_and_a_vacuum_leave_the_report_current(setup):
+    """Other dates' commits (and the files a rerun of one leaves behind, then deleted by VACUUM) do not
+    touch this date's files: the analysis is still skipped."""
+    for _ in range(2):  # a date, then its rerun
+        write_enriched(setup.lake, "2026-11-30", metrics='{"ds": "2026-11-30"}')
+    stale = [p for p in setup.lake.partition(TRACKS_ENRICHED, "2026-11-30").glob("*.parquet")]
+    assert len(stale) == 2  # the first run's file is no longer in the table, still on disk
+    assert len(delta.vacuum(setup.lake, TRACKS_ENRICHED, keep_days=0)) == 1
+    decision = decide(setup.lake, DS, load_config(setup.config))
+    assert decision.run_analysis is False, decision.reason
+    assert decision.reason.endswith(SKIPPED)
+
+
+def test_files_no_commit_added_are_not_the_input(setup):
+    """A writer that died before its commit leaves files in the date's folder; they are not in the table."""
+    (setup.enriched / "part-00000-crashed.snappy.parquet").write_bytes(b"PAR1 half a file")
+    decision = decide(setup.lake, DS, load_config(setup.config))
+    assert decision.run_analysis is False, decision.reason
 
 
 @pytest.mark.parametrize("change", ["size", "mtime"])
@@ -181,13 +231,15 @@ def test_a_report_of_another_fingerprint_version_computes(setup):
     assert "written by another version of the report job" in decision.reason
 
 
-def test_partition_files_lists_names_and_sizes_only(tmp_path):
+def test_side_files_lists_the_underscore_files_beside_the_data_only(tmp_path):
     folder = tmp_path / "ds=2026-11-23"
     folder.mkdir()
-    (folder / "a.parquet").write_bytes(b"x" * 7)
-    (folder / "sub").mkdir()  # Spark writes no folders here; one would not be a file of the partition
-    assert {name: f["size"] for name, f in partition_files(folder).items()} == {"a.parquet": 7}
-    assert partition_files(tmp_path / "missing") == {}
+    (folder / "_metrics.json").write_bytes(b"x" * 7)
+    (folder / "part-00000.parquet").write_bytes(b"x" * 9)  # data files count as the log lists them, not here
+    (folder / ".part-00000.parquet.crc").write_bytes(b"x")
+    (folder / "_sub").mkdir()  # nothing writes folders here; one would not be a file of the date
+    assert {name: f["size"] for name, f in side_files(folder).items()} == {"_metrics.json": 7}
+    assert side_files(tmp_path / "missing") == {}
 
 
 def test_the_task_logs_the_reason_and_returns_the_decision(setup, caplog):
@@ -207,24 +259,21 @@ def test_the_task_fails_without_retry_on_a_broken_config(setup):
 
 
 def test_fingerprint_on_object_storage(s3_env, bucket):
-    """On a bucket the listing comes from the store (sizes, times, the commit marker), no object is read."""
-    from weekly_discovery.lake import PartitionWriter
-
+    """On a bucket the data files come from the Delta log and the metrics file from a listing: no object is read
+    but the log."""
     lake = Lake(f"s3://{bucket}/lake")
     config = SimpleNamespace(report=SimpleNamespace(bin_width=0.1, top_artist_min_tracks=3, strong_correlation=0.5),
                              model=SimpleNamespace(features=("energy",)), sources_in=lambda role: ())
-    with PartitionWriter(lake, lake.partition("silver", "tracks_enriched", DS)) as writer:
-        writer.write_bytes("part-00000-1111.parquet", b"12345")
-        writer.write_bytes("_metrics.json", b"{}")
+    write_enriched(lake, metrics="{}")
     first = input_fingerprint(lake, DS, config)
     files = first["input"]["files"]
-    assert files.keys() == {"part-00000-1111.parquet", "_metrics.json", "_COMMITTED.json"}
-    assert (files["part-00000-1111.parquet"]["size"], files["_metrics.json"]["size"]) == (5, 2)
+    (data,) = [name for name in files if name != "_metrics.json"]
+    assert data.startswith(f"ds={DS}/part-") and files.keys() == {data, "_metrics.json"}
+    assert files["_metrics.json"]["size"] == 2 and files[data]["size"] > 0
     assert first["input"]["table"] == f"silver/tracks_enriched/ds={DS}"
     assert input_fingerprint(lake, DS, config) == first
-    with PartitionWriter(lake, lake.partition("silver", "tracks_enriched", DS)) as writer:  # enrich again
-        writer.write_bytes("part-00000-2222.parquet", b"12345")
-        writer.write_bytes("_metrics.json", b"{}")
-    assert input_fingerprint(lake, DS, config)["input"]["files"].keys() == {
-        "part-00000-2222.parquet", "_metrics.json", "_COMMITTED.json"}
-
+    write_enriched(lake, "2026-11-30", metrics="{}")  # another date: this one's fingerprint stays
+    assert input_fingerprint(lake, DS, config) == first
+    write_enriched(lake, metrics="{}")  # enrich again
+    again = input_fingerprint(lake, DS, config)["input"]["files"]
+    assert again.keys() - {"_metrics.json"} != {data} and len(again) == 2

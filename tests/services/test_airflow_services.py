@@ -168,8 +168,10 @@ def test_the_pipeline_runs_on_the_services_and_logs_progress_without_secrets(sta
         assert len(airflow.runs(dag_id)) == expected, f"{dag_id} ran {len(airflow.runs(dag_id))} times: {airflow.runs(dag_id)}"
 
     lake = stack.lake
-    assert any(lake.partition("silver", "tracks", DS).glob("*.parquet"))
-    assert any(lake.partition("silver", "tracks_enriched", DS).glob("*.parquet"))
+    from weekly_discovery.lake import delta
+    from weekly_discovery.lake.layout import SILVER_TRACKS, TRACKS_ENRICHED
+
+    assert delta.has_date(lake, SILVER_TRACKS, DS) and delta.has_date(lake, TRACKS_ENRICHED, DS)
 
     for dag_id, run in runs.items():  # where the time went (shown with -s, or -rP)
         durations = ", ".join(f"{ti['task_id']} {ti.get('duration') or 0:.0f}s"

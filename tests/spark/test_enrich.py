@@ -2,8 +2,9 @@
 
 Covers the quality gates (out-of-range, unknown-kept, non-numeric), ReccoBeats' href mapping and
 Spotify's null entries as Spark reads the stored bodies, provider precedence, the file look-up on a
-tiny CSV with broken rows and a column mapping, the cache merge and tracks_enriched statuses, and
-the whole enrich date in-process (rerun gives the same content).
+tiny CSV with broken rows and a column mapping, the cache as of a date, the cache merge and tracks_enriched
+statuses, and the whole enrich date in-process (a rerun gives the same content and touches no other date's
+cache rows).
 """
 
 from __future__ import annotations
@@ -17,12 +18,22 @@ import pytest
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
-from tests.enrich.lakekit import cache_row, read_parquet, silver_row, tid, write_file_lookup, write_silver
+from tests.enrich.lakekit import (
+    cache_row,
+    read_cache,
+    read_date,
+    silver_row,
+    tid,
+    write_cache,
+    write_file_lookup,
+    write_silver,
+)
 from weekly_discovery.core.config import Enrichment, FeatureFile
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich import transforms as tx
 from weekly_discovery.enrich.providers import reccobeats as reccobeats_provider
 from weekly_discovery.enrich.providers import spotify as spotify_provider
+from weekly_discovery.lake import AUDIO_FEATURES, QUARANTINE_FEATURES, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.spark
@@ -271,17 +282,31 @@ def test_file_lookup_on_parquet(spark, tmp_path):
 
 
 def test_file_look_up_with_nothing_wanted_writes_an_empty_partition(spark, tmp_path):
-    from tests.enrich.lakekit import write_config, write_snapshot
+    from tests.enrich.lakekit import write_config
     from weekly_discovery.enrich.cache import file_lookup
 
     lake = Lake(str(tmp_path / "lake"))
     write_silver(lake, DS, [silver_row(A)])
-    write_snapshot(lake, "2026-11-16", [cache_row(A, "ok", "2026-11-16", source="file")])
+    write_cache(lake, [cache_row(A, "ok", "2026-11-16", source="file")])
     (tmp_path / "f.csv").write_text("id,danceability\n")
     config = write_config(tmp_path, tmp_path / "lake", 'providers = ["file"]\n[enrichment.file]\npath = "f.csv"\n')
     manifest = load_job("lookup_features_file").lookup(spark, lake, DS, str(config.path))
     assert (manifest["looked_up"], manifest["hits"], manifest["wanted"]["known"]) == (0, 0, 1)
     assert file_lookup(lake, DS) == (set(), set())
+
+
+def test_the_cache_as_of_a_date_is_each_tracks_newest_row_before_it(spark):
+    cache = spark.createDataFrame([
+        Row(**cache_row(A, "missing", "2026-11-09")),
+        Row(**cache_row(A, "ok", "2026-11-16", source="spotify", danceability=0.1)),
+        Row(**cache_row(A, "ok", DS, source="file", danceability=0.9)),  # the date itself: not before it
+        Row(**cache_row(B, "missing", "2026-11-09")),
+        Row(**cache_row(C, "ok", "2026-11-30", source="spotify")),  # after the date
+    ], tx.CACHE_SCHEMA)
+    rows = sorted((r["track_id"], r["status"], r["fetched_ds"], r["danceability"])
+                  for r in tx.cache_as_of(cache, DS).collect())
+    assert rows == [(A, "ok", "2026-11-16", 0.1), (B, "missing", "2026-11-09", None)]
+    assert tx.cache_as_of(cache, DS).columns == tx.CACHE_SCHEMA.fieldNames()
 
 
 def test_snapshot_merge_and_enriched_statuses(spark):
@@ -316,15 +341,14 @@ def test_snapshot_merge_and_enriched_statuses(spark):
 
 
 def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path):
-    """Raw batches written by hand as the fetch step would; D's partitions written; a rerun matches."""
+    """Raw batches written by hand as the fetch step would; D's rows merged into the cache, D's dates written;
+    a rerun gives the same content, one more commit per table, and leaves the earlier date's cache row alone."""
     job = load_job("enrich")
     lake = Lake(str(tmp_path / "lake"))
     write_silver(lake, DS, [silver_row(A, "liked", 0), silver_row(B, "liked", 1), silver_row(C, "disliked", 0),
                             silver_row(D, "candidates", 0), silver_row(tid("E"), "candidates", 1)])
     previous = "2026-11-16"
-    path = lake.partition("silver", "audio_features", previous)
-    spark.createDataFrame([Row(**cache_row(tid("E"), "missing", previous, providers_asked="file,reccobeats"))],
-                          tx.CACHE_SCHEMA).write.parquet(str(path))
+    write_cache(lake, [cache_row(tid("E"), "missing", previous, providers_asked="file,reccobeats")])
     write_file_lookup(lake, DS, [{"track_id": A, "status": "hit", "danceability": 0.9, "tempo": 0.0},
                                  {"track_id": B, "status": "absent"}, {"track_id": C, "status": "malformed"},
                                  {"track_id": D, "status": "absent"}],
@@ -346,30 +370,42 @@ def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path
     enrichment = Enrichment(providers=("file", "reccobeats"), min_coverage=0.5)
 
     metrics = job.enrich_date(spark, lake, DS, enrichment)
-    snapshot = read_parquet(lake.partition("silver", "audio_features", DS))
-    assert [(r["track_id"], r["status"], r["source"], r["fetched_ds"]) for r in snapshot] == [
+    cache = read_cache(lake)
+    assert [(r["track_id"], r["status"], r["source"], r["fetched_ds"]) for r in cache] == [
         (A, "ok", "file", DS), (B, "ok", "reccobeats", DS), (C, "quarantined", "reccobeats", DS),
         (D, "missing", None, DS),
-        (tid("E"), "missing", None, previous)]  # E: backing off, carried over from the previous snapshot
-    assert snapshot[0]["fetched_at"] == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the file's mtime
-    assert snapshot[0]["tempo"] is None and snapshot[0]["danceability"] == 0.9
-    assert snapshot[1]["fetched_at"] == dt.datetime(2026, 11, 23, 6, tzinfo=dt.timezone.utc)
-    assert snapshot[2]["detail"] == "danceability=3 (expected 0..1)"
+        (tid("E"), "missing", None, previous)]  # E: backing off, not asked: its row of the earlier date stays
+    assert cache[0]["fetched_at"] == dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the file's mtime
+    assert cache[0]["tempo"] is None and cache[0]["danceability"] == 0.9
+    assert cache[1]["fetched_at"] == dt.datetime(2026, 11, 23, 6, tzinfo=dt.timezone.utc)
+    assert cache[2]["detail"] == "danceability=3 (expected 0..1)"
+    assert metrics["cache"] == {"previous_snapshot": previous, "rows": 5,
+                                "by_status": {"missing": 2, "ok": 2, "quarantined": 1},
+                                "new_rows": {"missing": 1, "ok": 2, "quarantined": 1}}
     assert metrics["roles"]["liked"]["by_source"] == {"file": 1, "reccobeats": 1}
     assert metrics["roles"]["candidates"]["by_status"] == {"missing": 2}
     assert metrics["gates"] == {"checked": 3, "passed": 2, "quarantined": 1, "quarantined_by_field": {"danceability": 1},
                                 "unknown_kept": {"tempo": 1}}
     assert metrics["providers"]["file"]["malformed"] == 1
-    enriched = read_parquet(lake.partition("silver", "tracks_enriched", DS))
+    assert metrics["outputs"] == {"audio_features": "silver/audio_features",
+                                  "quarantine": f"quarantine/features/ds={DS}",
+                                  "tracks_enriched": f"silver/tracks_enriched/ds={DS}"}
+    assert json.loads((lake.partition(TRACKS_ENRICHED, DS) / "_metrics.json").read_text()) == metrics
+    enriched = read_date(lake, TRACKS_ENRICHED, DS, order=("source_key", "position"))
     assert [(r["track_id"], r["feature_status"]) for r in enriched] == [
         (D, "missing"), (tid("E"), "missing"), (C, "quarantined"), (A, "ok"), (B, "ok")]
-    quarantine = read_parquet(lake.partition("quarantine", "features", DS))
+    quarantine = read_date(lake, QUARANTINE_FEATURES, DS)
     assert [(r["track_id"], r["danceability"]) for r in quarantine] == [(C, "3")]
 
     with pytest.raises(job.CoverageTooLow, match="(?s)role 'disliked' is 0.0% .*role 'candidates' is 0.0%"):
         job.check_coverage(metrics, enrichment)
 
     again = job.enrich_date(spark, lake, DS, enrichment)
-    assert again == metrics
-    assert read_parquet(lake.partition("silver", "audio_features", DS)) == snapshot
-    assert read_parquet(lake.partition("silver", "tracks_enriched", DS)) == enriched
+    assert again == metrics  # D's own rows, merged by the first run, are not part of the cache as of D
+    assert read_cache(lake) == cache  # updated in place: still one row per (track, date)
+    assert read_date(lake, TRACKS_ENRICHED, DS, order=("source_key", "position")) == enriched
+    assert read_date(lake, QUARANTINE_FEATURES, DS) == quarantine
+    for table in (AUDIO_FEATURES, QUARANTINE_FEATURES, TRACKS_ENRICHED):
+        commits = [c for c in delta.history(lake, table) if c.get("ds") == DS]
+        assert len(commits) == 2, (table, commits)  # one commit per run
+    assert len(delta.history(lake, AUDIO_FEATURES)) == 3  # the hand-written row of the earlier date, two merges

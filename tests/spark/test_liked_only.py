@@ -8,14 +8,16 @@ Elkan-Noto), never read back from the code under test.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from tests.recommend.kit import row, sid, table, write_enriched
+from weekly_discovery.lake import AUDIO_FEATURES, RECOMMENDATIONS, REMOVED_PICKS, SCORES, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.spark.delta import read_date
 from weekly_discovery.recommend import models as cand
 from weekly_discovery.recommend import store
 from weekly_discovery.recommend.dataset import Negatives, labelled_set
@@ -80,20 +82,24 @@ def test_removed_and_unsaved_picks_become_weighted_negatives(spark, tmp_path):
     old, recent = "2026-10-26", "2026-11-23"  # 5 weeks and 1 week before D
     write_picks(lake, old, _picks(old, [sid("P1"), sid("P2"), sid("P3"), sid("P4")]))
     write_picks(lake, recent, _picks(recent, [sid("P5")]))
-    removed = lake.partition("gold", "removed_picks", old)
-    removed.mkdir(parents=True)
-    pq.write_table(pa.table({"track_id": [sid("P1")], "offered_ds": [old], "detected_ds": [recent]}),
-                   removed / "part-00000.parquet")
-    cache = lake.partition("silver", "audio_features", D)
-    cache.mkdir(parents=True)
-    pq.write_table(pa.table({"track_id": [sid(f"P{i}") for i in range(1, 5)], "status": ["ok"] * 4,
-                             "energy": [0.9] * 4, "acousticness": [0.1] * 4, "loudness": [-4.0] * 4}),
-                   cache / "part-00000.parquet")
+    delta.write_date(lake, REMOVED_PICKS, old,
+                     pa.table({"track_id": [sid("P1")], "offered_ds": [old], "detected_ds": [recent]}))
+    # the feature cache: one row per (track, fetched_ds); what training of D reads is each track's newest row
+    # fetched on or before D (the enrichment of D ran first)
+    fetched = [(sid(f"P{i}"), "2026-10-26", "ok", 0.9) for i in range(1, 5)]
+    fetched += [(sid("P3"), D, "ok", 0.8),                  # fetched again by D's own enrichment: this one
+                (sid("P4"), "2026-12-07", "missing", None)]  # a later week's row: not seen by D
+    delta.merge(lake, AUDIO_FEATURES, pa.table({
+        "track_id": [f[0] for f in fetched], "fetched_ds": [f[1] for f in fetched], "status": [f[2] for f in fetched],
+        "energy": pa.array([f[3] for f in fetched], pa.float64()), "acousticness": [0.1] * len(fetched),
+        "loudness": [-4.0] * len(fetched)}), ["track_id", "fetched_ds"])
     # P2 was saved to Liked Songs: a positive, not a negative; P5 is too recent to count as unsaved
     enriched = spark.createDataFrame(table([row("P2", "liked", position=0), row("L1", "liked", position=1)]))
 
     reaction, counts = reaction_rows(spark, lake, D, enriched, after_weeks=4)
     assert counts == {"removed": 1, "unsaved": 2, "without_features": 0}  # P1 removed; P3, P4 unsaved
+    assert sorted((r["track_id"], r["feature_status"], r["energy"]) for r in reaction.collect()) == [
+        (sid("P1"), "ok", 0.9), (sid("P3"), "ok", 0.8), (sid("P4"), "ok", 0.9)]
     labelled = labelled_set(enriched.unionByName(reaction, allowMissingColumns=True), FEATURES,
                             Negatives(background="never", unsaved_weight=0.25))
     got = {r["track_id"]: (r["kind"], r["label"], r["weight"]) for r in labelled.df.collect()}
@@ -123,7 +129,7 @@ def test_liked_songs_alone_train_a_calibrated_model_that_picks_the_songs_alike(s
     rows += [_taste(rng, False, f"B{i:02d}", "candidates", f"ba{i % 15}", 30 + i) for i in range(50)]
     lake = Lake(str(tmp_path / "lake"))
     write_enriched(lake, D, rows)
-    enriched = spark.read.parquet(str(lake.partition("silver", "tracks_enriched", D)))
+    enriched = read_date(spark, lake, TRACKS_ENRICHED, D)
     grid = (cand.baseline(), cand.Candidate("random_forest", {"numTrees": 30, "maxDepth": 4}))
 
     card = train_week(enriched, lake, D, TrainSettings(features=FEATURES, folds=3, seed=42, grid=grid))
@@ -136,10 +142,31 @@ def test_liked_songs_alone_train_a_calibrated_model_that_picks_the_songs_alike(s
     champion = store.champion_for_scoring(lake, D)
     assert champion.pu == pu
     metrics = score_date(spark, lake, D, champion, Model(features=FEATURES, top_n=10, max_per_artist=1))
-    picks = [r["track_id"] for r in spark.read.parquet(str(lake.partition("gold", "recommendations", D))).collect()]
+    picks = [r["track_id"] for r in delta.read_rows(lake, RECOMMENDATIONS, D, ["track_id"])]
     assert len(picks) == 10 and metrics["max_per_artist"] == 1
     assert sum(p in {sid(n) for n in loved} for p in picks) >= 9  # by hand: the loved half is far apart
     assert metrics["probability"].startswith("P(liked)")
+
+    # another week, then a rerun of D with another top_n: D's rows are replaced, the other week's untouched,
+    # one commit per table and run, each with its date
+    D2 = "2026-12-07"
+    write_enriched(lake, D2, rows)
+    score_date(spark, lake, D2, champion, Model(features=FEATURES, top_n=10, max_per_artist=1))
+    by_rank = lambda ds: sorted(delta.read_rows(lake, RECOMMENDATIONS, ds), key=lambda r: r["rank"])  # noqa: E731
+    later = by_rank(D2)
+    score_date(spark, lake, D, champion, Model(features=FEATURES, top_n=4, max_per_artist=1))
+    assert [r["rank"] for r in by_rank(D)] == [1, 2, 3, 4] and by_rank(D2) == later
+    assert json.loads((lake.partition(RECOMMENDATIONS, D) / "_metrics.json").read_text())["top_n"] == 4
+    assert len(delta.read_rows(lake, SCORES, D)) == len(delta.read_rows(lake, SCORES, D2)) == 80
+    for table in (SCORES, RECOMMENDATIONS):
+        assert [c.get("ds") for c in delta.history(lake, table)] == [D, D2, D]  # newest first
+
+    # a week without candidates: no rows, but the metrics say it was scored (what publish looks for)
+    D3 = "2026-12-14"
+    write_enriched(lake, D3, rows[:40])  # the liked songs only
+    empty = score_date(spark, lake, D3, champion, Model(features=FEATURES, top_n=10, max_per_artist=1))
+    assert empty["recommended"] == 0 and delta.read_rows(lake, RECOMMENDATIONS, D3) == []
+    assert json.loads((lake.partition(RECOMMENDATIONS, D3) / "_metrics.json").read_text())["recommended"] == 0
 
 
 def test_more_background_is_asked_only_when_the_background_is_drawn(spark):

@@ -9,6 +9,7 @@ modification time through the lake's storage layer) is in tests/objectstore/test
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 from pathlib import Path
 
@@ -54,6 +55,18 @@ def test_a_file_uri_is_read(spark, tmp_path):
         "looked_up": 2, "hits": 1, "absent": 1, "file_modified_at": "2026-01-01T00:00:00Z"}
     rows = {r["track_id"]: (r["status"], r["danceability"]) for r in read_parquet(lake.raw_features_partition("file", DS))}
     assert rows == {A: ("hit", 0.25), B: ("absent", None)}
+
+    # a rerun rewrites the raw partition in place: only its own files, then a new manifest
+    csv.write_text(f"id,danceability,energy\n{B},0.75,0.5\n")
+    spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
+    try:
+        again = lookup_job().lookup(spark, lake, DS, str(config.path))
+    finally:
+        spark.conf.unset("spark.sql.csv.parser.columnPruning.enabled")
+    folder = lake.raw_features_partition("file", DS)
+    rows = {r["track_id"]: (r["status"], r["danceability"]) for r in read_parquet(folder)}
+    assert rows == {A: ("absent", None), B: ("hit", 0.75)}
+    assert json.loads((folder / "_manifest.json").read_text())["hits"] == again["hits"] == 1
 
 
 def test_a_missing_file_uri_names_the_key(tmp_path):

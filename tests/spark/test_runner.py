@@ -36,18 +36,23 @@ def test_a_job_adds_its_own_arguments():
     assert args.config == "wd.toml" and parser.description == "Enrich."
 
 
-def test_enriched_input_names_the_dag_to_run_until_the_partition_is_committed(tmp_path):
-    from weekly_discovery.lake.layout import Lake, LakeError
+def test_enriched_input_names_the_dag_to_run_until_the_date_is_committed(tmp_path):
+    import pyarrow as pa
+
+    from weekly_discovery.lake import delta
+    from weekly_discovery.lake.layout import TRACKS_ENRICHED, Lake, LakeError
     from weekly_discovery.spark.runner import enriched_input
 
     lake = Lake(str(tmp_path / "lake"))
     with pytest.raises(LakeError) as info:
         enriched_input(lake, "2026-11-23")
     assert str(info.value).endswith("; run the enrichment (spotify_enrich) for 2026-11-23 first")
-    assert "silver/tracks_enriched/ds=2026-11-23" in str(info.value)
-    folder = tmp_path / "lake" / "silver" / "tracks_enriched" / "ds=2026-11-23"
-    folder.mkdir(parents=True)
-    assert str(enriched_input(lake, "2026-11-23")) == str(folder)
+    assert "ds=2026-11-23" in str(info.value) and "silver/tracks_enriched" in str(info.value)
+    delta.write_date(lake, TRACKS_ENRICHED, "2026-11-16", pa.table({"track_id": ["a" * 22]}))
+    with pytest.raises(LakeError):  # another date only
+        enriched_input(lake, "2026-11-23")
+    delta.write_date(lake, TRACKS_ENRICHED, "2026-11-23", pa.table({"track_id": ["a" * 22]}))
+    assert enriched_input(lake, "2026-11-23") == str(tmp_path / "lake" / "silver" / "tracks_enriched")
 
 
 def parse(argv):

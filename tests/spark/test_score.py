@@ -113,4 +113,7 @@ def test_score_candidates_scores_usable_rows_and_explains_the_others(spark):
         "features_missing", None, False)
     assert (got[sid("c4")]["score_status"], got[sid("c4")]["probability"]) == ("null_feature", None)
     assert got[sid("c5")]["score_status"] == "scored" and got[sid("c5")]["probability"] is not None
-    assert list(sc.score_candidates(model, enriched, features, 0.5).columns) == list(sc.SCORE_COLUMNS)
+    scored = sc.score_candidates(model, enriched, features, 0.5)
+    assert list(scored.columns) == list(sc.SCORE_COLUMNS)
+    # long whatever the sources (the library's int, the catalogue's long): gold/scores' column never changes type
+    assert dict(scored.dtypes)["position"] == "bigint" and dict(enriched.dtypes)["position"] == "int"

@@ -15,6 +15,7 @@ from weekly_discovery.spark.session import (
 MB = 1024 * 1024
 SMALL = {
     "spark.sql.shuffle.partitions": "1",
+    "spark.databricks.delta.snapshotPartitions": "1",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
 }
@@ -42,7 +43,8 @@ def test_the_threshold_comes_from_the_environment_and_0_turns_the_rule_off():
 def test_what_the_user_set_stays():
     submitted = {"spark.sql.adaptive.enabled": "true", "spark.master": "local[2]"}  # --conf or spark-defaults.conf
     assert input_size_conf(MB, submitted, env={}) == {
-        "spark.sql.shuffle.partitions": "1", "spark.sql.codegen.wholeStage": "false"}
+        "spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
+        "spark.sql.codegen.wholeStage": "false"}
     pinned = input_size_conf(MB, {}, env={"WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "4"})
     assert pinned == {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false"}
 

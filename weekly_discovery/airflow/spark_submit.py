@@ -322,6 +322,11 @@ class PackagedSparkSubmitOperator(SparkSubmitOperator):
     private_conf: dict[str, str] | None = None
 
     def execute(self, context: Any) -> Any:
+        from weekly_discovery.spark.delta import DAG_CONF, RUN_CONF
+
+        # the job's Delta commits record the run (DESCRIBE HISTORY), in every deploy mode (not a secret)
+        run = {RUN_CONF: context.get("run_id"), DAG_CONF: getattr(context.get("dag"), "dag_id", None)}
+        self.conf = {**(self.conf or {}), **{k: str(v) for k, v in run.items() if v}}
         self.add_lake_storage()
         archive = package_zip()
         os.utime(archive)  # in use: keep it out of the stale clean-up

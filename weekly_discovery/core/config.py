@@ -350,6 +350,7 @@ class Config:
     path: Path
     sources: tuple[Source, ...]
     lake_root: str
+    keep_versions_days: int = 30
     spotify_connection_id: str = "spotify_default"
     enrichment: Enrichment = field(default_factory=Enrichment)
     report: Report = field(default_factory=Report)
@@ -419,6 +420,8 @@ class _Sources:
 class _Lake:
     # WEEKLY_DISCOVERY_LAKE overrides it; "" or none: "lake" beside the config file
     root: str | None = Field(None, description="a folder path or an object-store URI (string)")
+    # VACUUM, in the weekly chain: files a Delta table stopped using more than this many days ago are deleted
+    keep_versions_days: Annotated[WholeNumber, _between(0, 3650)] = 30
 
 
 @dataclass(frozen=True, config=_TABLE)
@@ -509,6 +512,7 @@ def load_config(path: Path | str, env: Mapping[str, str] | None = None) -> Confi
         path=path,
         sources=tables.sources.as_sources(),
         lake_root=_lake_root(path, env.get(LAKE_ENV) or tables.lake.root or "lake"),
+        keep_versions_days=tables.lake.keep_versions_days,
         spotify_connection_id=tables.spotify.connection_id,
         enrichment=tables.enrichment,
         report=tables.report,

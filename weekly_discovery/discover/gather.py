@@ -3,9 +3,10 @@
 ``gather(lake, ds, settings=..., seed=..., clients=...)`` reads the week's library from
 ``silver/tracks``, runs each source of ``settings.sources`` in order with its own request budget, logs
 one line per source, and writes (see :mod:`weekly_discovery.discover.store`): each source's raw answers,
-``silver/candidates`` with ``_metrics.json``, and the new snapshot of the album track lists. Every
-random choice is seeded by (seed, week) and the album cache is read from before the week, so a rerun of
-the same date asks the same questions and, with the same answers, writes the same partitions.
+the album track lists read this week (merged into ``silver/album_tracks``), then the week's date of
+``silver/candidates`` and its ``_metrics.json``, last. Every random choice is seeded by (seed, week) and
+the album cache is read as it was before the week, so a rerun of the same date asks the same questions
+and, with the same answers, writes the same rows.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from weekly_discovery.discover.sources import build_source
 from weekly_discovery.discover.sources.base import STATUS_DONE, Clients, RequestBudget, SourceContext
 from weekly_discovery.discover.store import (
     candidate_rows,
+    merge_album_tracks,
     read_album_tracks,
-    write_album_tracks,
     write_candidates,
     write_raw,
 )
@@ -52,7 +53,7 @@ class GatherResult:
     ds: str
     sources: tuple[SourceSummary, ...]
     candidates: int  # rows of silver/candidates
-    candidates_path: Any
+    candidates_path: Any  # the table's folder
     albums_known: int
 
 
@@ -62,7 +63,9 @@ def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int =
 
     ``seed`` (the run's seed, e.g. the model's) and ``ds`` seed every random choice. A source failing
     with a transient error (a service that kept failing through its retries) fails the whole call, and
-    nothing of ``silver/candidates`` is written for the week: the task retry redoes it.
+    nothing of ``silver/candidates`` or ``silver/album_tracks`` is written for the week: the task retry redoes
+    it. (A failure between the album merge and the candidates' commit leaves the merged lists: harmless, a
+    rerun of the week reads the cache as it was before the week.)
     """
     settings = settings or Discover()
     clients = clients or Clients()
@@ -70,7 +73,7 @@ def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int =
     library = read_library(lake, ds)
     albums = read_album_tracks(lake, before_ds=ds)
     albums_before = len(albums)
-    summaries, candidates = [], []
+    summaries, candidates, read_this_week = [], [], []
     for name in settings.sources:
         source = build_source(name, settings)
         budget = RequestBudget(name, settings.budget(name))
@@ -79,6 +82,7 @@ def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int =
         started = time.monotonic()
         result = source.gather(context)
         read_now: dict[str, list] = {}
+        read_this_week.extend(result.album_tracks)
         for track in result.album_tracks:
             read_now.setdefault(track.album_id, []).append(track)
         albums.update({album_id: tuple(tracks) for album_id, tracks in read_now.items()})
@@ -93,8 +97,8 @@ def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int =
     rows = candidate_rows(ds, candidates)
     metrics = {"ds": ds, "seed": seed, "sources": {s.source: s.as_metrics() for s in summaries},
                "candidates": len(rows), "settings": settings.as_dict()}
+    merge_album_tracks(lake, ds, read_this_week)
     path = write_candidates(lake, ds, rows, metrics)
-    write_album_tracks(lake, ds, albums)
-    log.info("discover: %d candidate rows from %d sources in %s; %d album track lists kept (%d new)",
-             len(rows), len(summaries), path, len(albums), len(albums) - albums_before)
+    log.info("discover: %d candidate rows from %d sources in %s (ds=%s); %d album track lists kept (%d new)",
+             len(rows), len(summaries), path, ds, len(albums), len(albums) - albums_before)
     return GatherResult(ds, tuple(summaries), len(rows), path, len(albums))

@@ -1,8 +1,8 @@
-"""The user's library as the discovery sources need it, read from one ``silver/tracks`` partition.
+"""The user's library as the discovery sources need it, read from one date of ``silver/tracks``.
 
-Small (thousands of rows), so pyarrow reads it into Python; no Spark session for this. "Known" songs are
-those in a library role (liked, disliked, reference): a source never offers them. Songs of the
-``candidates`` role are not known: they are what the ``playlists`` source offers.
+Small (thousands of rows), so delta-rs reads it into Python (:mod:`weekly_discovery.lake.delta`); no Spark
+session for this. "Known" songs are those in a library role (liked, disliked, reference): a source never
+offers them. Songs of the ``candidates`` role are not known: they are what the ``playlists`` source offers.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import PICKS, SILVER_TRACKS, Lake, check_ds, list_partitions, partition_rows
+from weekly_discovery.lake import METRICS, PICKS, SILVER_TRACKS, Lake, check_ds, delta
 
 KNOWN_ROLES = ("liked", "disliked", "reference")
 _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
@@ -21,7 +21,7 @@ _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id
 
 
 class LibraryMissing(UserError, FileNotFoundError):
-    """No ``silver/tracks`` partition for the week: the ingest has not run for it."""
+    """No ``silver/tracks`` for the week: the ingest has not run for it."""
 
 
 @dataclass(frozen=True)
@@ -64,13 +64,17 @@ class UserLibrary:
 
 
 def read_library(lake: Lake, ds: str) -> UserLibrary:
-    """The library of week ``ds`` from ``silver/tracks/ds=<ds>``."""
-    partition = lake.partition(SILVER_TRACKS, check_ds(ds))
-    if not lake.exists(partition):
+    """The library of week ``ds`` from ``silver/tracks`` (its rows of that date).
+
+    A week with no rows is a missing library unless the ingest recorded a run for it (its
+    ``_metrics.json``): then the library is empty."""
+    rows = delta.read_rows(lake, SILVER_TRACKS, check_ds(ds), columns=list(_COLUMNS))
+    if not rows and not (lake.partition(SILVER_TRACKS, ds) / METRICS).is_file():
         raise LibraryMissing(
-            f"no library for ds={ds}: {partition} does not exist; run the spotify_ingest DAG for {ds} first"
+            f"no library for ds={ds}: {lake.table(SILVER_TRACKS)} has no rows of that date; "
+            f"run the spotify_ingest DAG for {ds} first"
         )
-    library = library_from_rows(partition_rows(lake, SILVER_TRACKS, ds, list(_COLUMNS)))
+    library = library_from_rows(rows)
     return replace(library, hits=library.liked & frozenset(past_pick_ids(lake, ds)))
 
 
@@ -78,13 +82,10 @@ def past_pick_ids(lake: Lake, ds: str) -> list[str]:
     """Every song published before week ``ds`` (``gold/picks``, a few thousand rows a year at most), sorted.
 
     Read here, not through the recommend stage (stages do not import each other): the table's name
-    comes from the lake layout, and only its ``track_id`` column is used.
+    comes from the lake layout, and only its ``track_id`` column of the dates before ``ds`` is read.
     """
-    ids: set[str] = set()
-    for week in list_partitions(lake.table(PICKS)):
-        if week < ds:
-            ids.update(r["track_id"] for r in partition_rows(lake, PICKS, week, ["track_id"]) if r["track_id"])
-    return sorted(ids)
+    rows = delta.read_rows(lake, PICKS, columns=["track_id"], filters=[(delta.DS, "<", check_ds(ds))])
+    return sorted({r["track_id"] for r in rows if r["track_id"]})
 
 
 def library_from_rows(rows: list[dict[str, Any]]) -> UserLibrary:

@@ -15,7 +15,13 @@ Example ``_metrics.json`` (``silver/tracks_enriched/ds=D``)::
      "providers": {"spotify": {"ran": true, "status": "off", "note": "Spotify's /audio-features answers 403...",
                                "requests": 1, "asked": 0, "answered": 0, "new_batches": 0, "reused_batches": 0},
                    "reccobeats": {"ran": true, "status": "ok", "requests": 34, "asked": 1350, ...}},
-     "outputs": {"audio_features": "silver/audio_features/ds=2026-11-23", ...}}
+     "outputs": {"audio_features": "silver/audio_features", "tracks_enriched": "silver/tracks_enriched/ds=2026-11-23",
+                 ...}}
+
+``cache``: ``previous_snapshot`` is the newest ``fetched_ds`` of the feature cache as of D (the last date before
+D that stored features of these rows; null on the first run), ``rows`` / ``by_status`` count the cache once D's
+rows are in (the cache as of D, one row per track id, with D's rows replacing theirs), ``new_rows`` D's own rows
+(the ones merged into ``silver/audio_features``).
 """
 
 from __future__ import annotations

@@ -22,9 +22,12 @@ For date D (:func:`fetch_features`):
      after writing the manifests: a 0% coverage is a broken configuration, not an empty week.
 
 3. ``_manifest.json`` per API provider partition lists its batches and this run's request count
-   (:func:`request_counts` reads them back for benchmarks and the enrich metrics).
+   (:func:`request_counts` reads them back for benchmarks and the enrich metrics). It is written last
+   (atomically): readers take the batches it lists, nothing else. A rerun of D adds batches under new
+   numbers and never rewrites a listed file, so until it writes its manifest the earlier one stays true
+   (a crashed rerun leaves D as the earlier run left it).
 
-The Spark enrich job then builds the cache snapshot from these files.
+The Spark enrich job then reads the listed batches and merges D's rows into the feature cache.
 """
 
 from __future__ import annotations

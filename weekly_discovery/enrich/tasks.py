@@ -57,7 +57,7 @@ def fetch(run: dict[str, Any]) -> dict[str, Any]:
 
 
 def publish(run: dict[str, Any], outlet_event: Any) -> dict[str, Any]:
-    """Log coverage per role and announce the tracks_enriched partition to downstream DAGs."""
+    """Log coverage per role and announce date ds of tracks_enriched to downstream DAGs."""
     from weekly_discovery.enrich.coverage import coverage_lines
 
     lake = Lake(run["lake_root"])

@@ -53,7 +53,8 @@ CACHE_SCHEMA = StructType([
     StructField("detail", StringType()),  # why quarantined: "field=value (expected ...)"; ...
     *FEATURE_FIELDS,
 ])
-"""``silver/audio_features``: the feature cache, one row per track id ever asked, full snapshot per date."""
+"""``silver/audio_features``: the feature cache, one Delta table, one row per (track id, ``fetched_ds``): each
+run of date D merges the rows of the ids it asked (:func:`cache_as_of` reads it as of a date)."""
 
 FILE_HIT, FILE_ABSENT, FILE_MALFORMED = "hit", "absent", "malformed"
 FILE_LOOKUP_SCHEMA = StructType([
@@ -380,8 +381,20 @@ def quarantine_rows(gated: DataFrame, ds: str) -> DataFrame:
     return _conform(rows, QUARANTINE_SCHEMA).orderBy("track_id")
 
 
+def cache_as_of(cache: DataFrame, ds: str) -> DataFrame:
+    """The feature cache as of ``ds``: per track id, its row with the greatest ``fetched_ds`` strictly before ``ds``.
+
+    ``cache`` is the whole ``silver/audio_features`` table; rows of ``ds`` itself (an earlier run of the same
+    date) do not count, so a rerun starts from what the first run started from."""
+    order = Window.partitionBy("track_id").orderBy(F.col("fetched_ds").desc())
+    latest = (cache.where(F.col("fetched_ds") < F.lit(ds))
+              .withColumn("_n", F.row_number().over(order)).where(F.col("_n") == 1).drop("_n"))
+    return _conform(latest, CACHE_SCHEMA)
+
+
 def merge_snapshot(previous: DataFrame, new_rows: DataFrame) -> DataFrame:
-    """The snapshot of a date: the previous snapshot with the date's rows replacing theirs (by id)."""
+    """The cache once date D's rows are in: the cache as of D (:func:`cache_as_of`) with D's rows replacing
+    theirs (by id). What the features of D's tracks come from; only ``new_rows`` are written (merged)."""
     kept = previous.join(new_rows.select("track_id"), "track_id", "left_anti")
     return _conform(kept, CACHE_SCHEMA).unionByName(_conform(new_rows, CACHE_SCHEMA)).orderBy("track_id")
 

@@ -11,19 +11,24 @@ changed:
 * A playlist whose ``snapshot_id`` equals the previous extraction's is not read again.
 
 **Every partition is self-contained.** Reused pages are not referenced where they lie, in the
-earlier date's partition: they are copied into this date's partition while it is staged, numbered
-after the pages fetched today (``page-00000`` ... in manifest order; a hard link locally, a
-server-side copy on object storage, so it costs no Spotify request, and locally no space). The
-manifest lists only its own partition's files, and ``copied_from`` records where each reused page
-came from. So a rerun of an earlier date, which replaces that date's whole partition (possibly
-with different pages, if the library changed meanwhile), can neither break a later date nor change
-what it holds; and an old date can be deleted without touching the others. If a page the previous
-manifest lists is missing (a lake written before partitions were self-contained, or damaged by
-hand), the source is read in full instead of reusing it.
+earlier date's partition: they are copied into this date's partition, numbered after the pages
+fetched today (``page-00000`` ... in manifest order; a hard link locally, a server-side copy on
+object storage, so it costs no Spotify request, and locally no space). The manifest lists only its
+own partition's files, and ``copied_from`` records where each reused page came from. So a rerun of
+an earlier date, which replaces that date's whole partition (possibly with different pages, if the
+library changed meanwhile), can neither break a later date nor change what it holds; and an old
+date can be deleted without touching the others. If a page the previous manifest lists is missing
+(a lake written before partitions were self-contained, or damaged by hand), the source is read in
+full instead of reusing it.
 
-A partition is written to staging and renamed into place (on object storage: copied and
-committed by a marker), so a crash leaves the previous state, and a rerun of the same date
-rebuilds the same partition from the same previous manifests.
+A partition is written in place and exists for readers only through its ``_manifest.json``, written
+last (:class:`RawPartition`). A rerun of the date, once Spotify has answered for the source (a
+source that cannot be read at all keeps the earlier run's partition), deletes the old manifest (from
+then on the source has no partition of that date), then every file of the earlier run. A file is
+only ever replaced by a new one, never written through, so a hard-linked name never changes another
+date's page. A crash leaves the date without a manifest, invisible to every reader
+(``Lake.raw_manifests``, ``Lake.previous_manifest``), and a rerun of the same date rebuilds the same
+partition from the same previous manifests (strictly earlier dates), replacing what the crash left.
 """
 
 from __future__ import annotations
@@ -32,14 +37,17 @@ import datetime as dt
 import json
 import logging
 import math
+import os
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 from weekly_discovery.core.config import Config, Source
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake import MANIFEST, Lake, PartitionWriter, remove_partition
+from weekly_discovery.lake import MANIFEST, Lake, LakeError, ObjectPath, rmtree, write_atomic, write_json
+from weekly_discovery.lake.storage import copy_file
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.errors import Forbidden, NotFound
 
@@ -126,47 +134,47 @@ def extract_saved_tracks(
     head = (previous or {}).get("head")
     progress = _Progress(key, api)
     requests_before = api.requests_made
-    with PartitionWriter(lake, lake.raw_partition(key, ds)) as writer:
-        page = api.call(api.sp.current_user_saved_tracks, limit=SAVED_TRACKS_PAGE, offset=0)
-        total = int(page.get("total") or 0)
-        new_head = _saved_item_key(page["items"][0]) if page.get("items") else None
-        pages: list[str] = []
-        new_items = 0
-        reached_known = False
-        while True:
-            pages.append(_write_page(lake, writer, len(pages), page))
-            for item in page.get("items") or []:
-                if head is not None and _saved_item_key(item) == head:
-                    reached_known = True
-                    break
-                new_items += 1
-            progress.page(len(pages), total, new_items)
-            if reached_known and total == previous["item_total"] + new_items:
+    writer = RawPartition(lake.raw_partition(key, ds))
+    page = api.call(api.sp.current_user_saved_tracks, limit=SAVED_TRACKS_PAGE, offset=0)
+    total = int(page.get("total") or 0)
+    new_head = _saved_item_key(page["items"][0]) if page.get("items") else None
+    pages: list[str] = []
+    new_items = 0
+    reached_known = False
+    while True:
+        pages.append(_write_page(lake, writer, len(pages), page))
+        for item in page.get("items") or []:
+            if head is not None and _saved_item_key(item) == head:
+                reached_known = True
                 break
-            if reached_known:
-                log.info("%s: total %d != %d known + %d new (tracks were removed): reading everything",
-                         key, total, previous["item_total"], new_items)
-                reached_known, head = False, None
-            if not page.get("next"):
-                break
-            page = api.call(api.sp.next, page)
+            new_items += 1
+        progress.page(len(pages), total, new_items)
+        if reached_known and total == previous["item_total"] + new_items:
+            break
+        if reached_known:
+            log.info("%s: total %d != %d known + %d new (tracks were removed): reading everything",
+                     key, total, previous["item_total"], new_items)
+            reached_known, head = False, None
+        if not page.get("next"):
+            break
+        page = api.call(api.sp.next, page)
 
-        copied: dict[str, str] = {}
-        if reached_known and new_items == 0:
-            mode = "unchanged"
-            writer.discard(pages[0])  # nothing new: the first page only repeats known tracks
-            pages = []
-        elif reached_known:
-            mode = "incremental"
-        else:
-            mode = "full"
-        new_pages = len(pages)
-        if mode != "full":
-            copied = _copy_pages(lake, writer, len(pages), previous["pages"])
-        listed = pages + list(copied)
-        manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
-                             name="Liked Songs", snapshot_id=None, head=new_head, copied_from=copied)
-        writer.write_json(MANIFEST, manifest)
+    copied: dict[str, str] = {}
+    if reached_known and new_items == 0:
+        mode = "unchanged"
+        writer.discard(pages[0])  # nothing new: the first page only repeats known tracks
+        pages = []
+    elif reached_known:
+        mode = "incremental"
+    else:
+        mode = "full"
+    new_pages = len(pages)
+    if mode != "full":
+        copied = _copy_pages(lake, writer, len(pages), previous["pages"])
+    listed = pages + list(copied)
+    manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
+                         name="Liked Songs", snapshot_id=None, head=new_head, copied_from=copied)
+    writer.publish(manifest)
     progress.done(mode, total)
     return SourceResult(key, source.role, "Liked Songs", mode, total, new_pages,
                         manifest["requests"], str(lake.raw_partition(key, ds)))
@@ -182,27 +190,27 @@ def extract_playlist(
     meta = api.call(api.sp.playlist, source.spotify_id, fields=PLAYLIST_FIELDS)
     name = meta.get("name") or source.spotify_id
     snapshot = meta.get("snapshot_id")
-    with PartitionWriter(lake, lake.raw_partition(key, ds)) as writer:
-        copied: dict[str, str] = {}
-        if previous and snapshot and previous.get("snapshot_id") == snapshot:
-            copied = _copy_pages(lake, writer, 0, previous["pages"])
-            mode, listed, total, new_pages = "unchanged", list(copied), previous["item_total"], 0
-        else:
-            pages: list[str] = []
-            page = api.call(api.sp.playlist_items, source.spotify_id, limit=PLAYLIST_ITEMS_PAGE, offset=0,
-                            additional_types=("track", "episode"))
-            total = int(page.get("total") or 0)
-            while True:
-                pages.append(_write_page(lake, writer, len(pages), page))
-                progress.page(len(pages), total, min(total, page.get("offset", 0) + len(page.get("items") or [])))
-                if not page.get("next"):
-                    break
-                page = api.call(api.sp.next, page)
-            mode, listed, new_pages = "full", pages, len(pages)
-        manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
-                             name=name, snapshot_id=snapshot, owner_id=(meta.get("owner") or {}).get("id"),
-                             copied_from=copied)
-        writer.write_json(MANIFEST, manifest)
+    writer = RawPartition(lake.raw_partition(key, ds))
+    copied: dict[str, str] = {}
+    if previous and snapshot and previous.get("snapshot_id") == snapshot:
+        copied = _copy_pages(lake, writer, 0, previous["pages"])
+        mode, listed, total, new_pages = "unchanged", list(copied), previous["item_total"], 0
+    else:
+        pages: list[str] = []
+        page = api.call(api.sp.playlist_items, source.spotify_id, limit=PLAYLIST_ITEMS_PAGE, offset=0,
+                        additional_types=("track", "episode"))
+        total = int(page.get("total") or 0)
+        while True:
+            pages.append(_write_page(lake, writer, len(pages), page))
+            progress.page(len(pages), total, min(total, page.get("offset", 0) + len(page.get("items") or [])))
+            if not page.get("next"):
+                break
+            page = api.call(api.sp.next, page)
+        mode, listed, new_pages = "full", pages, len(pages)
+    manifest = _manifest(source, ds, mode, listed, total, api.requests_made - requests_before,
+                         name=name, snapshot_id=snapshot, owner_id=(meta.get("owner") or {}).get("id"),
+                         copied_from=copied)
+    writer.publish(manifest)
     progress.done(mode, total)
     return SourceResult(key, source.role, name, mode, total, new_pages, manifest["requests"],
                         str(lake.raw_partition(key, ds)), snapshot)
@@ -212,24 +220,84 @@ def _page_name(index: int) -> str:
     return f"page-{index:05d}.json"
 
 
-def _write_page(lake: Lake, writer: PartitionWriter, index: int, page: dict[str, Any]) -> str:
+def _write_page(lake: Lake, writer: RawPartition, index: int, page: dict[str, Any]) -> str:
     """Store one API response as returned (re-serialized JSON, no field touched)."""
     name = _page_name(index)
-    writer.write_bytes(name, json.dumps(page, ensure_ascii=False).encode("utf-8"))
-    return lake.relative(writer.final_path(name))
+    return lake.relative(writer.write_bytes(name, json.dumps(page, ensure_ascii=False).encode("utf-8")))
 
 
-def _copy_pages(lake: Lake, writer: PartitionWriter, first_index: int, previous_pages: list[str]) -> dict[str, str]:
+def _copy_pages(lake: Lake, writer: RawPartition, first_index: int, previous_pages: list[str]) -> dict[str, str]:
     """Copy the previous extraction's pages into this partition, numbered from ``first_index`` on.
 
     Returns ``{page in this partition: page it was copied from}`` (lake-relative), in manifest order.
     """
     copied = {}
     for index, source in enumerate(previous_pages, start=first_index):
-        name = _page_name(index)
-        writer.copy_in(name, lake.absolute(source))
-        copied[lake.relative(writer.final_path(name))] = source
+        copied[lake.relative(writer.copy_in(_page_name(index), lake.absolute(source)))] = source
     return copied
+
+
+class RawPartition:
+    """One source's raw partition of one date, written in place and published by its manifest, written last.
+
+    Nothing is touched until the first file is written: then the date's earlier extraction of the source
+    is withdrawn, its manifest first (from then on the partition does not exist for readers) and then
+    every other file it left (pages, temporary files of a crashed run), so the partition ends up holding
+    only what its new manifest lists. :meth:`publish` writes the manifest once every page is in place
+    (locally after the folder's entries are flushed to disk), and only then is the partition visible.
+    """
+
+    def __init__(self, folder: Path | ObjectPath):
+        self.folder = folder
+        self._withdrawn = False
+
+    def _withdraw(self) -> None:
+        if self._withdrawn:
+            return
+        manifest = self.folder / MANIFEST
+        if manifest.exists():
+            manifest.unlink()
+            log.info("replacing the earlier extraction in %s", self.folder)
+        rmtree(self.folder)  # the earlier run's pages (hard links: other dates keep their own names)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._withdrawn = True
+
+    def _path(self, name: str) -> Path | ObjectPath:
+        if "/" in name or name.startswith(".") or name == MANIFEST:
+            raise LakeError(f"invalid page file name {name!r}")
+        self._withdraw()
+        return self.folder / name
+
+    def write_bytes(self, name: str, data: bytes) -> Path | ObjectPath:
+        """A new file ``name`` (a new file replaces a name: a hard-linked one is never written through)."""
+        return write_atomic(self._path(name), data)
+
+    def copy_in(self, name: str, source: Path | ObjectPath) -> Path | ObjectPath:
+        """A copy of an existing lake file as ``name``: a hard link locally (a byte copy where links are not
+        possible), a server-side copy on object storage. ``FileNotFoundError`` if ``source`` is gone."""
+        path = self._path(name)
+        if not isinstance(path, ObjectPath):
+            path.unlink(missing_ok=True)
+        return copy_file(source, path)
+
+    def discard(self, relative_or_name: str) -> None:
+        """Remove a file written earlier in this partition (by name or lake-relative path)."""
+        self._path(Path(relative_or_name).name).unlink()
+
+    def publish(self, manifest: dict[str, Any]) -> None:
+        """Write the manifest: the partition exists from now on, with the pages it lists."""
+        self._withdraw()  # a manifest without pages still replaces the earlier run's
+        if not isinstance(self.folder, ObjectPath):
+            _fsync_dir(self.folder)  # the pages' names reach the disk before the manifest that lists them
+        write_json(self.folder / MANIFEST, manifest)
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _reusable(lake: Lake, key: str, previous: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -266,13 +334,15 @@ def _manifest(source: Source, ds: str, mode: str, pages: list[str], total: int, 
 
 
 def _remove_unconfigured(lake: Lake, config: Config, ds: str) -> list[str]:
-    """Drop ``ds`` partitions of sources no longer in the config (a rerun after a config edit)."""
+    """Drop ``ds`` partitions of sources no longer in the config (a rerun after a config edit): the manifest
+    first, so the partition is gone for readers before any of its pages."""
     wanted = {s.key for s in config.sources}
     removed = []
     for manifest_path in lake.raw_manifests(ds):
         key = manifest_path.parent.parent.name.removeprefix("source=")
         if key not in wanted:
-            remove_partition(manifest_path.parent)
+            manifest_path.unlink()
+            rmtree(manifest_path.parent)
             removed.append(key)
             log.info("removed ds=%s partition of %s: no longer in the config", ds, key)
     return removed

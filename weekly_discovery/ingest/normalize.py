@@ -260,12 +260,14 @@ def classify_items(items: DataFrame) -> DataFrame:
 
 # ---- outputs ------------------------------------------------------------------------------
 def to_bronze(items: DataFrame) -> DataFrame:
-    """Bronze items (``schemas.BRONZE_ITEMS_SCHEMA``): every item, sorted by source and position."""
+    """Bronze items (``schemas.BRONZE_ITEMS_SCHEMA``): every item, sorted by source and position (the order
+    of the files written; a Delta table keeps no row order, so readers that need one sort)."""
     return items.select(*BRONZE_ITEMS_SCHEMA.fieldNames()).to(BRONZE_ITEMS_SCHEMA).orderBy("source_key", "position")
 
 
 def to_silver(classified: DataFrame) -> DataFrame:
-    """Silver tracks (``schemas.TRACKS_SCHEMA``): the kept tracks, sorted by source and position."""
+    """Silver tracks (``schemas.TRACKS_SCHEMA``): the kept tracks, sorted by source and position (the order
+    of the files written; readers that need an order sort)."""
     item = F.col("item")
     primary_artist = F.try_element_at(item["artists"], F.lit(1))
     tracks = classified.where(F.col("status") == TRACK).select(

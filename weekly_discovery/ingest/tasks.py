@@ -14,6 +14,7 @@ from weekly_discovery.airflow.runtime import (
 )
 from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
+from weekly_discovery.lake.delta import has_date
 
 log = logging.getLogger(__name__)
 
@@ -42,18 +43,28 @@ def extract(run: dict[str, str], full_resync: bool) -> dict[str, Any]:
 
 
 def publish_tracks(run: dict[str, str], outlet_event: Any) -> dict[str, Any]:
-    """Log what landed where and announce the silver tracks partition to downstream DAGs."""
+    """Log what landed where and announce the run's date of the silver tracks table to downstream DAGs."""
     lake = Lake(run["lake_root"])
-    partition = lake.partition(SILVER_TRACKS, run["ds"])
-    metrics = json.loads((partition / METRICS).read_text())
+    metrics = tracks_metrics(lake, run["ds"])
     for line in landed_lines(lake, run["ds"], metrics):
         log.info("%s", line)
     outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"]}
     return metrics["totals"]
 
 
+def tracks_metrics(lake: Lake, ds: str) -> dict[str, Any]:
+    """The normalize job's metrics of ``ds``: written after its silver tracks commit, they are the proof
+    the date was normalized (a date can have no tracks, so no rows)."""
+    path = lake.partition(SILVER_TRACKS, ds) / METRICS
+    if not path.is_file():
+        state = "has rows" if has_date(lake, SILVER_TRACKS, ds) else "has no rows"
+        raise FileNotFoundError(f"{path} is missing ({SILVER_TRACKS} {state} for ds={ds}): the normalize job did "
+                                f"not complete for {ds}; rerun the ingest DAG for that date")
+    return json.loads(path.read_text())
+
+
 def landed_lines(lake: Lake, ds: str, metrics: dict[str, Any]) -> list[str]:
-    """Human-readable lines: counts per source and the paths of each layer's partition."""
+    """Human-readable lines: counts per source and where each output table's date is."""
     lines = []
     for key, m in sorted(metrics["sources"].items()):
         reasons = ", ".join(f"{r}={n}" for r, n in sorted(m["quarantined"].items()) if n)
@@ -63,5 +74,5 @@ def landed_lines(lake: Lake, ds: str, metrics: dict[str, Any]) -> list[str]:
     lines.append(f"total: {totals['tracks']} tracks ({totals['unique_tracks']} distinct per role) from "
                  f"{totals['sources']} sources, {totals['quarantined_total']} items quarantined")
     for table in (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS):
-        lines.append(f"{table}: {lake.partition(table, ds)}")
+        lines.append(f"{table}: ds={ds} of the Delta table {lake.table(table)}")
     return lines

@@ -7,47 +7,47 @@ Layout under the lake root::
 
     raw/spotify/source=<source_key>/ds=<YYYY-MM-DD>/page-00000.json   verbatim API pages
     raw/spotify/source=<source_key>/ds=<YYYY-MM-DD>/_manifest.json     what the pages are
-    bronze/items/ds=<YYYY-MM-DD>/part-*.json                           NDJSON, one item a line
+    bronze/items/ds=<YYYY-MM-DD>/part-*.parquet                        one raw item a row (Delta, as below)
     silver/tracks/ds=<YYYY-MM-DD>/part-*.parquet                       typed tracks, one row per (source, track)
-    quarantine/items/ds=<YYYY-MM-DD>/part-*.json                       rejected items with a reason
+    quarantine/items/ds=<YYYY-MM-DD>/part-*.parquet                    rejected items with a reason
     raw/features/provider=<api>/ds=<YYYY-MM-DD>/batch-00000.json       verbatim audio-feature responses
     raw/features/provider=<api>/ds=<YYYY-MM-DD>/batch-00000.request.json  the ids asked in that batch
     raw/features/provider=file/ds=<YYYY-MM-DD>/part-*.parquet          ids looked up in a feature file
-    silver/audio_features/ds=<YYYY-MM-DD>/part-*.parquet               feature cache: full snapshot per date
+    silver/audio_features/part-*.parquet                               feature cache: a row per (track, fetched_ds)
     silver/tracks_enriched/ds=<YYYY-MM-DD>/part-*.parquet              tracks + features, with _metrics.json
     quarantine/features/ds=<YYYY-MM-DD>/part-*.parquet                 features that failed a quality gate
     gold/scores/ds=<YYYY-MM-DD>/part-*.parquet                         every candidate's probability
     gold/recommendations/ds=<YYYY-MM-DD>/part-*.parquet                the week's picks, with _metrics.json
-    gold/published/ds=<YYYY-MM-DD>/_publish.json                       what was written to Spotify
-    gold/picks/ds=<YYYY-MM-DD>/part-00000.parquet                      the published picks (history)
+    gold/published/ds=<YYYY-MM-DD>/part-*.parquet                      what was written to Spotify (a row a date)
+    gold/published/_playlist.json                                      the playlist the pipeline fills
+    gold/picks/ds=<YYYY-MM-DD>/part-*.parquet                          the published picks (history)
+    gold/removed_picks/ds=<YYYY-MM-DD>/part-*.parquet                  picks you took out, by the week offered
+    silver/candidates/ds=<YYYY-MM-DD>/part-*.parquet                   the week's songs found by discovery
+    silver/album_tracks/part-*.parquet                                 album track lists read (a cache, MERGEd)
     models/like_model/version=<YYYY-MM-DD>/model_card.json             a trained model version
     models/like_model/champion.json                                    which version scores
     reports/library/ds=<YYYY-MM-DD>/index.html                         the rendered report
-    _staging/<uuid>/                                                   partitions being written
 
 Every table is declared once below as a :class:`Table` constant (``SILVER_TRACKS``,
 ``TRACKS_ENRICHED``, ...) and every file name the pipeline writes and reads back as a constant or a
 function pair (:func:`batch_file_name` / :func:`parse_batch_file_name`): code outside this package
 names a table by its constant, never by a ``("silver", "tracks")`` literal.
 
-A partition is written into ``_staging`` and renamed into place when complete, so a
-reader never sees half a partition and a rerun of the same date replaces only its
-own partition. Names that start with ``_`` are ignored by Spark's partition discovery.
+Every derived table (bronze, silver, quarantine, gold: :data:`DELTA_TABLES`) is a Delta table in its folder,
+read and written through :mod:`weekly_discovery.lake.delta` (and :mod:`weekly_discovery.spark.delta` in Spark
+jobs): a date's ``ds=<date>/`` folder inside it holds Delta's data files and the run's ``_metrics.json``.
+The raw layer is verbatim files: a raw partition is visible once its ``_manifest.json``, written last, is
+there. Model versions and reports are folders of files with the same rule (``model_card.json``,
+``index.html`` last).
 
-Every raw partition is self-contained: its manifest lists only files in that partition.
-Pages an incremental extraction reuses from an earlier date (rather than fetching them
-again) are copied into the new partition while it is staged
-(:meth:`PartitionWriter.copy_in`: a hard link locally, a server-side copy on object
-storage), so a rerun that replaces one date's partition, or the removal of an old
-date, never changes or breaks another date. Files in the lake are never written in
-place (hard-linked names would change together): a new version is always a new file.
+Every raw partition is self-contained: its manifest lists only files in that partition. Pages an
+incremental extraction reuses from an earlier date are copied into the new partition (a hard link
+locally, a server-side copy on object storage), so a rerun of one date, or the removal of an old date,
+never changes or breaks another date.
 
 The root is a folder (or ``file://``) or an object-store URI (``s3://``, ``s3a://``, ``gs://``,
-``abfs(s)://``, see :mod:`weekly_discovery.lake.storage`). On object storage paths are
-:class:`~weekly_discovery.lake.storage.ObjectPath` and ``str()`` gives the URI Spark expects; a partition is
-committed by copying it out of ``_staging`` and writing ``_COMMITTED.json`` last
-(:func:`weekly_discovery.lake.storage.commit_prefix`), and it exists for readers from then on
-(:meth:`Lake.exists`).
+``abfs(s)://``, see :mod:`weekly_discovery.lake.storage`); on object storage paths are
+:class:`~weekly_discovery.lake.storage.ObjectPath` and ``str()`` gives the URI Spark expects.
 
 Only validated keys (see :func:`source_key`) and ISO dates ever become path parts:
 nothing from the user's config is used raw in a path.
@@ -59,12 +59,9 @@ import datetime as dt
 import logging
 import os
 import re
-import shutil
-import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, NamedTuple
+from typing import Any, NamedTuple
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
@@ -77,9 +74,6 @@ _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MANIFEST = "_manifest.json"
 METRICS = "_metrics.json"
-STALE_STAGING_SECONDS = 24 * 3600
-REPLACED = "-replaced"  # _staging/<uuid>-replaced/: an old partition moved aside by commit_directory
-REPLACED_GRACE_SECONDS = 60  # longer than any writer stays between its two renames (commit_directory)
 
 log = logging.getLogger(__name__)
 
@@ -88,14 +82,12 @@ RAW = "raw"  # verbatim answers of the APIs
 RAW_PAGES = "spotify"  # raw/spotify/source=<key>/ds=<date>/: Spotify library pages
 RAW_FEATURES = "features"  # raw/features/provider=<api>/ds=<date>/: audio-feature answers
 RAW_DISCOVER = "discover"  # raw/discover/source=<name>/ds=<date>/: candidate sources' answers (discover)
-STAGING = "_staging"  # partitions being written (ignored by Spark: it starts with "_")
 LAYERS = ("bronze", "silver", "gold", "quarantine", "reports", "models")
 _TABLE_NAME_RE = re.compile(r"[a-z][a-z0-9_]*")
 
 # ---- file names -------------------------------------------------------------------------------------
 MODEL_CARD = "model_card.json"  # models/like_model/version=<ds>/: what was trained and why it won or lost
 CHAMPION = "champion.json"  # models/like_model/: which version scores, and the history of decisions
-PUBLISH_RECORD = "_publish.json"  # gold/published/ds=<ds>/: what was written to Spotify
 
 
 class LakeError(UserError, ValueError):
@@ -123,11 +115,11 @@ class Table:
 
 
 # ingest
-BRONZE_ITEMS = Table("bronze", "items")  # NDJSON, one raw item a line
+BRONZE_ITEMS = Table("bronze", "items")  # one raw item a row, with its source context
 SILVER_TRACKS = Table("silver", "tracks")  # typed tracks, one row per (source, track)
 QUARANTINE_ITEMS = Table("quarantine", "items")  # rejected items with a reason
 # enrich
-AUDIO_FEATURES = Table("silver", "audio_features")  # the feature cache: a full snapshot per date
+AUDIO_FEATURES = Table("silver", "audio_features")  # the feature cache: one table, a row per (track, fetched_ds), MERGEd
 TRACKS_ENRICHED = Table("silver", "tracks_enriched")  # tracks + features, with _metrics.json
 QUARANTINE_FEATURES = Table("quarantine", "features")  # answers that failed a quality gate
 # recommend
@@ -141,7 +133,12 @@ REMOVED_PICKS = Table("gold", "removed_picks")  # picks the user took out of the
 REPORTS = Table("reports", "library")  # ds=<ds>/index.html, report.json; latest.json
 # discover
 CANDIDATES = Table("silver", "candidates")  # one row per (track_id, source), with provenance
-ALBUM_TRACKS = Table("silver", "album_tracks")  # album track lists already read: a full snapshot per date
+ALBUM_TRACKS = Table("silver", "album_tracks")  # album track lists already read: one table, MERGEd (read_ds)
+DELTA_TABLES = (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS, AUDIO_FEATURES, TRACKS_ENRICHED, QUARANTINE_FEATURES,
+                SCORES, RECOMMENDATIONS, PUBLISHED, PICKS, REMOVED_PICKS, CANDIDATES, ALBUM_TRACKS)
+"""The Delta tables (weekly_discovery.lake.delta); the others (models, reports) are folders of files."""
+UNDATED_TABLES = (AUDIO_FEATURES, ALBUM_TRACKS)
+"""Caches updated with MERGE; every other Delta table is partitioned by ``ds``."""
 TABLES = (BRONZE_ITEMS, SILVER_TRACKS, QUARANTINE_ITEMS, AUDIO_FEATURES, TRACKS_ENRICHED, QUARANTINE_FEATURES,
           LIKE_MODEL, SCORES, RECOMMENDATIONS, PUBLISHED, PICKS, REMOVED_PICKS, REPORTS,
           CANDIDATES, ALBUM_TRACKS)
@@ -261,10 +258,6 @@ class Lake:
             base = base / part
         return base
 
-    def exists(self, partition: Path | ObjectPath) -> bool:
-        """Whether a committed partition is there (a folder locally; its commit marker on object storage)."""
-        return storage.is_committed(partition)
-
     # ---- raw layer -------------------------------------------------------------------
     def raw_source_dir(self, key: str) -> Path:
         return self.path(RAW, RAW_PAGES, f"source={check_source_key(key)}")
@@ -362,23 +355,6 @@ class Lake:
         """One dated version of a table written as a whole folder (``models/like_model/version=<ds>``)."""
         return self.table(table) / f"version={check_ds(ds)}"
 
-    # ---- atomic partition writes -----------------------------------------------------
-    def staging_dir(self) -> Path:
-        """A fresh folder on the lake's filesystem, so the final rename is atomic.
-
-        On object storage a fresh prefix (nothing is created until something is written into it).
-        """
-        if self.on_object_storage:
-            base = self.path(STAGING)
-            _remove_stale_objects(base)
-            return base / uuid.uuid4().hex
-        base = Path(self.root, STAGING)
-        base.mkdir(parents=True, exist_ok=True)
-        _remove_stale(base)
-        path = base / uuid.uuid4().hex
-        path.mkdir()
-        return path
-
 
 def _as_table(table: Table | str, name: str | None) -> Table:
     if isinstance(table, Table):
@@ -390,213 +366,5 @@ def _as_table(table: Table | str, name: str | None) -> Table:
     return Table(table, name)
 
 
-def commit_directory(staged: Path, final: Path) -> None:
-    """Move a completed staging folder into place, replacing an older ``final``.
-
-    The new data appears with one rename; an older partition of the same date is
-    first moved aside (into the staging area) and deleted afterwards, so a reader
-    sees the old partition, or none for an instant, or the new one, never a mix.
-
-    The staged files and folders are fsynced before any rename, so the name never points at data
-    still in the page cache. Before the old partition is moved aside, a note beside it
-    (``<uuid>-replaced.json``) records where it came from, and the moved copy gets a fresh mtime:
-    a writer that dies between the two renames leaves a copy the next writer's clean-up
-    recognises and puts back (:func:`_remove_stale`), however old its files are.
-
-    On object storage: :func:`weekly_discovery.lake.storage.commit_prefix` (copy, then a commit marker).
-    """
-    if isinstance(final, ObjectPath):
-        storage.commit_prefix(staged, final)
-        return
-    final.parent.mkdir(parents=True, exist_ok=True)
-    _fsync_tree(staged)
-    old = None
-    if final.exists():
-        old = staged.parent / f"{staged.name}{REPLACED}"
-        storage.write_json(_replaced_note(old), {"partition": os.path.relpath(final, staged.parent.parent)})
-        os.rename(final, old)
-        os.utime(old)  # a moved folder keeps its mtime: the clean-up must see this copy as just moved
-        _fsync_dir(staged.parent)
-    os.rename(staged, final)
-    _fsync_dir(final.parent)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-        if not old.exists():  # else the note lets the clean-up finish the deletion
-            _replaced_note(old).unlink(missing_ok=True)
-
-
-def _replaced_note(old: Path) -> Path:
-    """Where a moved-aside partition's note (``{"partition": <path from the lake root>}``) lives."""
-    return old.with_name(f"{old.name}.json")
-
-
-def _fsync_tree(folder: Path) -> None:
-    """Flush every file and folder under ``folder`` (Spark writes its part files without fsync)."""
-    for parent, _, files in os.walk(folder):
-        for name in files:
-            fd = os.open(os.path.join(parent, name), os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        _fsync_dir(Path(parent))
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the names in ``folder`` (files created, renamed in or out) durable."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-class PartitionWriter:
-    """Write files into a staging folder; commit them as one partition on success.
-
-    ``with PartitionWriter(lake, final) as w: w.write_bytes("page-00000.json", body)``.
-    Leaving the block with an exception discards everything written.
-    """
-
-    def __init__(self, lake: Lake, final: Path):
-        self.lake = lake
-        self.final = final
-        self.staged: Path | None = None
-
-    def __enter__(self) -> "PartitionWriter":
-        self.staged = self.lake.staging_dir()
-        return self
-
-    def write_bytes(self, name: str, data: bytes) -> Path:
-        assert self.staged is not None, "use PartitionWriter as a context manager"
-        if "/" in name or name.startswith(".."):
-            raise LakeError(f"invalid file name {name!r}")
-        # a new file replaces the name, so a name that is a hard link (see copy_in) is never written through
-        return storage.write_atomic(self.staged / name, data)
-
-    def write_json(self, name: str, obj: Any) -> Path:
-        return self.write_bytes(name, storage.json_bytes(obj))
-
-    def copy_in(self, name: str, source: Path | ObjectPath) -> Path | ObjectPath:
-        """Add a copy of an existing lake file under ``name``: the partition will not depend on ``source``.
-
-        A hard link locally (a byte copy where links are not possible), a server-side copy on object
-        storage (:func:`weekly_discovery.lake.storage.copy_file`). ``FileNotFoundError`` if ``source`` is gone.
-        """
-        assert self.staged is not None, "use PartitionWriter as a context manager"
-        if "/" in name or name.startswith(".."):
-            raise LakeError(f"invalid file name {name!r}")
-        path = self.staged / name
-        if not isinstance(path, ObjectPath):
-            path.unlink(missing_ok=True)
-        return storage.copy_file(source, path)
-
-    def discard(self, relative_or_name: str) -> None:
-        """Remove a file written earlier in this partition (by name or lake-relative path)."""
-        assert self.staged is not None
-        (self.staged / Path(relative_or_name).name).unlink()
-
-    def final_path(self, name: str) -> Path:
-        """Where ``name`` will live once the partition is committed."""
-        return self.final / name
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.staged is not None
-        if exc_type is None:
-            commit_directory(self.staged, self.final)
-        else:
-            storage.rmtree(self.staged)
-
-
 def read_json(path: Path | ObjectPath | str) -> Any:
     return storage.read_json(path)
-
-
-def list_partitions(table: Path | ObjectPath) -> list[str]:
-    """Dates of the committed partitions of a table, oldest first."""
-    if isinstance(table, ObjectPath):
-        dates = [p.name[3:] for p in table.glob("ds=*") if storage.is_committed(p)]
-        return sorted(d for d in dates if _DS_RE.fullmatch(d))
-    if not table.is_dir():
-        return []
-    dates = [p.name[3:] for p in table.glob("ds=*") if p.is_dir()]
-    return sorted(d for d in dates if _DS_RE.fullmatch(d))
-
-
-def partition_rows(lake: "Lake", table: Table, ds: str, columns: list[str]) -> list[dict[str, Any]]:
-    """The ``columns`` of a small partition's rows (pyarrow in this process, no Spark: the picks and
-    removals tables hold a few thousand rows a year); [] when the partition does not exist."""
-    import pyarrow.dataset as pads
-
-    partition = lake.partition(table, check_ds(ds))
-    if not lake.exists(partition):
-        return []
-    source, filesystem = storage.arrow_source(partition)
-    return pads.dataset(source, format="parquet", filesystem=filesystem,
-                        ignore_prefixes=["_", "."]).to_table(columns=columns).to_pylist()
-
-
-def _remove_stale(staging: Path) -> None:
-    """Delete staging folders left behind by crashed writers (older than a day).
-
-    A partition moved aside by :func:`commit_directory` (``<uuid>-replaced``) is never deleted for
-    its age: it is deleted once its replacement is in place, and when the writer died before
-    publishing that replacement it is the date's last complete version, so it is renamed back to
-    its partition (after REPLACED_GRACE_SECONDS, so a live writer is never undone between its renames).
-    """
-    now = time.time()
-    for entry in _safe_iter(staging):
-        try:
-            age = now - entry.stat().st_mtime
-            if entry.name.endswith(REPLACED):
-                _settle_replaced(staging, entry, age)
-            elif entry.name.endswith(f"{REPLACED}.json"):
-                if age > STALE_STAGING_SECONDS and not entry.with_suffix("").exists():
-                    entry.unlink()
-            elif age > STALE_STAGING_SECONDS:
-                shutil.rmtree(entry, ignore_errors=True)
-        except FileNotFoundError:
-            pass
-
-
-def _settle_replaced(staging: Path, old: Path, age: float) -> None:
-    """Delete a moved-aside partition whose replacement is in place; put it back if there is none."""
-    note = _replaced_note(old)
-    try:
-        final = staging.parent / read_json(note)["partition"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
-        log.warning("kept %s: an old partition moved aside, with no note of where it belongs", old)
-        return
-    if final.exists():
-        shutil.rmtree(old, ignore_errors=True)
-    elif age > REPLACED_GRACE_SECONDS:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.rename(old, final)
-        except OSError:  # a new partition appeared meanwhile (it wins), or another clean-up restored this copy
-            return
-        _fsync_dir(final.parent)
-        log.warning("restored %s: its writer died before committing the partition that replaces it", final)
-    else:
-        return  # its writer may still be between its two renames
-    note.unlink(missing_ok=True)
-
-
-def _remove_stale_objects(staging: ObjectPath) -> None:
-    """Delete staging prefixes of crashed writers: those whose newest object is older than a day."""
-    newest: dict[str, float] = {}
-    for path, info in staging.walk_files():
-        top = str(path.relative_to(staging)).split("/", 1)[0]
-        mtime = info.mtime.timestamp() if info.mtime is not None else time.time()
-        newest[top] = max(newest.get(top, 0.0), mtime)
-    cutoff = time.time() - STALE_STAGING_SECONDS
-    for top, mtime in newest.items():
-        if mtime < cutoff:
-            storage.rmtree(staging / top)
-
-
-def _safe_iter(path: Path) -> Iterator[Path]:
-    try:
-        yield from path.iterdir()
-    except FileNotFoundError:
-        return

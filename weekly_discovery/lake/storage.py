@@ -5,7 +5,7 @@ root (``s3://``, ``s3a://``, ``gs://``, ``abfs(s)://``). Both offer the few path
 uses (``/``, ``name``, ``parent``, ``is_file``, ``is_dir``, ``exists``, ``iterdir``, ``glob`` of one
 level, ``read_bytes``, ``read_text``, ``mkdir``, ``unlink``), so call sites read the same for both; what
 differs goes through the functions here: :func:`write_atomic`, :func:`write_json`, :func:`read_json`,
-:func:`rmtree`, :func:`copy_file`, :func:`arrow_source`, and the object-store commit :func:`commit_prefix`.
+:func:`rmtree`, :func:`copy_file`, :func:`arrow_source`. Tables are Delta tables (:mod:`weekly_discovery.lake.delta`).
 
 ``str()`` of an object path is the URI Spark's Hadoop connectors expect: ``s3a://`` for S3 (whatever
 the user wrote), ``gs://`` for GCS, ``abfs(s)://`` for Azure. ``pyarrow.fs`` is a pinned dependency
@@ -21,7 +21,6 @@ from the environment and AWS's default chain (``AWS_ACCESS_KEY_ID``/``AWS_SECRET
 
 from __future__ import annotations
 
-import datetime as dt
 import fnmatch
 import functools
 import json
@@ -38,8 +37,6 @@ from weekly_discovery.core.errors import UserError
 # what a user may write -> what Hadoop expects (and what str() of a lake path gives)
 SCHEMES = {"s3": "s3a", "s3a": "s3a", "gs": "gs", "gcs": "gs", "abfs": "abfs", "abfss": "abfss"}
 CONN_ENV = "WEEKLY_DISCOVERY_LAKE_CONN_ID"
-COMMIT_MARKER = "_COMMITTED.json"
-"""Written last into a partition on object storage: the partition exists from then on (see commit_prefix)."""
 
 
 class StorageError(UserError, ValueError):
@@ -326,9 +323,9 @@ def read_json(path: Path | ObjectPath | str) -> Any:
 def write_atomic(path: Path | ObjectPath | str, data: bytes) -> Path | ObjectPath:
     """Write ``path`` so readers see the old content or the new one, never part of it.
 
-    The project's one atomic file writer: lake partitions (:class:`~weekly_discovery.lake.layout.PartitionWriter`),
-    Spark jobs' side files, raw feature batches, model cards, pointers, reports and the ``--py-files``
-    zip all go through it.
+    The project's one atomic file writer: raw pages and manifests, a date's ``_metrics.json``, raw feature
+    batches, model cards, pointers, reports and the ``--py-files`` zip all go through it. Missing parent
+    folders are created (a Delta date without rows has no folder of its own).
 
     Locally: a temporary file beside it (``.<name>.<random>.tmp``: two writers at once, such as the
     report and weekly DAGs rendering the same page, never share one; the last rename wins), fsync,
@@ -339,6 +336,7 @@ def write_atomic(path: Path | ObjectPath | str, data: bytes) -> Path | ObjectPat
         path.write_bytes(data)
         return path
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "wb") as fh:
@@ -442,61 +440,6 @@ def arrow_source(path: Path | ObjectPath) -> tuple[str, Any]:
     if isinstance(path, ObjectPath):
         return path.fs_path, path.store.fs
     return str(path), None
-
-
-# ---- commits on object storage ------------------------------------------------------------------
-
-def commit_prefix(staged: ObjectPath, final: ObjectPath) -> None:
-    """Publish the objects under ``staged`` as the partition ``final``, replacing an older one.
-
-    Object stores cannot rename a prefix, so the partition is withdrawn, copied and then published:
-
-    1. the old partition's marker is deleted (from then on it does not exist for the pipeline), then
-       its ``_``-files (manifest, metrics), then its data;
-    2. the staged objects are copied server-side, data first and ``_``-files last, so whoever finds a
-       ``_manifest.json`` or ``_metrics.json`` also finds the files it lists;
-    3. :data:`COMMIT_MARKER` is written last, listing every file: the partition exists again;
-    4. the staging prefix is deleted.
-
-    A crash leaves the partition absent (no marker) rather than half there, and the next run of the
-    date replaces it. Only keys under ``final/`` are touched, so other partitions are never affected.
-    """
-    fs = final.store.fs
-    staged_files = staged.walk_files()
-    names = sorted((str(p.relative_to(staged)) for p, _ in staged_files if p.name != COMMIT_MARKER),
-                   key=lambda n: (PurePosixPath(n).name.startswith("_"), n))
-    withdraw(final)
-    for name in names:
-        fs.copy_file((staged / name).fs_path, (final / name).fs_path)
-    (final / COMMIT_MARKER).write_bytes(json_bytes({
-        "files": sorted(names),
-        "committed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-    }))
-    rmtree(staged)
-
-
-def withdraw(final: ObjectPath) -> None:
-    """Remove a committed partition: its marker first, then its ``_``-files, then the rest."""
-    (final / COMMIT_MARKER).unlink(missing_ok=True)
-    existing = [p for p, _ in final.walk_files()]
-    for path in sorted(existing, key=lambda p: (not p.name.startswith("_"), p.key)):
-        path.unlink(missing_ok=True)
-    rmtree(final)  # directory markers some clients leave behind
-
-
-def remove_partition(partition: Path | ObjectPath) -> None:
-    """Delete a whole partition: ``shutil.rmtree`` locally, :func:`withdraw` on object storage."""
-    if isinstance(partition, ObjectPath):
-        withdraw(partition)
-    else:
-        shutil.rmtree(partition)
-
-
-def is_committed(partition: Path | ObjectPath) -> bool:
-    """Whether a partition is there: a folder locally, its commit marker on object storage."""
-    if isinstance(partition, ObjectPath):
-        return (partition / COMMIT_MARKER).is_file()
-    return partition.is_dir()
 
 
 # ---- what spark-submit needs to reach the lake ---------------------------------------------------

@@ -9,9 +9,11 @@ Two kinds of negatives come from the playlist this project publishes (strongest 
   person saved is in Liked Songs, so it is already a positive.
 
 The rows take the enriched table's shape (role ``removed`` / ``unsaved``): name and artist from
-``gold/picks``, features from the feature cache snapshot of ``D`` (``silver/audio_features``), so
+``gold/picks``, features from the feature cache as the enrichment of ``D`` left it (``silver/audio_features``,
+one Delta table with a row per (track id, ``fetched_ds``): per pick, its row with the greatest ``fetched_ds``
+on or before ``D``, what the cache's snapshot of ``D`` used to hold; :func:`cached_features`), so
 :func:`weekly_discovery.recommend.dataset.labelled_set` treats them like any source's rows. A pick whose
-features the cache no longer has is counted and left out (the log says how many).
+features the cache does not have is counted and left out (the log says how many).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
-from weekly_discovery.lake import AUDIO_FEATURES, PICKS, Lake, check_ds, list_partitions, partition_rows
+from weekly_discovery.lake import AUDIO_FEATURES, Lake, check_ds
+from weekly_discovery.lake import delta
 from weekly_discovery.recommend.dataset import LIKED, REMOVED, UNSAVED
+from weekly_discovery.recommend.history import read_picks
 from weekly_discovery.recommend.removals import removed_pick_ids
 
 if TYPE_CHECKING:
+    import pyarrow as pa
     from pyspark.sql import DataFrame, SparkSession
 
 log = logging.getLogger(__name__)
@@ -62,15 +67,15 @@ def reaction(lake: Lake, ds: str, liked_ids: set[str], after_weeks: int) -> Reac
     removed = [t for t in removed_pick_ids(lake, ds) if t not in liked_ids]
     info: dict[str, dict[str, Any]] = {}
     unsaved: list[str] = []
-    for week in sorted(w for w in list_partitions(lake.table(PICKS)) if w < ds):
-        old_enough = week in unsaved_weeks(ds, [week], after_weeks)
-        for row in partition_rows(lake, PICKS, week, list(PICK_INFO)):
-            track = row["track_id"]
-            if not track:
-                continue
-            info.setdefault(track, row)
-            if old_enough and track not in liked_ids and track not in removed:
-                unsaved.append(track)
+    picks = read_picks(lake, columns=["ds", *PICK_INFO], before=check_ds(ds))  # by week, then rank
+    old_enough = set(unsaved_weeks(ds, sorted({p["ds"] for p in picks}), after_weeks))
+    for row in picks:
+        week, track = row.pop("ds"), row["track_id"]
+        if not track:
+            continue
+        info.setdefault(track, row)
+        if week in old_enough and track not in liked_ids and track not in removed:
+            unsaved.append(track)
     unsaved = sorted(set(unsaved))
     return Reaction(tuple(removed), tuple(unsaved), info)
 
@@ -85,13 +90,13 @@ def reaction_rows(spark: "SparkSession", lake: Lake, ds: str, enriched: "DataFra
     counts = {REMOVED: len(found.removed), UNSAVED: len(found.unsaved), "without_features": 0}
     if not found.ids:
         return None, counts
-    snapshot = lake.partition(AUDIO_FEATURES, ds)
-    if not lake.exists(snapshot):
+    cached = cached_features(lake, ds, found.ids)
+    if cached is None:
         counts["without_features"] = len(found.ids)
-        log.warning("no feature cache snapshot for %s: the %d removed and %d unsaved picks are left out of "
-                    "training", ds, len(found.removed), len(found.unsaved))
+        log.warning("no feature cache (%s) in the lake: the %d removed and %d unsaved picks are left out of "
+                    "training for %s", AUDIO_FEATURES, len(found.removed), len(found.unsaved), ds)
         return None, counts
-    cache = spark.read.parquet(str(snapshot))
+    cache = spark.createDataFrame(cached)  # an Arrow table: no Python worker reads it back
     columns = [c for c in FEATURE_COLUMNS if c in cache.columns]
     kinds = [(t, REMOVED, i) for i, t in enumerate(found.removed)] + \
             [(t, UNSAVED, i) for i, t in enumerate(found.unsaved)]
@@ -109,3 +114,30 @@ def reaction_rows(spark: "SparkSession", lake: Lake, ds: str, enriched: "DataFra
              "offered (weak); %d without features in the cache, left out", len(found.removed), len(found.unsaved),
              after_weeks, counts["without_features"])
     return rows, counts
+
+
+def cached_features(lake: Lake, ds: str, track_ids: "list[str] | tuple[str, ...]") -> "pa.Table | None":
+    """The feature cache's rows of ``track_ids`` as the enrichment of ``ds`` left it: per track id, its row with
+    the greatest ``fetched_ds`` on or before ``ds`` (``track_id``, ``status`` and the feature columns the cache
+    has), one row per id found, sorted by id; None when the cache was never written.
+
+    On or before: the enrichment of ``ds`` has merged its own rows when training reads them; this is what the
+    cache's snapshot of ``ds`` held before the cache became one table. It is the enrichment's
+    ``features_as_of(..., inclusive=True)`` restricted to a few ids, read here since a stage imports no other."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    check_ds(ds)
+    table = delta.open_table(lake, AUDIO_FEATURES)
+    if table is None:
+        return None
+    present = {field.name for field in table.schema().fields}
+    columns = ["track_id", "status", *(c for c in FEATURE_COLUMNS if c in present)]
+    data = delta.read(lake, AUDIO_FEATURES, columns=[*columns, "fetched_ds"],
+                      filters=[("track_id", "in", sorted(set(track_ids))), ("fetched_ds", "<=", ds)])
+    if data.num_rows:
+        data = data.sort_by([("track_id", "ascending"), ("fetched_ds", "descending")])
+        ids = data.column("track_id").combine_chunks()
+        first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(True)
+        data = data.filter(pa.concat_arrays([pa.array([True]), first]))
+    return data.select(columns)

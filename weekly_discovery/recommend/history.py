@@ -1,24 +1,24 @@
-"""The history of published picks, ``gold/picks/ds=<week>/part-00000.parquet``: written when a week's
-playlist is really updated, read to keep recent picks out of the next weeks (novelty).
+"""The history of published picks, the Delta table ``gold/picks`` (one date per published week): written
+when a week's playlist is really updated, read to keep recent picks out of the next weeks (novelty).
 
-One row per published song (schema :data:`PICK_FIELDS`, a contract shared with the report's picks
+One row per published song (schema :data:`PICK_COLUMNS`, a contract shared with the report's picks
 section): ``ds``, ``rank`` (1-based), ``track_id``, ``track_uri``, ``name``, ``artist_names``,
 ``primary_artist_id``, ``primary_artist_name``, ``source`` (reccobeats, artists, catalog, playlists),
 ``probability``, ``reason`` and the ``playlist_id`` it went to. A dry run or a skipped week writes
-nothing: only what the user was really offered counts as offered. A year is ~1,500 rows: pyarrow reads
-them in plain Python, no Spark.
+nothing: only what the user was really offered counts as offered. A week is written with
+:func:`weekly_discovery.lake.delta.write_date` (one commit; a rerun replaces that week only). A year is
+~1,500 rows: delta-rs reads them in plain Python, no Spark.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.lake import PICKS, Lake, PartitionWriter, check_ds, list_partitions, partition_rows
+from weekly_discovery.lake import PICKS, Lake, check_ds
+from weekly_discovery.lake import delta
 
-PART = "part-00000.parquet"
 PICK_COLUMNS = ("ds", "rank", "track_id", "track_uri", "name", "artist_names", "primary_artist_id",
                 "primary_artist_name", "source", "probability", "reason", "playlist_id")
 
@@ -42,17 +42,35 @@ def pick_rows(ds: str, recommendations: Sequence[Mapping[str, Any]], playlist_id
     } for r in sorted(recommendations, key=lambda r: r["rank"])]
 
 
-def write_picks(lake: Lake, ds: str, rows: Sequence[Mapping[str, Any]]) -> Any:
-    """Write week ``ds``'s picks as one partition (whole or not at all; a rerun replaces it)."""
+def write_picks(lake: Lake, ds: str, rows: Sequence[Mapping[str, Any]]) -> str:
+    """Replace week ``ds``'s picks with ``rows`` (one commit; other weeks untouched); returns what was written,
+    for the log (``gold/picks ds=<ds>``)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(list(rows), schema=pick_schema()), buffer)
-    final = lake.partition(PICKS, check_ds(ds))
-    with PartitionWriter(lake, final) as writer:
-        writer.write_bytes(PART, buffer.getvalue())
-    return final
+    check_ds(ds)
+    delta.write_date(lake, PICKS, ds, pa.Table.from_pylist(list(rows), schema=pick_schema()))
+    return f"{PICKS} ds={ds} ({lake.table(PICKS)})"
+
+
+def read_picks(lake: Lake, ds: str | None = None, columns: Sequence[str] = PICK_COLUMNS,
+               before: str | None = None) -> list[dict[str, Any]]:
+    """The picks of week ``ds`` (or of every week, or of the weeks strictly before ``before``), by week then rank.
+
+    ``columns`` may name ``ds``; the rows are sorted by ``(ds, rank)`` whichever columns are returned."""
+    wanted = list(dict.fromkeys(["ds", "rank", *columns]))
+    filters = []
+    if ds is not None:
+        filters.append(("ds", "=", check_ds(ds)))
+    if before is not None:
+        filters.append(("ds", "<", check_ds(before)))
+    rows = delta.read_rows(lake, PICKS, columns=wanted, filters=filters)
+    rows.sort(key=lambda r: (r["ds"], r["rank"] if r["rank"] is not None else 0))
+    return [{c: r[c] for c in columns} for r in rows]
+
+
+def published_weeks(lake: Lake) -> list[str]:
+    """The weeks that have picks in ``gold/picks``, oldest first."""
+    return delta.dates(lake, PICKS)
 
 
 def window_weeks(ds: str, weeks: int, published: Sequence[str]) -> list[str]:
@@ -64,7 +82,8 @@ def window_weeks(ds: str, weeks: int, published: Sequence[str]) -> list[str]:
 
 def recent_pick_ids(lake: Lake, ds: str, weeks: int) -> list[str]:
     """Distinct track ids published in the :func:`window_weeks` of ``ds``, sorted."""
-    ids: set[str] = set()
-    for week in window_weeks(ds, weeks, list_partitions(lake.table(PICKS))):
-        ids.update(r["track_id"] for r in partition_rows(lake, PICKS, week, ["track_id"]) if r["track_id"])
-    return sorted(ids)
+    window = window_weeks(ds, weeks, published_weeks(lake))
+    if not window:
+        return []
+    rows = delta.read_rows(lake, PICKS, columns=["track_id"], filters=[("ds", "in", window)])
+    return sorted({r["track_id"] for r in rows if r["track_id"]})

@@ -8,7 +8,7 @@ disliked and candidate tracks alike, each track counted once, only tracks whose 
 tracks sit in one fold, and their average is the same whichever fold is held out. A track
 without a primary artist, or whose artist has no usable track, gets its own value.
 
-Training and scoring both compute it from the same ``silver/tracks_enriched`` partition with
+Training and scoring both compute it from the same date of ``silver/tracks_enriched`` with
 :func:`with_artist_profile`, so a model sees the same columns in both. The post's model never
 uses it (it is the 2016 model exactly); the challengers do when ``[model] artist_profile`` is on.
 """

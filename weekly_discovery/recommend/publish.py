@@ -1,20 +1,23 @@
 """Deliver the week's recommendations as a private playlist in the user's Spotify account.
 
 One playlist per name ("Weekly Discovery" by default), created once with ``POST /me/playlists``
-(private) and remembered in ``gold/published/playlist.json``; every week its items are replaced:
+(private) and remembered in ``gold/published/_playlist.json``; every week its items are replaced:
 ``PUT /playlists/{id}/items`` with the first 100 URIs (Spotify's limit per request), then
 ``POST /playlists/{id}/items`` for each further 100, in rank order. A rerun of the same week
 therefore leaves the same playlist with the same tracks, never duplicates. The last write's
-``snapshot_id`` is recorded in ``gold/published/ds=D/_publish.json``, and the songs published, with
-their source, probability and reason, in ``gold/picks/ds=D`` (:mod:`weekly_discovery.recommend.history`;
-not on a dry run or a skipped week: only what the user was really offered is history).
+``snapshot_id`` is recorded in the Delta table ``gold/published`` (one row per week ``D``: a few scalar
+columns, :data:`RECORD_COLUMNS`, and the whole record as a JSON string in ``record``;
+:func:`read_record` parses it), and the songs published, with their source, probability and reason, in
+``gold/picks`` (:mod:`weekly_discovery.recommend.history`; not on a dry run or a skipped week: only what the
+user was really offered is history). Both are written with ``write_date``: one commit each, a rerun of
+``D`` replaces ``D`` only.
 
 After writing, the playlist's item count is read back: a POST retried after a lost answer could
 have added a chunk twice, in which case the replace is done once more.
 
 What publishing refuses to do, since it writes to the user's account (issue 12):
 
-* **Replace a playlist it did not create.** The playlist named in ``playlist.json`` is replaced only if
+* **Replace a playlist it did not create.** The playlist named in ``_playlist.json`` is replaced only if
   ``/me/playlists`` lists it, the user (``/me``) owns it, it carries the configured name and the
   :data:`MARKER` this project writes into the description of the playlist it creates, and it is not one
   of the config's ``[sources]``; otherwise :class:`PlaylistRefused` (a user error). A lake's files and a
@@ -42,24 +45,15 @@ before any write: both fail with the re-authorization instructions, since retryi
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from weekly_discovery.core.errors import TransientError, UserError
-from weekly_discovery.lake import (
-    METRICS,
-    PUBLISH_RECORD,
-    PUBLISHED,
-    RECOMMENDATIONS,
-    Lake,
-    PartitionWriter,
-    arrow_source,
-    check_ds,
-    list_partitions,
-    read_json,
-)
+from weekly_discovery.lake import METRICS, PUBLISHED, RECOMMENDATIONS, Lake, check_ds, read_json
+from weekly_discovery.lake import delta
 from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.history import pick_rows, write_picks
 from weekly_discovery.recommend.removals import detect_removals
@@ -69,8 +63,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_URIS_PER_REQUEST = 100
-PLAYLIST_FILE = "playlist.json"
-PUBLISH_FILE = PUBLISH_RECORD
+PLAYLIST_FILE = "_playlist.json"  # in the table's folder: "_" keeps it out of Delta's (and VACUUM's) view
+RECORD = "record"
+RECORD_COLUMNS = ("playlist_name", "playlist_id", "tracks", "snapshot_id", "model_version", "dry_run", "skipped",
+                  "published_at", "skipped_at")
+"""``gold/published``'s columns besides ``ds`` and ``record``: the record's fields of the same names (a field
+the record lacks is null), so a query needs no JSON parsing for them."""
 WRITE_SCOPE = "playlist-modify-private"
 LIST_SCOPE = "playlist-read-private"
 #: Written into the description of the playlist the project creates: only a playlist that carries it is ever
@@ -120,18 +118,48 @@ def published_table(lake: Lake) -> Path:
 
 
 def read_recommendations(lake: Lake, ds: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """The recommendations of ``ds`` in rank order, and their ``_metrics.json``."""
-    import pyarrow.parquet as pq
+    """The recommendations of ``ds`` in rank order, and their ``_metrics.json``.
 
-    path = lake.partition(RECOMMENDATIONS, check_ds(ds))
-    if not (path / METRICS).is_file():
+    The metrics file, written after the date's commit, says the score step ran for ``ds`` (a week may
+    have no rows at all)."""
+    metrics = lake.partition(RECOMMENDATIONS, check_ds(ds)) / METRICS
+    if not metrics.is_file():
         raise PublishInputError(
-            f"no recommendations for ds={ds} at {path}: run the score step (jobs/score.py) for {ds} first"
+            f"no recommendations for ds={ds} in {lake.table(RECOMMENDATIONS)}: run the score step (jobs/score.py) "
+            f"for {ds} first"
         )
-    source, filesystem = arrow_source(path)
-    rows = pq.read_table(source, filesystem=filesystem).to_pylist()
+    rows = delta.read_rows(lake, RECOMMENDATIONS, ds)
     rows.sort(key=lambda r: r["rank"])
-    return rows, read_json(path / METRICS)
+    return rows, read_json(metrics)
+
+
+def published_schema() -> Any:
+    import pyarrow as pa
+
+    types = {"tracks": pa.int64(), "dry_run": pa.bool_()}
+    return pa.schema([pa.field(name, types.get(name, pa.string())) for name in (*RECORD_COLUMNS, RECORD)])
+
+
+def write_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
+    """Replace the publish record of ``ds`` (one row of ``gold/published``; one commit)."""
+    import pyarrow as pa
+
+    row = {name: record.get(name) for name in RECORD_COLUMNS}
+    row["dry_run"] = bool(row["dry_run"])
+    row[RECORD] = json.dumps(record, sort_keys=True)
+    delta.write_date(lake, PUBLISHED, ds, pa.Table.from_pylist([row], schema=published_schema()))
+
+
+def read_record(lake: Lake, ds: str) -> dict[str, Any] | None:
+    """The publish record of ``ds`` (what the run wrote, or why it skipped), or None when there is none."""
+    rows = delta.read_rows(lake, PUBLISHED, check_ds(ds), [RECORD])
+    return json.loads(rows[0][RECORD]) if rows else None
+
+
+def read_records(lake: Lake) -> dict[str, dict[str, Any]]:
+    """Every publish record by date, oldest first."""
+    rows = delta.read_rows(lake, PUBLISHED, columns=["ds", RECORD])
+    return {r["ds"]: json.loads(r[RECORD]) for r in sorted(rows, key=lambda r: r["ds"])}
 
 
 def unique_uris(rows: list[dict[str, Any]]) -> list[str]:
@@ -170,7 +198,7 @@ def stored_playlist(lake: Lake, name: str) -> dict[str, Any] | None:
 
 
 def remember_playlist(lake: Lake, name: str, entry: dict[str, Any]) -> None:
-    """Store the playlist id under its name in ``playlist.json`` (replaced atomically)."""
+    """Store the playlist id under its name in ``_playlist.json`` (replaced atomically)."""
     path = published_table(lake) / PLAYLIST_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     data = read_json(path) if path.is_file() else {}
@@ -237,9 +265,7 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
     # written before the publish record, so a record always has its picks
     picks = write_picks(lake, ds, pick_rows(ds, _first_per_uri(rows), entry["id"]))
     log.info("picks history: %s", picks)
-    record = {**result.to_dict(), "published_at": _now(), "uris": uris}
-    with PartitionWriter(lake, lake.partition(PUBLISHED, ds)) as writer:
-        writer.write_json(PUBLISH_FILE, record)
+    write_record(lake, ds, {**result.to_dict(), "published_at": _now(), "uris": uris})
     remember_playlist(lake, playlist_name, {**entry, "published_ds": ds})  # the week the playlist now holds
     log.info("published %d track(s) to %r (%s), snapshot %s", len(uris), playlist_name, result.playlist_url,
              result.snapshot_id)
@@ -267,7 +293,7 @@ def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[s
 
 def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, Any] | None,
                      result: PublishResult, sources: frozenset[str] = frozenset()) -> dict[str, Any] | None:
-    """The ``playlist.json`` entry of the playlist to fill, checked; None only in a dry run that would create one.
+    """The ``_playlist.json`` entry of the playlist to fill, checked; None only in a dry run that would create one.
 
     The stored playlist if ``/me/playlists`` still lists it, else an owned one of that name it lists,
     else a new one (created once, see :func:`_create`). Whichever it is must be the user's and carry
@@ -324,17 +350,14 @@ def skip_reason(lake: Lake, ds: str, playlist_name: str, entry: dict[str, Any] |
 
 
 def last_published_ds(lake: Lake, playlist_name: str, entry: dict[str, Any] | None) -> str | None:
-    """The week the playlist holds: ``published_ds`` in ``playlist.json``, else (a lake written before
+    """The week the playlist holds: ``published_ds`` in ``_playlist.json``, else (a lake written before
     that key existed) the newest publish record for that name that was neither skipped nor a dry run."""
     if entry and entry.get("published_ds"):
         return str(entry["published_ds"])
-    for ds in reversed(list_partitions(published_table(lake))):
-        path = lake.partition(PUBLISHED, ds) / PUBLISH_FILE
-        if path.is_file():
-            record = read_json(path)
-            if record.get("playlist_name") == playlist_name and not record.get("skipped") and not record.get("dry_run"):
-                return ds
-    return None
+    rows = delta.read_rows(lake, PUBLISHED, columns=["ds", "skipped", "dry_run"],
+                           filters=[("playlist_name", "=", playlist_name)])
+    published = [r["ds"] for r in rows if not r["skipped"] and not r["dry_run"]]
+    return max(published, default=None)
 
 
 def listed_playlists(api: Any) -> dict[str, dict[str, Any]]:
@@ -440,7 +463,7 @@ def _create(api: Any, user_id: str, name: str) -> dict[str, Any]:
 
 
 def _entry(playlist: dict[str, Any], name: str, **when: str) -> dict[str, Any]:
-    """What ``playlist.json`` remembers of a playlist; ``when``: ``created_ds`` or ``found_ds``."""
+    """What ``_playlist.json`` remembers of a playlist; ``when``: ``created_ds`` or ``found_ds``."""
     playlist_id = playlist["id"]
     return {
         "id": playlist_id,
@@ -459,14 +482,12 @@ def _owner_id(playlist: dict[str, Any]) -> str | None:
 
 def _write_skip_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
     """Record a skipped publish, keeping the record of what that week published before (if any)."""
-    path = lake.partition(PUBLISHED, ds) / PUBLISH_FILE
-    if path.is_file():
-        earlier = read_json(path)
+    earlier = read_record(lake, ds)
+    if earlier is not None:
         earlier = earlier.get("earlier_record") if earlier.get("skipped") else earlier
         if earlier:
             record["earlier_record"] = earlier
-    with PartitionWriter(lake, lake.partition(PUBLISHED, ds)) as writer:
-        writer.write_json(PUBLISH_FILE, record)
+    write_record(lake, ds, record)
 
 
 def _replace_items(api: Any, playlist_id: str, parts: list[list[str]]) -> str | None:

@@ -9,10 +9,11 @@ starts, before training (the model learns from removed picks: :mod:`weekly_disco
 it holds (``published_ds`` in ``playlist.json``; :func:`weekly_discovery.recommend.publish.detect_reaction`
 says when it does not compare). A pick that is no longer there was removed by the user.
 
-``gold/removed_picks/ds=<week offered>/part-00000.parquet`` keeps one row per removed song:
-``track_id``, ``offered_ds`` (the week it was published) and ``detected_ds`` (the publish run that saw
-it gone; the first one is kept). A run merges what it sees with what is stored, so a rerun adds
-nothing twice and loses nothing. Training and scoring week ``D`` use every song removed and detected
+The Delta table ``gold/removed_picks``, dated by the week offered (``ds``), keeps one row per removed song:
+``track_id``, ``offered_ds`` (the week it was published, = ``ds``) and ``detected_ds`` (the publish run
+that saw it gone; the first one is kept). A run adds what it sees to what is stored and writes the
+offered week again (:func:`weekly_discovery.lake.delta.write_date`: one commit, other weeks untouched),
+so a rerun adds nothing twice and loses nothing. Training and scoring week ``D`` use every song removed and detected
 **by** ``D`` (:func:`removed_pick_ids`): detection runs before both, so a rerun of ``D`` sees the same
 list as the first run did. A disliked song needs no rule of its own: a song the user puts
 in a disliked playlist is in the library, which is always kept out.
@@ -20,30 +21,22 @@ in a disliked playlist is in the library, which is always kept out.
 
 from __future__ import annotations
 
-import io
 import logging
 from typing import Any
 
-from weekly_discovery.lake import (
-    PICKS,
-    REMOVED_PICKS,
-    Lake,
-    PartitionWriter,
-    check_ds,
-    list_partitions,
-    partition_rows,
-)
+from weekly_discovery.lake import REMOVED_PICKS, Lake, check_ds
+from weekly_discovery.lake import delta
+from weekly_discovery.recommend.history import read_picks, recent_pick_ids
 
 log = logging.getLogger(__name__)
 
-PART = "part-00000.parquet"
 COLUMNS = ("track_id", "offered_ds", "detected_ds")
 ITEMS_PAGE = 50  # the API's maximum for playlist items
 
 
 def week_pick_ids(lake: Lake, week: str) -> list[str]:
     """The track ids published in ``week`` (``gold/picks``), in rank order; [] when none were."""
-    return [r["track_id"] for r in partition_rows(lake, PICKS, check_ds(week), ["track_id"]) if r["track_id"]]
+    return [r["track_id"] for r in read_picks(lake, check_ds(week), ["track_id"]) if r["track_id"]]
 
 
 def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
@@ -72,7 +65,7 @@ def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds:
     if not offered:
         return []
     held = playlist_track_ids(api, playlist_id)
-    stored = {r["track_id"]: r for r in partition_rows(lake, REMOVED_PICKS, offered_ds, list(COLUMNS))}
+    stored = {r["track_id"]: r for r in delta.read_rows(lake, REMOVED_PICKS, offered_ds, list(COLUMNS))}
     new = [t for t in dict.fromkeys(offered) if t not in held and t not in stored]
     if new:
         rows = sorted([*stored.values(), *({"track_id": t, "offered_ds": offered_ds, "detected_ds": ds} for t in new)],
@@ -84,30 +77,28 @@ def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds:
     return new
 
 
-def _write(lake: Lake, offered_ds: str, rows: list[dict[str, Any]]) -> None:
+def removed_schema() -> Any:
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    schema = pa.schema([pa.field(name, pa.string(), nullable=False) for name in COLUMNS])
-    buffer = io.BytesIO()
-    pq.write_table(pa.Table.from_pylist(rows, schema=schema), buffer)
-    with PartitionWriter(lake, lake.partition(REMOVED_PICKS, offered_ds)) as writer:
-        writer.write_bytes(PART, buffer.getvalue())
+    return pa.schema([pa.field(name, pa.string(), nullable=False) for name in COLUMNS])
+
+
+def _write(lake: Lake, offered_ds: str, rows: list[dict[str, Any]]) -> None:
+    """Replace the removals of the week offered ``offered_ds`` with ``rows`` (every one of them, old and new)."""
+    import pyarrow as pa
+
+    delta.write_date(lake, REMOVED_PICKS, offered_ds, pa.Table.from_pylist(rows, schema=removed_schema()))
 
 
 def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
     """Every song removed from the playlist and detected by week ``ds``, sorted (see the module)."""
     check_ds(ds)
-    ids: set[str] = set()
-    for week in list_partitions(lake.table(REMOVED_PICKS)):
-        if week < ds:
-            ids.update(r["track_id"] for r in partition_rows(lake, REMOVED_PICKS, week, list(COLUMNS)) if r["detected_ds"] <= ds)
-    return sorted(ids)
+    rows = delta.read_rows(lake, REMOVED_PICKS, columns=["track_id"],
+                           filters=[("ds", "<", ds), ("detected_ds", "<=", ds)])
+    return sorted({r["track_id"] for r in rows})
 
 
 def kept_out_ids(lake: Lake, ds: str, novelty_weeks: int) -> tuple[list[str], list[str]]:
     """``(recent, removed)``: the picks of the ``novelty_weeks`` weeks before ``ds`` and the picks the user
     removed (detected by ``ds``); together with the library, what week ``ds`` may not pick."""
-    from weekly_discovery.recommend.history import recent_pick_ids
-
     return recent_pick_ids(lake, ds, novelty_weeks), removed_pick_ids(lake, ds)

@@ -126,6 +126,10 @@ def scored_rows(
         F.when(scorable, F.col(SCORE).cast("double")).alias(SCORE),
     ).withColumn(
         "recommended", F.coalesce(F.col("probability") >= F.lit(float(threshold)), F.lit(False))
+    ).withColumn(
+        # one type whatever the sources: the library's positions are int, the catalogue's long, and a Delta
+        # table refuses a write that would change a column's type (a week with the catalogue, then one without)
+        "position", F.col("position").cast("long")
     ).select(*SCORE_COLUMNS, *base_features)
 
 

@@ -36,25 +36,30 @@ from weekly_discovery.recommend import score as sc
 from weekly_discovery.recommend.dataset import Negatives
 from weekly_discovery.recommend.models import GRIDS
 from weekly_discovery.recommend.week import TrainSettings, train_week
+from weekly_discovery.spark import delta
 from weekly_discovery.spark.runner import enriched_input
-from weekly_discovery.spark.session import write_partition
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TrainStep:
-    """A checked training input: the enriched partition exists and the ``[model]`` settings are valid."""
+    """A checked training input: the enriched date exists and the ``[model]`` settings are valid."""
 
     lake: Lake
     ds: str
-    source: Any  # the enriched partition's path (local or object store)
     settings: TrainSettings
     catalogue: str | None = None  # the [discover] catalog file when that source is on: part of the background
 
     def input_bytes(self) -> int:
-        """What training reads: the week's enriched partition (sizes the session, see ``job_session``)."""
-        return tree_bytes(self.source)
+        """What training reads: the week's enriched rows (sizes the session, see ``job_session``)."""
+        return enriched_bytes(self.lake, self.ds)
+
+
+def enriched_bytes(lake: Lake, ds: str) -> int:
+    """The size of ``silver/tracks_enriched``'s folder of ``ds``: one listing, an upper bound of what a job reads
+    (after a rerun it also holds files the table no longer uses, until VACUUM deletes them)."""
+    return tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
 
 
 def catalogue_path(config: Config) -> str | None:
@@ -65,21 +70,21 @@ def catalogue_path(config: Config) -> str | None:
 def train_step(lake: Lake, ds: str, model: Model, catalogue: str | None = None) -> TrainStep:
     """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input.
     ``catalogue``: :func:`catalogue_path`."""
-    source = enriched_input(lake, ds)
+    enriched_input(lake, ds)
     settings = TrainSettings(features=tuple(model.features), folds=model.folds, seed=model.seed,
                              threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
                              artist_profile=model.artist_profile,
                              negatives=Negatives(background=model.background, unsaved_weight=model.unsaved_weight,
                                                  seed=model.seed),
                              unsaved_after_weeks=model.unsaved_after_weeks)
-    return TrainStep(lake, ds, source, settings, catalogue)
+    return TrainStep(lake, ds, settings, catalogue)
 
 
 def train(spark, step: TrainStep) -> dict[str, Any]:
     """Train, select and store the model of the step's week; return its card. With a catalogue, a sample of it
     (one song per liked song) joins the week's candidates when the background is drawn
     (:func:`weekly_discovery.recommend.catalog.background_rows`); the file is not read otherwise."""
-    enriched = spark.read.parquet(str(step.source))
+    enriched = delta.read_date(spark, step.lake, TRACKS_ENRICHED, step.ds)
     more = None  # (size) -> the catalogue's sample
     if step.catalogue:
         more = functools.partial(catalog.background_rows, spark, step.catalogue, enriched, seed=step.settings.seed)
@@ -98,9 +103,8 @@ class ScoreStep:
     champion: store.ChampionRef | None = None
 
     def input_bytes(self) -> int:
-        """What scoring reads: the week's enriched partition and the catalogue file, if one is scored."""
-        enriched = tree_bytes(self.lake.partition(TRACKS_ENRICHED, self.ds))
-        return enriched + int((self.catalogue or {}).get("size") or 0)
+        """What scoring reads: the week's enriched rows and the catalogue file, if one is scored."""
+        return enriched_bytes(self.lake, self.ds) + int((self.catalogue or {}).get("size") or 0)
 
 
 def score_step(lake: Lake, ds: str, config: Config, describe_catalogue: Callable[[str], Any], *,
@@ -150,7 +154,7 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
     from pyspark.sql import Observation
     from pyspark.sql.types import StringType, StructField, StructType
 
-    enriched = spark.read.parquet(str(lake.partition(TRACKS_ENRICHED, ds)))
+    enriched = delta.read_date(spark, lake, TRACKS_ENRICHED, ds)
     model = store.load_model(champion)
     catalogue_rows, observed = None, None
     if catalogue:
@@ -207,13 +211,17 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
         "picks_per_source": sources,
         "catalogue": catalogue_metrics,
     }
-    outputs = {"scores": lake.partition(SCORES, ds), "recommendations": lake.partition(RECOMMENDATIONS, ds)}
-    write_partition(sc.scores_kept(scores), lake, outputs["scores"], "parquet", extra_json={METRICS: metrics})
-    # the rows written are the rows logged: build the partition from the collected top N
+    outputs = {"scores": SCORES, "recommendations": RECOMMENDATIONS}
+    for table in outputs.values():  # a crash from here on leaves the date without metrics: not scored
+        folder = lake.partition(table, ds)
+        (folder / METRICS).unlink(missing_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)  # where the metrics go, even for a date without rows
+    delta.write_date(sc.scores_kept(scores), lake, SCORES, ds, metrics=metrics)
+    # the rows written are the rows logged: build the date's rows from the collected top N
     schema = StructType([*top.schema.fields, StructField("reason", StringType())])
     written = spark.createDataFrame(recommendations, schema=schema) if recommendations else \
         top.selectExpr("*", "cast(null as string) as reason")
-    write_partition(written, lake, outputs["recommendations"], "parquet", extra_json={METRICS: metrics})
+    delta.write_date(written, lake, RECOMMENDATIONS, ds, metrics=metrics)
     wide.unpersist()
 
     log.info("scored with champion %s (%s, features %s)", champion.version, champion.candidate.label(),
@@ -236,6 +244,6 @@ def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings
         log.warning("a short week: %s", short)
     for r in recommendations:
         log.info("%3d. reason: %s", r["rank"], r["reason"])
-    for name, path in outputs.items():
-        log.info("score ds=%s wrote %s: %s", ds, name, path)
+    for name, table in outputs.items():
+        log.info("score ds=%s wrote %s: %s (ds=%s)", ds, name, lake.table(table), ds)
     return metrics

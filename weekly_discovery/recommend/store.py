@@ -9,8 +9,11 @@ Layout (under ``lake.table(LIKE_MODEL)``)::
     version=<ds>/model_card.json   data, features, every candidate's CV metrics, the decision and why
     champion.json                  which version scores the candidates, and the history of decisions
 
-A version folder is written into the lake's staging area and renamed into place (a rerun of a
-date replaces it whole). ``champion.json`` is replaced atomically (temporary file + rename).
+A version folder holds plain files (not a Delta table), written in place with ``model_card.json``
+LAST: a version without a card is not a version (:func:`read_card` finds none, so it is neither an
+incumbent nor a champion, and scoring asks for the train step). A rerun of a date deletes the old
+card first, then the old folder, then writes the new one: a crash part-way leaves a folder without a
+card, which the next run replaces. ``champion.json`` is replaced atomically (temporary file + rename).
 
 A version is **frozen** once a later week has been trained (:func:`frozen_card`): that week's
 decision, and every later one, was taken against the champion chain as it stood, and their history
@@ -34,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, check_ds, commit_directory, read_json, rmtree
+from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, check_ds, read_json, rmtree
 from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.models import Candidate
 
@@ -183,9 +186,11 @@ def frozen_card(lake: Lake, ds: str) -> dict[str, Any] | None:
 
 def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | SklearnModel"],
                   card: dict[str, Any]) -> Path:
-    """Save ``models`` (folder name -> model) and the card as ``version=<ds>``, atomically.
+    """Save ``models`` (folder name -> model) and the card as ``version=<ds>``, the card last.
 
-    A Spark ML model is saved by Spark; a scikit-learn one as ``<folder>/model.skops`` (no pickle).
+    A Spark ML model is saved by Spark; a scikit-learn one as ``<folder>/model.skops`` (no pickle). An older
+    version of the date loses its card first, then its files: nothing of it is mixed with the new one (a
+    ``model.skops`` left beside a Spark ML model would be the one loaded).
 
     Refuses (:class:`VersionFrozen`) to replace a frozen version (see the module docstring).
     """
@@ -198,19 +203,32 @@ def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | Sklear
     from weekly_discovery.recommend import persist
 
     final = version_dir(lake, ds)
-    staged = lake.staging_dir()
-    try:
-        for name, model in models.items():
-            if hasattr(model, "write"):
-                model.write().overwrite().save(str(staged / name))
-            else:
-                persist.save(model, staged / name)
-        write_json_file(staged / CARD, card)
-        commit_directory(staged, final)
-    except BaseException:
-        rmtree(staged)
-        raise
+    (final / CARD).unlink(missing_ok=True)  # from here on the old version is no version
+    rmtree(final)
+    final.mkdir(parents=True, exist_ok=True)
+    for name, model in models.items():
+        if hasattr(model, "write"):
+            model.write().overwrite().save(str(final / name))
+        else:
+            persist.save(model, final / name)
+    _sync(final)  # the models are on disk before the card says they are there
+    write_json_file(final / CARD, card)
     return final
+
+
+def _sync(folder: Path | Any) -> None:
+    """fsync every file and folder under a local ``folder`` (an object store's PUTs are durable when they return)."""
+    import os
+
+    if not isinstance(folder, Path):
+        return
+    for root, _, names in os.walk(folder):
+        for name in [*names, "."]:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
 
 def record_decision(lake: Lake, ds: str, *, promoted: bool, incumbent: str | None, reason: str) -> dict[str, Any]:

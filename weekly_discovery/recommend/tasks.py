@@ -96,8 +96,8 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     else:
         log.info("playlist %r: %s (%d tracks, snapshot %s)", result.playlist_name, result.playlist_url,
                  result.tracks, result.snapshot_id)
-        log.info("publish record: %s; picks history: %s", lake.partition(PUBLISHED, run["ds"]),
-                 lake.partition(PICKS, run["ds"]))
+        log.info("publish record: %s ds=%s; picks history: %s ds=%s", lake.table(PUBLISHED), run["ds"],
+                 lake.table(PICKS), run["ds"])
     if outlet_event is not None:
         outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}

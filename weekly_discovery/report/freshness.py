@@ -2,18 +2,24 @@
 
 The library report DAG runs twice a week for the same date: on ``tracks_enriched`` and again on the
 weekly DAG's ``recommendations`` event, only so that the page gains its model section (which ``render``
-reads from the lake itself). The analysis in ``report.json`` depends on nothing but
-``silver/tracks_enriched/ds=D`` and a few config values, so the second spark-submit (13-18 s, most of it
-Spark's start-up) would compute the same numbers again.
+reads from the lake itself). The analysis in ``report.json`` depends on nothing but date D of the Delta
+table ``silver/tracks_enriched`` (and its ``_metrics.json``) and a few config values, so the second
+spark-submit (13-18 s, most of it Spark's start-up) would compute the same numbers again.
 
 The job records an **input fingerprint** in ``report.json`` (key ``fingerprint``), taken before it reads
-a row: the enriched partition's file listing (name, size, modification time: a directory listing, no
-Parquet is opened; a rewrite by enrich gives new part-file names, sizes and times, and on object storage
-a new commit marker), the analysis settings (``[report]``, ``[model] features``), the configured
-reference playlists, and the versions of the report and fingerprint formats. :func:`decide` takes the
-same fingerprint now and compares: equal means the Spark task is skipped and ``render`` re-renders the
-page from the existing ``report.json``. A fingerprint taken before the read can only err towards
-recomputing (an input rewritten while the job ran makes the next run compute again).
+a row: the data files the table's current version holds for D, as its Delta log lists them (path, size,
+modification time: the log is read, no Parquet file is opened), the ``_metrics.json`` beside them (size,
+modification time), the analysis settings (``[report]``, ``[model] features``), the configured reference
+playlists, and the versions of the report and fingerprint formats. :func:`decide` takes the same
+fingerprint now and compares: equal means the Spark task is skipped and ``render`` re-renders the page
+from the existing ``report.json``.
+
+Why the log's file list and not the table's history: a rerun of enrich for D commits new files (Delta
+never rewrites a file in place), so D's list changes; a run of another date, a MERGE elsewhere or a
+VACUUM of files no version uses leaves it as it was; and it is the table's state, which stays readable
+after old commits leave the history (log retention), where "the newest commit that wrote D" would not.
+A fingerprint taken before the read can only err towards recomputing (an input rewritten while the job
+ran makes the next run compute again).
 """
 
 from __future__ import annotations
@@ -26,12 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from weekly_discovery.core.config import Config
-from weekly_discovery.lake import TRACKS_ENRICHED, Lake, read_json
+from weekly_discovery.lake import TRACKS_ENRICHED, Lake, Table, check_ds, read_json
+from weekly_discovery.lake import delta
 from weekly_discovery.lake.storage import ObjectPath
 from weekly_discovery.report.compute import REPORT_VERSION, ReportSettings
 from weekly_discovery.report.paths import REPORT_JSON, report_dir
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2  # 2: the Delta log's files of the date (1: a listing of the partition folder)
 FINGERPRINT_KEY = "fingerprint"
 
 
@@ -42,24 +49,58 @@ def report_settings(config: Config) -> ReportSettings:
                           strong_correlation=r.strong_correlation, correlation_features=tuple(config.model.features))
 
 
-def partition_files(partition: Path | ObjectPath) -> dict[str, dict[str, int]]:
-    """``{name: {"size", "mtime_ns"}}`` of every file in a partition: a listing only, no file is opened.
-
-    Empty when the partition is missing (the job then fails with its own message).
-    """
+def side_files(partition: Path | ObjectPath) -> dict[str, dict[str, int]]:
+    """``{name: {"size", "mtime_ns"}}`` of the files beside a date's data whose names start with ``_`` (its
+    ``_metrics.json``): a listing only, no file is opened. Empty when there is no such folder."""
     if isinstance(partition, ObjectPath):
-        return {str(path.relative_to(partition)): {"size": int(info.size), "mtime_ns": int(info.mtime_ns)}
-                for path, info in partition.walk_files()}
+        found = {str(path.relative_to(partition)): {"size": int(info.size), "mtime_ns": int(info.mtime_ns)}
+                 for path, info in partition.walk_files()}
+        return {name: f for name, f in sorted(found.items()) if name.startswith("_") and "/" not in name}
     try:
         entries = list(os.scandir(partition))
     except FileNotFoundError:
         return {}
     files = {}
     for entry in entries:
-        if entry.is_file(follow_symlinks=False):
+        if entry.name.startswith("_") and entry.is_file(follow_symlinks=False):
             stat = entry.stat(follow_symlinks=False)
             files[entry.name] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
     return dict(sorted(files.items()))
+
+
+def date_files(lake: Lake, table: Table, ds: str) -> dict[str, dict[str, int]]:
+    """``{path: {"size", "mtime_ns"}}`` of the data files the table's current version holds for ``ds``, from
+    its Delta log (paths relative to the table); empty when the table or the date has none."""
+    import pyarrow as pa
+
+    check_ds(ds)
+    current = delta.open_table(lake, table)
+    if current is None:
+        return {}
+    actions = pa.table(current.get_add_actions(flatten=True))  # an arro3 table, read through the Arrow C interface
+    column = f"partition.{delta.DS}"
+    if column not in actions.column_names:
+        return {}
+    files = {}
+    for row in actions.select(["path", "size_bytes", "modification_time", column]).to_pylist():
+        if row[column] == ds:
+            files[row["path"]] = {"size": int(row["size_bytes"]), "mtime_ns": _epoch_ns(row["modification_time"])}
+    return dict(sorted(files.items()))
+
+
+def _epoch_ns(value: Any) -> int:
+    """Delta's modificationTime (milliseconds since the epoch; a timestamp in some versions) in nanoseconds."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return int(value.timestamp() * 1_000_000) * 1000
+    return int(value) * 1_000_000
+
+
+def input_files(lake: Lake, ds: str) -> dict[str, dict[str, int]]:
+    """What the analysis of ``ds`` reads: date ``ds`` of ``silver/tracks_enriched`` (the log's files) and the
+    ``_metrics.json`` beside it."""
+    return {**date_files(lake, TRACKS_ENRICHED, ds), **side_files(lake.partition(TRACKS_ENRICHED, ds))}
 
 
 def input_fingerprint(lake: Lake, ds: str, config: Config) -> dict[str, Any]:
@@ -68,7 +109,7 @@ def input_fingerprint(lake: Lake, ds: str, config: Config) -> dict[str, Any]:
     return {
         "version": FINGERPRINT_VERSION,
         "report_version": REPORT_VERSION,
-        "input": {"table": lake.relative(partition), "files": partition_files(partition)},
+        "input": {"table": lake.relative(partition), "files": input_files(lake, ds)},
         "settings": report_settings(config).to_json(),
         "reference_sources": sorted(s.key for s in config.sources_in("reference")),
     }

@@ -5,12 +5,13 @@
 - ``models/like_model/champion.json``: which version was the champion in force for ``ds`` (the history
   entry of the latest training date on or before ``ds``, not the current champion: an old week's report
   shows the model that week used);
-- ``gold/recommendations/ds=<ds>/``: Parquet rows (rank, track_id, uri, name, artists, probability,
-  source playlist) and ``_metrics.json`` with ``playlists: [{source_key, name, recommended, total}]``.
+- ``gold/recommendations`` (a Delta table), date ``ds``: rows (rank, track_id, uri, name, artists,
+  probability, source playlist), and ``_metrics.json`` beside them
+  (``gold/recommendations/ds=<ds>/_metrics.json``) with ``playlists: [{source_key, name, recommended, total}]``.
 
 The shapes are read leniently (a missing key shows as "-" on the page) and normalised by
 :func:`normalise`, so the page does not break when a field is added or renamed; a date without a
-model card is "not run yet". Plain Python and pyarrow: no Spark.
+model card is "not run yet". Plain Python and delta-rs (:mod:`weekly_discovery.lake.delta`): no Spark.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from weekly_discovery.lake import (
     MODEL_CARD,
     RECOMMENDATIONS,
     Lake,
-    arrow_source,
+    delta,
     read_json,
 )
 
@@ -48,9 +49,8 @@ def load_model_outputs(lake: Lake, ds: str) -> dict[str, Any] | None:
     card = read_json(card_path)
     champion_path = lake.table(LIKE_MODEL) / CHAMPION
     champion = champion_as_of(_read_optional(champion_path), ds)
-    recs_dir = lake.partition(RECOMMENDATIONS, ds)
-    rec_metrics = _read_optional(recs_dir / METRICS)
-    recommendations = _read_recommendations(recs_dir)
+    rec_metrics = _read_optional(lake.partition(RECOMMENDATIONS, ds) / METRICS)
+    recommendations = _read_recommendations(lake, ds, scored=rec_metrics is not None)
     return normalise(ds, card, champion, recommendations, rec_metrics)
 
 
@@ -80,18 +80,12 @@ def _read_optional(path: Path) -> Any:
         return None
 
 
-def _read_recommendations(folder: Path) -> list[dict[str, Any]] | None:
-    files = sorted(folder.glob("*.parquet"))
-    if not files:
+def _read_recommendations(lake: Lake, ds: str, *, scored: bool) -> list[dict[str, Any]] | None:
+    """The date's recommendations by rank (the first :data:`MAX_RECOMMENDATIONS`); None when the score step
+    has not run for ``ds`` (no rows and no ``_metrics.json``: ``scored``), [] when it recommended nothing."""
+    rows = delta.read_rows(lake, RECOMMENDATIONS, ds)
+    if not rows and not scored:
         return None
-    import pyarrow.parquet as pq
-
-    rows: list[dict[str, Any]] = []
-    for file in files:
-        source, filesystem = arrow_source(file)
-        rows.extend(pq.read_table(source, filesystem=filesystem).to_pylist())
-        if len(rows) >= MAX_RECOMMENDATIONS * 4:
-            break
     rows.sort(key=lambda r: (_num(r.get("rank")) if _num(r.get("rank")) is not None else 1e18))
     return rows[:MAX_RECOMMENDATIONS]
 

@@ -6,6 +6,10 @@ Layout (built on :mod:`weekly_discovery.lake.layout`)::
     reports/library/ds=<YYYY-MM-DD>/index.html    the page (render.py)
     reports/library/latest.json                   {"ds": "<newest date with an index.html>"}
 
+The reports are files, not a Delta table: each is written with
+:func:`~weekly_discovery.lake.write_atomic` (a temporary file renamed into place, one PUT on object
+storage), ``index.html`` last, so a date folder counts as a report once its ``index.html`` is there.
+
 The web plugin only ever turns a date into a path through :func:`report_file`, which accepts a
 ``YYYY-MM-DD`` date and a fixed file name, and checks that the resolved path stays inside the
 reports table (so neither ``..`` nor a symlink can lead elsewhere).
@@ -20,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from weekly_discovery.core.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
-from weekly_discovery.lake import REPORTS, Lake, LakeError, check_ds, list_partitions, read_json, write_atomic
+from weekly_discovery.lake import REPORTS, Lake, LakeError, check_ds, read_json, write_atomic
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"
@@ -33,7 +37,8 @@ def reports_table(lake: Lake) -> Path:
 
 
 def report_dir(lake: Lake, ds: str) -> Path:
-    return lake.partition(REPORTS, ds)
+    """The folder of one date's report files (not a table partition: the reports are plain files)."""
+    return reports_table(lake) / f"ds={check_ds(ds)}"
 
 
 def report_file(lake: Lake, ds: str, name: str = INDEX_HTML) -> Path:
@@ -53,8 +58,13 @@ def report_file(lake: Lake, ds: str, name: str = INDEX_HTML) -> Path:
 
 def list_reports(lake: Lake) -> list[str]:
     """Dates with a rendered report (``index.html``), newest first."""
-    table = reports_table(lake)
-    return [ds for ds in reversed(list_partitions(table)) if (report_dir(lake, ds) / INDEX_HTML).is_file()]
+    dates = []
+    for folder in reports_table(lake).glob("ds=*"):  # no folder yet: nothing (locally and on object storage)
+        try:
+            dates.append(check_ds(folder.name[len("ds="):]))
+        except LakeError:
+            continue  # not a date folder of ours
+    return [ds for ds in sorted(dates, reverse=True) if (report_dir(lake, ds) / INDEX_HTML).is_file()]
 
 
 def read_latest(lake: Lake) -> str | None:

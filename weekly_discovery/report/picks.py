@@ -1,64 +1,38 @@
 """This week's picks and the user's reaction to earlier ones, read from the lake for the report page.
 
-* ``gold/picks/ds=<week>/``: one row per song published that week (written by publishing; a dry run
-  or a skipped week writes none) with ``rank``, ``track_id``, ``name``, ``artist_names``, ``source``,
-  ``probability`` and ``reason``;
-* ``silver/tracks/ds=<ds>/``: the library as the ingest read it on ``ds``; its ``liked`` rows from
-  ``saved_tracks`` are the user's Liked Songs on that date.
+* ``gold/picks`` (a Delta table, one date per week): one row per song published that week (written by
+  publishing; a dry run or a skipped week writes none) with ``rank``, ``track_id``, ``name``,
+  ``artist_names``, ``source``, ``probability`` and ``reason``;
+* ``silver/tracks`` (a Delta table): date ``ds`` is the library as the ingest read it on ``ds``; its
+  ``liked`` rows from ``saved_tracks`` are the user's Liked Songs on that date.
 
 The hit rate of an earlier week W is the share of W's picks that are among the Liked Songs read on
 ``ds``: the honest measure of the recommender, and it needs no request of its own (the ingest reads the
 saved tracks anyway). A pick saved and removed again before ``ds`` does not count. Plain Python and
-pyarrow: a year of picks is ~1,500 rows and the saved tracks one string column.
+delta-rs (:mod:`weekly_discovery.lake.delta`): a year of picks is ~1,500 rows and the saved tracks one
+string column.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake import (
-    METRICS,
-    PICKS,
-    RECOMMENDATIONS,
-    SILVER_TRACKS,
-    Lake,
-    arrow_source,
-    check_ds,
-    list_partitions,
-    read_json,
-)
+from weekly_discovery.lake import METRICS, PICKS, RECOMMENDATIONS, SILVER_TRACKS, Lake, check_ds, delta, read_json
 
 log = logging.getLogger(__name__)
 
 PICK_COLUMNS = ("rank", "track_id", "name", "artist_names", "primary_artist_name", "source", "probability",
-                "reason")
+                "reason")  # what the page shows of a pick (a week's few rows are read whole: a missing column is None)
 SOURCE_ORDER = ("reccobeats", "artists", "catalog", "playlists")  # the page's column order; others follow
 
 
-def _read_rows(lake: Lake, folder: Any, columns: Iterable[str] | None = None) -> list[dict[str, Any]] | None:
-    """The rows of a partition's Parquet files (only ``columns`` that exist), or None without a partition."""
-    if not lake.exists(folder):
-        return None
-    import pyarrow.parquet as pq
-
-    rows: list[dict[str, Any]] = []
-    for file in sorted(folder.glob("*.parquet")):
-        source, filesystem = arrow_source(file)
-        parquet = pq.ParquetFile(source, filesystem=filesystem)
-        names = parquet.schema_arrow.names
-        wanted = [c for c in columns if c in names] if columns is not None else None
-        rows.extend(parquet.read(columns=wanted).to_pylist())
-    return rows
-
-
 def week_picks(lake: Lake, ds: str) -> list[dict[str, Any]]:
-    """The picks published for ``ds`` (``gold/picks/ds=<ds>``), by rank; empty when none were."""
-    rows = _read_rows(lake, lake.partition(PICKS, check_ds(ds)), PICK_COLUMNS) or []
+    """The picks published for ``ds`` (date ``ds`` of ``gold/picks``), by rank; empty when none were."""
     out = []
-    for r in rows:
+    for r in delta.read_rows(lake, PICKS, check_ds(ds)):
         artists = r.get("artist_names")
         if not isinstance(artists, list):
             artists = [r["primary_artist_name"]] if r.get("primary_artist_name") else []
@@ -70,11 +44,19 @@ def week_picks(lake: Lake, ds: str) -> list[dict[str, Any]]:
 
 
 def saved_track_ids(lake: Lake, ds: str) -> set[str] | None:
-    """The Liked Songs as the ingest read them on ``ds``, or None when it has not run for ``ds``."""
-    rows = _read_rows(lake, lake.partition(SILVER_TRACKS, check_ds(ds)), ("track_id", "role", "source_key"))
-    if rows is None:
+    """The Liked Songs as the ingest read them on ``ds``, or None when it has not run for ``ds``.
+
+    The ingest ran for ``ds`` when ``silver/tracks`` has rows of that date, or (an empty library) its
+    ``_metrics.json`` of that date is there."""
+    ds = check_ds(ds)
+    saved = delta.read(lake, SILVER_TRACKS, ds, columns=["track_id"],
+                       filters=[("role", "=", "liked"), ("source_key", "=", SAVED_TRACKS)])
+    if saved is None:
         return None
-    return {r["track_id"] for r in rows if r.get("role") == "liked" and r.get("source_key") == SAVED_TRACKS}
+    if saved.num_rows == 0 and not delta.has_date(lake, SILVER_TRACKS, ds) \
+            and not (lake.partition(SILVER_TRACKS, ds) / METRICS).is_file():
+        return None
+    return set(saved.column("track_id").to_pylist())
 
 
 def _rate(offered: int, saved: int | None) -> dict[str, Any]:
@@ -87,21 +69,21 @@ def hit_rates(lake: Lake, ds: str) -> dict[str, Any]:
 
     Returns ``{"ds", "saved_known", "sources": [...], "weeks": [{"ds", "offered", "saved", "rate",
     "by_source": {source: {"offered", "saved", "rate"}}}], "total": {"offered", "saved", "rate",
-    "by_source": {...}}}``, weeks oldest first. ``saved_known`` is False when ``silver/tracks`` has no
-    partition for ``ds``: the weeks are listed with their picks, and ``saved``/``rate`` are None.
+    "by_source": {...}}}``, weeks oldest first. ``saved_known`` is False when the ingest has not run for
+    ``ds`` (:func:`saved_track_ids`): the weeks are listed with their picks, and ``saved``/``rate`` are None.
     """
     ds = check_ds(ds)
     saved = saved_track_ids(lake, ds)
     if saved is None:
-        log.warning("no %s partition for ds=%s: the hit rates of earlier picks are unknown", SILVER_TRACKS, ds)
+        log.warning("no %s rows for ds=%s: the hit rates of earlier picks are unknown", SILVER_TRACKS, ds)
+    by_week: dict[str, set[tuple[str, str]]] = {}
+    for r in delta.read_rows(lake, PICKS, columns=["ds", "track_id", "source"], filters=[("ds", "<", ds)]):
+        by_week.setdefault(r["ds"], set()).add((r["track_id"], r.get("source") or "unknown"))
     weeks = []
     totals: dict[str, list[int]] = {}
-    for week in list_partitions(lake.table(PICKS)):
-        if week >= ds:
-            continue
-        rows = _read_rows(lake, lake.partition(PICKS, week), ("track_id", "source")) or []
+    for week in sorted(by_week):
         per: dict[str, list[int]] = {}
-        for r in {(r["track_id"], r.get("source") or "unknown") for r in rows}:  # a song counted once per source
+        for r in by_week[week]:  # a song counted once per source
             entry = per.setdefault(r[1], [0, 0])
             entry[0] += 1
             entry[1] += 1 if saved is not None and r[0] in saved else 0

@@ -28,7 +28,7 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
 
 def analysis_needed(run: dict[str, Any], params: Mapping[str, Any] | None = None) -> bool:
     """Whether the Spark analysis must run: False when ``report.json`` of the date was computed from the
-    enriched partition and the settings there now (:mod:`weekly_discovery.report.freshness`), unless the
+    enriched tracks of the date and the settings there now (:mod:`weekly_discovery.report.freshness`), unless the
     ``recompute`` param asks for it. Logs why, either way; ``render`` then re-renders the page."""
     from weekly_discovery.core.config import load_config
     from weekly_discovery.report.freshness import decide

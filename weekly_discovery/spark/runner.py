@@ -137,10 +137,12 @@ def job_session(app_name: str, conf: Mapping[str, Any] | None = None, *, input_b
         spark.stop()
 
 
-def enriched_input(lake: Lake, ds: str):
-    """The committed ``silver/tracks_enriched`` partition of ``ds`` (train and score read it), else
-    :class:`LakeError` naming the DAG to run first."""
-    source = lake.partition(TRACKS_ENRICHED, ds)
-    if not lake.exists(source):
-        raise LakeError(f"no enriched tracks at {source}; run the enrichment (spotify_enrich) for {ds} first")
-    return source
+def enriched_input(lake: Lake, ds: str) -> str:
+    """The ``silver/tracks_enriched`` table when it holds date ``ds`` (train and score read it), else
+    :class:`LakeError` naming the DAG to run first. Read by delta-rs from the log, before Spark starts."""
+    from weekly_discovery.lake import delta
+
+    if not delta.has_date(lake, TRACKS_ENRICHED, ds):
+        raise LakeError(f"no enriched tracks for ds={ds} in {lake.table(TRACKS_ENRICHED)}; "
+                        f"run the enrichment (spotify_enrich) for {ds} first")
+    return str(lake.table(TRACKS_ENRICHED))

@@ -1,13 +1,11 @@
-"""The one module that builds SparkSessions and writes DataFrames into the lake.
+"""The one module that builds SparkSessions.
 
 Jobs call :func:`get_spark` and never set a master: ``spark-submit --master ...`` (or
 the Airflow connection behind SparkSubmitOperator) decides where the job runs. Tests
 pass ``{"spark.master": "local[2]", "spark.ui.enabled": "false"}`` as ``conf``.
 
-:func:`write_partition` is the only way a Spark job publishes a partition: Spark writes
-into a fresh staging folder of the lake, then :func:`weekly_discovery.lake.layout.commit_directory`
-renames it into place. A crash leaves no half partition behind, and a rerun of a date
-replaces that date's partition only.
+Tables are written and read through :mod:`weekly_discovery.spark.delta` (Delta Lake: one commit per date a
+run writes), whose extension and catalog every session here gets (:func:`default_conf`).
 """
 
 from __future__ import annotations
@@ -16,11 +14,9 @@ import logging
 import os
 import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import Lake, ObjectPath, commit_directory, rmtree, write_json
 
 if TYPE_CHECKING:  # importing pyspark is cheap enough, but callers may only want the helpers
     from pyspark.sql import DataFrame, SparkSession
@@ -32,12 +28,12 @@ SHUFFLE_PARTITIONS_ENV = "WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS"
 LOG_LEVEL_ENV = "WEEKLY_DISCOVERY_SPARK_LOG_LEVEL"
 DEFAULT_LOG_LEVEL = "WARN"  # Spark's INFO lines would bury the job's own summary in task logs
 DEFAULT_SHUFFLE_PARTITIONS = 8  # Spark's 200 is meant for clusters; a library has thousands of rows
-FORMATS = ("parquet", "json")
 
 SMALL_INPUT_ENV = "WEEKLY_DISCOVERY_SMALL_INPUT_MB"
 DEFAULT_SMALL_INPUT_MB = 32
 SMALL_INPUT_CONF = {
     "spark.sql.shuffle.partitions": "1",
+    "spark.databricks.delta.snapshotPartitions": "1",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
 }
@@ -58,10 +54,15 @@ def default_conf() -> dict[str, str]:
 
     - UTC session time zone: Spotify timestamps are UTC and a partition must not depend on
       the machine's zone.
-    - few shuffle partitions (``$WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS``, default 8).
+    - few shuffle partitions (``$WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS``, default 8), and as many for Delta's
+      snapshot state.
     - Parquet timestamps as INT64 microseconds (readable by pyarrow, pandas, DuckDB), not INT96.
     - no console progress bars (they garble Airflow task logs).
+    - Delta Lake's SQL extension and catalog (:data:`weekly_discovery.spark.delta.SESSION_CONF`): every table
+      of the lake is a Delta table.
     """
+    from weekly_discovery.spark.delta import SESSION_CONF
+
     partitions = os.environ.get(SHUFFLE_PARTITIONS_ENV, str(DEFAULT_SHUFFLE_PARTITIONS))
     if not partitions.isdigit() or int(partitions) < 1:
         raise ValueError(f"{SHUFFLE_PARTITIONS_ENV} must be a positive integer, got {partitions!r}")
@@ -70,6 +71,9 @@ def default_conf() -> dict[str, str]:
         "spark.sql.shuffle.partitions": partitions,
         "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
         "spark.ui.showConsoleProgress": "false",
+        # Delta rebuilds a table's state in this many tasks (its default, 50, is meant for logs of thousands of files)
+        "spark.databricks.delta.snapshotPartitions": partitions,
+        **SESSION_CONF,
     }
 
 
@@ -102,7 +106,7 @@ def input_size_conf(input_bytes: int, submitted: Mapping[str, str] | None = None
         return {}
     chosen = set(submitted or {})
     if env.get(SHUFFLE_PARTITIONS_ENV):
-        chosen.add("spark.sql.shuffle.partitions")
+        chosen.update(("spark.sql.shuffle.partitions", "spark.databricks.delta.snapshotPartitions"))
     return {key: value for key, value in SMALL_INPUT_CONF.items() if key not in chosen}
 
 
@@ -184,42 +188,6 @@ def local_frame(spark: "SparkSession", rows: Sequence[Sequence[Any]], schema: "S
     arrow = to_arrow_schema(schema, timezone=spark.conf.get("spark.sql.session.timeZone"))
     columns = [pa.array([row[i] for row in rows], type=field.type) for i, field in enumerate(arrow)]
     return spark.createDataFrame(pa.Table.from_arrays(columns, schema=arrow), schema)
-
-
-def write_partition(
-    df: "DataFrame",
-    lake: Lake,
-    final_path: Path | str,
-    fmt: str,
-    *,
-    num_files: int = 1,
-    extra_json: Mapping[str, Any] | None = None,
-) -> Path:
-    """Write ``df`` as the partition folder ``final_path``, atomically.
-
-    ``fmt`` is ``"parquet"`` or ``"json"`` (NDJSON: one object per line, null fields kept
-    so every line has the same keys). ``df``'s row order is kept: rows are coalesced into
-    ``num_files`` files without a shuffle, so a sorted DataFrame gives sorted files.
-    ``extra_json`` maps file names to objects written beside the data (e.g. ``_metrics.json``)
-    before the commit, so they appear together with it.
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"unsupported format {fmt!r}; expected one of {FORMATS}")
-    final = final_path if isinstance(final_path, ObjectPath) else Path(final_path)
-    staged = lake.staging_dir()
-    try:
-        writer = df.coalesce(num_files).write.mode("overwrite").format(fmt)
-        if fmt == "json":
-            writer = writer.option("ignoreNullFields", "false")
-        writer.save(str(staged))
-        for name, obj in (extra_json or {}).items():
-            write_json(staged / name, obj)
-        commit_directory(staged, final)
-    except BaseException:
-        rmtree(staged)
-        raise
-    log.debug("committed %s", final)
-    return final
 
 
 def _conf_value(value: Any) -> str:

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from devtools.standin import StandIn, generate_demo_library
+from weekly_discovery.lake import PUBLISHED, RECOMMENDATIONS, delta
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
@@ -29,18 +29,26 @@ def make_api(standin: StandIn) -> SpotifyAPI:
 
 
 def write_recommendations(lake: Lake, ds: str, track_ids: list[str]) -> list[str]:
-    """A gold/recommendations partition as the score job writes it; returns the URIs in rank order."""
+    """Date ``ds`` of gold/recommendations as the score job writes it (the rows, then ``_metrics.json``);
+    returns the URIs in rank order."""
     rows = [{"rank": i + 1, "track_id": t, "uri": f"spotify:track:{t}", "name": f"Song {i}", "artists": ["Someone"],
              "primary_artist_id": "a" * 22, "primary_artist_name": "Someone", "probability": 0.99 - i / 1000,
              "source_key": "playlist-" + "c" * 22, "source_name": "Discovery Mix"} for i, t in enumerate(track_ids)]
-    path = lake.partition("gold", "recommendations", ds)
-    path.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_pylist(list(reversed(rows)), schema=RECOMMENDATIONS_SCHEMA), path / "part-0.parquet")
+    delta.write_date(lake, RECOMMENDATIONS, ds, pa.Table.from_pylist(list(reversed(rows)), schema=RECOMMENDATIONS_SCHEMA))
+    path = lake.partition(RECOMMENDATIONS, ds)
+    path.mkdir(parents=True, exist_ok=True)  # a week with no rows has no data file
     metrics: dict[str, Any] = {"playlists": [{"source_key": "playlist-" + "c" * 22, "name": "Discovery Mix",
                                               "recommended": len(rows), "total": len(rows) + 5, "scored": len(rows) + 5}],
                                "recommended": len(rows), "model_version": "2026-11-16", "threshold": 0.5}
     (path / "_metrics.json").write_text(json.dumps(metrics))
     return [r["uri"] for r in rows]
+
+
+def publish_record(lake: Lake, ds: str) -> dict[str, Any] | None:
+    """The publish record of ``ds`` as stored: the JSON of the ``record`` column of its one gold/published row."""
+    rows = delta.read_rows(lake, PUBLISHED, ds)
+    assert len(rows) <= 1, rows
+    return json.loads(rows[0]["record"]) if rows else None
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 
 from devtools.standin import StandIn
-from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
+from tests.recommend.publish.conftest import DS, DS2, make_api, publish_record, write_recommendations
+from weekly_discovery.lake import PICKS, PUBLISHED, delta
 from weekly_discovery.lake.layout import read_json
 from weekly_discovery.recommend.publish import PublishInputError, chunks, publish
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, ReauthorizationRequired
@@ -51,11 +52,18 @@ def test_first_run_creates_a_private_playlist_and_fills_it_in_chunks_of_100(stan
     assert result.created and result.playlist_id == playlist.id and result.tracks == 230
     assert result.snapshot_id == playlist.snapshot_id
     assert result.playlist_url == f"https://open.spotify.com/playlist/{playlist.id}"
-    stored = read_json(lake.table("gold", "published") / "playlist.json")
+    stored = read_json(lake.table("gold", "published") / "_playlist.json")
     assert stored["playlists"][NAME]["id"] == playlist.id
-    record = read_json(lake.partition("gold", "published", DS) / "_publish.json")
+    record = publish_record(lake, DS)
     assert record["snapshot_id"] == playlist.snapshot_id and record["uris"] == uris
     assert [r["uris"] for r in record["requests"] if r["path"].endswith("/items")] == [100, 100, 30]
+    # gold/published: one row for the week, the record's main fields as columns beside the whole record
+    [row] = delta.read_rows(lake, PUBLISHED, DS)
+    assert {k: row[k] for k in ("playlist_name", "playlist_id", "tracks", "snapshot_id", "model_version", "dry_run",
+                                "skipped", "skipped_at")} == {
+        "playlist_name": NAME, "playlist_id": playlist.id, "tracks": 230, "snapshot_id": playlist.snapshot_id,
+        "model_version": "2026-11-16", "dry_run": False, "skipped": None, "skipped_at": None}
+    assert row["published_at"] == record["published_at"]
 
 
 def test_a_rerun_replaces_the_items_without_creating_or_duplicating(standin, library, lake):
@@ -69,6 +77,8 @@ def test_a_rerun_replaces_the_items_without_creating_or_duplicating(standin, lib
     assert again.playlist_id == first.playlist_id == playlist.id and not again.created
     assert len(playlist.track_ids()) == 120 == len(set(playlist.track_ids()))
     assert api_writes(standin) == [("PUT", ITEMS, 200), ("POST", ITEMS, 201)]
+    # the rerun's record replaced the first one: still one row for the week
+    assert len(delta.read_rows(lake, PUBLISHED, DS)) == 1 and publish_record(lake, DS)["tracks"] == 120
 
     # next week: other songs, fewer of them; same playlist, only the new songs
     uris = write_recommendations(lake, DS2, catalogue(library, 30, offset=200))
@@ -92,7 +102,7 @@ def test_another_name_gets_its_own_playlist(standin, library, lake):
     api = make_api(standin)
     a, b = publish(api, lake, DS, NAME), publish(api, lake, DS, "Weekly Discovery (test)")
     assert a.playlist_id != b.playlist_id
-    assert set(read_json(lake.table("gold", "published") / "playlist.json")["playlists"]) == {
+    assert set(read_json(lake.table("gold", "published") / "_playlist.json")["playlists"]) == {
         NAME, "Weekly Discovery (test)"}
 
 
@@ -114,8 +124,8 @@ def test_dry_run_sends_no_write_request_and_writes_nothing(standin, library, lak
 
     assert api_writes(standin) == []
     assert owned_playlists(library, NAME) == []
-    assert not (lake.table("gold", "published") / "playlist.json").exists()
-    assert not lake.partition("gold", "published", DS).exists()
+    assert not (lake.table("gold", "published") / "_playlist.json").exists()
+    assert not delta.exists(lake, PUBLISHED) and not delta.exists(lake, PICKS)
     assert result.dry_run and result.snapshot_id is None and result.tracks == 150
     assert [r["uris"] for r in result.requests] == [100, 50]
     assert "would create the private playlist 'Weekly Discovery'" in caplog.text

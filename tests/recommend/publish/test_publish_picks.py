@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import pyarrow.parquet as pq
-
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from tests.recommend.publish.test_publish import NAME, catalogue
+from weekly_discovery.lake import PICKS, delta
 from weekly_discovery.recommend.history import recent_pick_ids
 from weekly_discovery.recommend.publish import publish
 
 
 def read_picks(lake, ds):
-    return pq.read_table(str(lake.partition("gold", "picks", ds) / "part-00000.parquet")).to_pylist()
+    """The week's rows of the Delta table gold/picks, with their ``ds``, in rank order."""
+    rows = delta.read_rows(lake, PICKS, ds, ["ds", "rank", "track_id", "track_uri", "name", "artist_names",
+                                             "primary_artist_id", "primary_artist_name", "source", "probability",
+                                             "reason", "playlist_id"])
+    return sorted(rows, key=lambda r: r["rank"])
 
 
 def test_a_published_week_records_its_picks_in_rank_order(standin, library, lake):
@@ -33,7 +36,7 @@ def test_a_published_week_records_its_picks_in_rank_order(standin, library, lake
 def test_a_dry_run_and_a_skipped_week_record_no_picks(standin, library, lake):
     write_recommendations(lake, DS, catalogue(library, 3))
     publish(make_api(standin), lake, DS, NAME, dry_run=True)
-    assert not lake.partition("gold", "picks", DS).exists()
+    assert not delta.exists(lake, PICKS)
     write_recommendations(lake, DS2, [])  # an empty week is skipped (allow_empty is off)
     result = publish(make_api(standin), lake, DS2, NAME)
-    assert result.skipped and not lake.partition("gold", "picks", DS2).exists()
+    assert result.skipped and not delta.exists(lake, PICKS)

@@ -1,7 +1,7 @@
 """What publishing refuses to do to the user's Spotify account (issue 12, items 3, 7, 8 and 9).
 
 * item 3: the stored playlist is replaced only if the user owns it and it carries the configured
-  name (a swapped lake's ``playlist.json`` may name any playlist the owner can edit);
+  name (a swapped lake's ``_playlist.json`` may name any playlist the owner can edit);
 * item 7: ``POST /me/playlists`` is never blindly retried, and an owned playlist of that name is
   reused instead of creating a second one;
 * item 8: a playlist the user deleted (on Spotify: unfollowed, still readable) is noticed;
@@ -19,8 +19,9 @@ import pytest
 
 from devtools.standin import FaultConfig, Playlist, PlaylistEntry, StandIn
 from devtools.standin.server import DROP_CONNECTION
-from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
+from tests.recommend.publish.conftest import DS, DS2, make_api, publish_record, write_recommendations
 from weekly_discovery.core.errors import TransientError, UserError
+from weekly_discovery.lake import PUBLISHED, delta
 from weekly_discovery.lake.layout import read_json
 from weekly_discovery.recommend.publish import DESCRIPTION, PlaylistCreateUncertain, PlaylistRefused, publish
 
@@ -47,10 +48,10 @@ def add_playlist(library, playlist_id, name, *, owner_id=None, collaborative=Fal
 
 
 def store_playlist_id(lake, name, playlist_id):
-    """``gold/published/playlist.json`` as a previous run (or a swapped lake) left it, written by hand."""
+    """``gold/published/_playlist.json`` as a previous run (or a swapped lake) left it, written by hand."""
     folder = lake.table("gold", "published")
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "playlist.json").write_text(json.dumps({"playlists": {name: {
+    (folder / "_playlist.json").write_text(json.dumps({"playlists": {name: {
         "id": playlist_id, "uri": f"spotify:playlist:{playlist_id}", "name": name,
         "url": f"https://open.spotify.com/playlist/{playlist_id}", "created_ds": DS0}}}))
 
@@ -74,7 +75,7 @@ def test_a_stored_playlist_of_another_owner_is_refused(standin, library, lake):
     assert isinstance(raised.value, UserError)  # retrying cannot help: the task fails at once
     message = str(raised.value)
     assert theirs.id in message and "someone-else" in message and library.user_id in message
-    assert "playlist.json" in message  # the fix: where the id comes from
+    assert "_playlist.json" in message  # the fix: where the id comes from
     assert theirs.items == before and spotify_writes(standin) == []
     assert owned_playlists(library, NAME) == []
 
@@ -89,7 +90,7 @@ def test_a_stored_playlist_with_another_name_is_refused(standin, library, lake):
         publish(make_api(standin), lake, DS, NAME)
 
     message = str(raised.value)
-    assert "'Road trip'" in message and f"'{NAME}'" in message and "playlist.json" in message
+    assert "'Road trip'" in message and f"'{NAME}'" in message and "_playlist.json" in message
     assert mine.items == before and spotify_writes(standin) == []
 
 
@@ -123,7 +124,7 @@ def test_an_owned_playlist_with_the_name_is_reused_instead_of_a_second_one(stand
     assert owned_playlists(library, NAME) == [existing]
     assert result.playlist_id == existing.id and not result.created
     assert [f"spotify:track:{t}" for t in existing.track_ids()] == uris
-    stored = read_json(lake.table("gold", "published") / "playlist.json")["playlists"][NAME]
+    stored = read_json(lake.table("gold", "published") / "_playlist.json")["playlists"][NAME]
     assert stored["id"] == existing.id
 
 
@@ -138,7 +139,7 @@ def test_a_create_whose_answer_is_lost_is_not_retried_and_the_new_playlist_is_fo
     [playlist] = owned_playlists(library, NAME)
     assert result.playlist_id == playlist.id and result.created
     assert [f"spotify:track:{t}" for t in playlist.track_ids()] == uris
-    assert read_json(lake.table("gold", "published") / "playlist.json")["playlists"][NAME]["id"] == playlist.id
+    assert read_json(lake.table("gold", "published") / "_playlist.json")["playlists"][NAME]["id"] == playlist.id
 
 
 def test_a_failed_create_that_made_nothing_fails_for_a_task_retry_which_creates_it(library, lake):
@@ -183,7 +184,7 @@ def test_a_playlist_the_user_deleted_on_spotify_is_created_again(standin, librar
     assert old.revision == revision  # the deleted one is left alone
     new = library.playlists[second.playlist_id]
     assert new.followed and [f"spotify:track:{t}" for t in new.track_ids()] == uris
-    stored = read_json(lake.table("gold", "published") / "playlist.json")["playlists"][NAME]
+    stored = read_json(lake.table("gold", "published") / "_playlist.json")["playlists"][NAME]
     assert stored["id"] == second.playlist_id
 
 
@@ -203,7 +204,7 @@ def test_an_empty_week_leaves_the_live_playlist_alone(standin, library, lake, ca
     assert [f"spotify:track:{t}" for t in library.playlists[first.playlist_id].track_ids()] == uris
     assert result.skipped and "no recommendations" in result.skipped and "allow_empty" in result.skipped
     assert "allow_empty" in caplog.text
-    record = read_json(lake.partition("gold", "published", DS2) / "_publish.json")
+    record = publish_record(lake, DS2)
     assert record["skipped"] == result.skipped and record["snapshot_id"] is None and record["tracks"] == 0
 
 
@@ -211,7 +212,7 @@ def test_an_empty_week_on_a_dry_run_is_skipped_too_and_writes_nothing(standin, l
     write_recommendations(lake, DS, [])
     result = publish(make_api(standin), lake, DS, NAME, dry_run=True)
     assert result.skipped and standin.request_log == []
-    assert not lake.partition("gold", "published", DS).exists()
+    assert not delta.exists(lake, PUBLISHED) and publish_record(lake, DS) is None
 
 
 def test_an_older_week_does_not_replace_a_newer_one_unless_allowed(standin, library, lake, caplog):
@@ -219,7 +220,7 @@ def test_an_older_week_does_not_replace_a_newer_one_unless_allowed(standin, libr
     new_uris = write_recommendations(lake, DS2, catalogue(library, 6, offset=100))
     api = make_api(standin)
     live = publish(api, lake, DS2, NAME)
-    live_record = read_json(lake.partition("gold", "published", DS2) / "_publish.json")
+    live_record = publish_record(lake, DS2)
     playlist = library.playlists[live.playlist_id]
     standin.reset_counts()
     caplog.set_level("INFO", logger="weekly_discovery.recommend.publish")
@@ -230,8 +231,8 @@ def test_an_older_week_does_not_replace_a_newer_one_unless_allowed(standin, libr
     assert [f"spotify:track:{t}" for t in playlist.track_ids()] == new_uris
     assert backfill.skipped and DS2 in backfill.skipped and "allow_backfill" in backfill.skipped
     assert "allow_backfill" in caplog.text
-    assert read_json(lake.partition("gold", "published", DS) / "_publish.json")["skipped"] == backfill.skipped
-    assert read_json(lake.partition("gold", "published", DS2) / "_publish.json") == live_record
+    assert publish_record(lake, DS)["skipped"] == backfill.skipped
+    assert publish_record(lake, DS2) == live_record
 
     allowed = publish(api, lake, DS, NAME, allow_backfill=True)
     assert allowed.skipped is None and allowed.playlist_id == live.playlist_id
@@ -243,19 +244,19 @@ def test_a_skipped_rerun_keeps_the_record_of_what_that_week_published(standin, l
     write_recommendations(lake, DS2, catalogue(library, 6, offset=100))
     api = make_api(standin)
     published = publish(api, lake, DS, NAME)
-    earlier = read_json(lake.partition("gold", "published", DS) / "_publish.json")
+    earlier = publish_record(lake, DS)
     publish(api, lake, DS2, NAME)
 
     again = publish(api, lake, DS, NAME)  # a manual rerun of the older week
 
     assert again.skipped
-    record = read_json(lake.partition("gold", "published", DS) / "_publish.json")
+    record = publish_record(lake, DS)
     assert record["skipped"] == again.skipped and record["earlier_record"] == earlier
     assert earlier["snapshot_id"] == published.snapshot_id
 
 
 def test_the_last_published_week_is_found_in_the_records_of_an_older_lake(standin, library, lake):
-    """playlist.json written before the week was remembered there: the publish records still tell."""
+    """_playlist.json written before the week was remembered there: the publish records still tell."""
     write_recommendations(lake, DS, catalogue(library, 5))
     write_recommendations(lake, DS2, catalogue(library, 6, offset=100))
     api = make_api(standin)

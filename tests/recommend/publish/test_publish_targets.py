@@ -1,5 +1,5 @@
 """Issue 29, item 2: publishing replaces only the playlist this project created, never a playlist of the
-user's that a name (the config's, a run's ``playlist_name`` Param, a lake's ``playlist.json``) happens to
+user's that a name (the config's, a run's ``playlist_name`` Param, a lake's ``_playlist.json``) happens to
 match, and never one of the config's ``[sources]``. Against the stand-in over real HTTP."""
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_a_param_naming_a_playlist_the_user_made_is_refused_and_the_playlist_kee
 
 def test_a_lake_naming_a_playlist_the_user_made_is_refused(standin, library, lake):
     mine = add_playlist(library, "Mine" + "0" * 18, "Weekly Discovery", tracks=catalogue(library, 20))
-    store_playlist_id(lake, "Weekly Discovery", mine.id)  # a swapped playlist.json, or an old hand edit
+    store_playlist_id(lake, "Weekly Discovery", mine.id)  # a swapped _playlist.json, or an old hand edit
     write_recommendations(lake, DS, catalogue(library, 5, offset=20))
     with pytest.raises(PlaylistRefused, match="was not created by Weekly Discovery"):
         publish(make_api(standin), lake, DS, "Weekly Discovery")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 
-import pyarrow.parquet as pq
-
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from tests.recommend.publish.test_publish import NAME, catalogue
+from weekly_discovery.lake import REMOVED_PICKS, delta
 from weekly_discovery.recommend.publish import detect_reaction, publish
 from weekly_discovery.recommend.removals import removed_pick_ids
 
@@ -23,8 +22,9 @@ def remove_from_playlist(library, playlist_id, track_ids):
 
 
 def stored(lake, offered):
-    path = lake.partition("gold", "removed_picks", offered) / "part-00000.parquet"
-    return sorted((r["track_id"], r["offered_ds"], r["detected_ds"]) for r in pq.read_table(str(path)).to_pylist())
+    """The removals recorded for the week ``offered`` (its rows of the Delta table gold/removed_picks)."""
+    rows = delta.read_rows(lake, REMOVED_PICKS, offered, ["track_id", "offered_ds", "detected_ds"])
+    return sorted((r["track_id"], r["offered_ds"], r["detected_ds"]) for r in rows)
 
 
 def test_a_pick_removed_from_the_playlist_is_recorded_when_the_next_week_starts_and_kept_out_after(
@@ -67,13 +67,13 @@ def test_a_publish_stopped_while_replacing_the_items_is_not_read_as_removals(sta
     week1 = catalogue(library, 4)
     write_recommendations(lake, DS, week1)
     first = publish(make_api(standin), lake, DS, NAME)
-    state = lake.table("gold", "published") / "playlist.json"
+    state = lake.table("gold", "published") / "_playlist.json"
     data = json.loads(state.read_text())
     data["playlists"][NAME]["writing_ds"] = DS2  # DS2's publish died after it started replacing the items
     state.write_text(json.dumps(data))
     remove_from_playlist(library, first.playlist_id, week1)  # what the playlist holds is not DS's picks
     assert detect_reaction(make_api(standin), lake, DS3, NAME) == []
-    assert not lake.partition("gold", "removed_picks", DS).exists()
+    assert not delta.exists(lake, REMOVED_PICKS)
 
 
 def test_a_user_who_removes_nothing_has_no_removals(standin, library, lake):
@@ -81,12 +81,12 @@ def test_a_user_who_removes_nothing_has_no_removals(standin, library, lake):
     write_recommendations(lake, DS, week1)
     publish(make_api(standin), lake, DS, NAME)
     assert detect_reaction(make_api(standin), lake, DS2, NAME) == []
-    assert not lake.partition("gold", "removed_picks", DS).exists()
+    assert not delta.exists(lake, REMOVED_PICKS)
 
 
 def test_a_publish_that_fails_after_replacing_the_items_then_runs_again_records_no_removal(library, lake):
     """Issue 29, item 3, end to end: week 2's publish replaces the items, then every read-back fails (5xx), so
-    the task fails with the playlist holding week 2's picks and playlist.json still naming week 1. Neither
+    the task fails with the playlist holding week 2's picks and _playlist.json still naming week 1. Neither
     the task's retry nor a cleared run of the whole DAG (which reads the reaction first) may record week 1's
     picks as removed by the user."""
     from devtools.standin import FaultConfig, StandIn

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.recommend.publish.conftest import DS, write_recommendations
+from tests.recommend.publish.conftest import DS, publish_record, write_recommendations
 from weekly_discovery.airflow.assets import ENRICHED_TRACKS
 from weekly_discovery.core.config import load_config
-from weekly_discovery.lake.layout import Lake, read_json
+from weekly_discovery.lake.layout import Lake
 from weekly_discovery.recommend import tasks as weekly_tasks
 
 
@@ -101,7 +101,7 @@ def test_publish_task_skips_an_empty_week_succeeds_and_sends_nothing(config, sta
     assert result["skipped"] and "allow_empty" in result["skipped"]
     assert standin.request_log == [] and library.playlists == before_playlists(library)
     assert "allow_empty" in caplog.text and "not published" in caplog.text
-    assert read_json(Path(lake.partition("gold", "published", DS)) / "_publish.json")["skipped"] == result["skipped"]
+    assert publish_record(lake, DS)["skipped"] == result["skipped"]
 
     # with the param, the same run publishes (an empty playlist is created and remembered)
     result = weekly_tasks.publish({**run, "allow_empty": True})
@@ -140,7 +140,7 @@ def test_publish_task_updates_the_playlist_logs_it_and_sets_the_event(config, st
     assert "Discovery Mix: 4 of 9 songs recommended (probability >= 0.5)" in caplog.text
     assert "  1. Song 0 - Someone (0.990, from Discovery Mix)" in caplog.text
     assert f"https://open.spotify.com/playlist/{playlist.id}" in caplog.text
-    assert read_json(Path(lake.partition("gold", "published", DS)) / "_publish.json")["tracks"] == 4
+    assert publish_record(lake, DS)["tracks"] == 4
 
 
 def test_publish_task_without_recommendations_fails_without_retries(config, tmp_path):

@@ -124,7 +124,7 @@ class ArtistsSource:
             result.answers.append(RawAnswer.of_json(endpoint, _next_params(page, params), page))
             items.extend(page.get("items") or [])
         rows = []
-        for item in items:
+        for position, item in enumerate(items):
             if not isinstance(item, dict) or not item.get("id"):
                 continue  # unavailable content: nothing to offer
             artists = [a for a in item.get("artists") or [] if isinstance(a, dict)]
@@ -132,7 +132,7 @@ class ArtistsSource:
                 album_id=album["id"], album_name=album.get("name"), album_artist_id=artist_id,
                 album_release_date=album.get("release_date"), track_id=item["id"], track_name=item.get("name"),
                 artist_ids=tuple(a.get("id") for a in artists), artist_names=tuple(a.get("name") for a in artists),
-                track_number=item.get("track_number"), read_ds=context.ds,
+                track_number=item.get("track_number"), read_ds=context.ds, position=position,
             ))
         return tuple(rows)
 

@@ -86,6 +86,7 @@ class AlbumTrack:
     artist_names: tuple[str | None, ...]
     track_number: int | None
     read_ds: str  # the week it was read
+    position: int | None = None  # its place in the album's track list as Spotify gave it (0-based)
 
 
 @dataclass(frozen=True)

@@ -38,10 +38,12 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ARCHIVE_DIR_ENV = "WEEKLY_DISCOVERY_CDS_DIR"
 STALE_SECONDS = 7 * 24 * 3600
 DUMP_TIMEOUT_S = 600
+WARM_UP_VERSION = "2: Delta"  # in the archive's key: a warm-up that loads other classes makes a new archive
 
 
 def cds_dir() -> Path:
@@ -80,7 +82,7 @@ def class_path_key(env: dict[str, str]) -> str | None:
     # The JVM checks each jar's size and modified time against the archive: a reinstalled Spark (same jars,
     # new files) needs a new archive, so both are in the key.
     jars = sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in (spark_home / "jars").glob("*.jar"))
-    text = "\n".join([os.path.realpath(java), version, str(spark_home), str(conf), repr(jars)])
+    text = "\n".join([os.path.realpath(java), version, str(spark_home), str(conf), repr(jars), WARM_UP_VERSION])
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
@@ -179,7 +181,12 @@ def warm_up() -> None:
     from pyspark.sql import SparkSession, Window
     from pyspark.sql import functions as F
 
-    spark = SparkSession.builder.appName("weekly_discovery_cds_warm_up").getOrCreate()
+    from weekly_discovery.spark.delta import SESSION_CONF
+
+    builder = SparkSession.builder.appName("weekly_discovery_cds_warm_up")
+    for key, value in SESSION_CONF.items():  # every table is a Delta table: its classes are most of a short job's
+        builder = builder.config(key, value)
+    spark = builder.config("spark.databricks.delta.snapshotPartitions", "1").getOrCreate()
     spark.conf.set("spark.sql.shuffle.partitions", "2")
     folder = Path(spark.conf.get("spark.local.dir", "/tmp")) / f"wd-cds-{os.getpid()}"
     try:
@@ -192,11 +199,28 @@ def warm_up() -> None:
         ranked = back.withColumn("rank", F.row_number().over(Window.partitionBy("k").orderBy(F.desc("x"))))
         ranked.groupBy("k").agg(F.count("*"), F.avg("x"), F.collect_list("id")).collect()
         ranked.mapInPandas(lambda batches: (b[["id", "x"]] for b in batches), "id long, x double").count()
+        _delta_warm_up(spark, frame, folder / "delta")
         data = VectorAssembler(inputCols=["x"], outputCol="features").transform(frame)
         LogisticRegression(maxIter=5).fit(data).transform(data).select("probability").collect()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
         spark.stop()
+
+
+def _delta_warm_up(spark: Any, frame: Any, folder: Path) -> None:
+    """A date written twice with replaceWhere, a MERGE, a read and the history, as the jobs do."""
+    from delta.tables import DeltaTable
+    from pyspark.sql import functions as F
+
+    table = str(folder)
+    for ds in ("2026-01-05", "2026-01-12", "2026-01-05"):
+        (frame.withColumn("ds", F.lit(ds)).write.format("delta").mode("overwrite")
+         .option("replaceWhere", f"ds = '{ds}'").option("userMetadata", "{}").partitionBy("ds").save(table))
+    (DeltaTable.forPath(spark, table).alias("t").merge(frame.withColumn("ds", F.lit("2026-01-19")).alias("s"),
+                                                        "t.id = s.id AND t.ds = s.ds")
+     .whenMatchedUpdateAll().whenNotMatchedInsertAll().execute())
+    spark.read.format("delta").load(table).where(F.col("ds") == "2026-01-05").count()
+    spark.sql(f"DESCRIBE HISTORY delta.`{table}`").collect()
 
 
 if __name__ == "__main__":

@@ -33,10 +33,10 @@ REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
 BEFORE_COMMIT = "b82282e"
 BENCHMARKS = {
-    "demo": (["-m", "benchmarks.chain", "--demo"], r"chain[^\n]*?(\d+(?:\.\d+)?) ?s"),
-    "chain": (["-m", "benchmarks.chain"], r"chain[^\n]*?(\d+(?:\.\d+)?) ?s"),
-    "normalize": (["-m", "benchmarks.normalize_heap"], r"normalize[^\n]*?(\d+(?:\.\d+)?) ?s"),
-    "catalog": (["-m", "benchmarks.catalog_score"], r"(\d+(?:\.\d+)?) ?s"),
+    "demo": (["-m", "benchmarks.chain", "--demo"], r"([\d.]+) s wall \(target"),
+    "chain": (["-m", "benchmarks.chain"], r"([\d.]+) s wall \(target"),
+    "normalize": (["-m", "benchmarks.normalize_heap", "--no-baseline"], r"run 1, as the DAG runs it: ([\d.]+) s"),
+    "catalog": (["-m", "benchmarks.catalog_score"], r"score 1.2M catalogue: ([\d.]+) s"),
     "disk": ([str(REPO / "benchmarks" / "lake_disk.py"), "--weeks", "8"], r"lake disk after \d+ weeks: ([\d.]+) MB"),
 }
 

@@ -49,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     first = dt.date(2026, 10, 5)
     mondays = [(first + dt.timedelta(days=7 * i)).isoformat() for i in range(args.weeks)]
     library = generate_demo_library(seed=7)
+    demo.demo_catalogue(library, home / demo.CATALOGUE_FILE)  # the demo's config names it
     with StandIn(library, audio_features="forbidden") as standin, contextlib.ExitStack() as stack, \
             contextlib.redirect_stdout(open(home / "chain.log", "w")):
         config_path = demo.write_config(library, standin, home / "weekly-discovery.toml")

@@ -132,24 +132,12 @@ def features_as_of(lake: Lake, ds: str, columns: Sequence[str] | None = None, *,
     ``track_ids`` limits the read to those tracks. One row per track id, sorted by it; None when the cache
     was never written.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     check_ds(ds)
-    wanted = list(dict.fromkeys(["track_id", *(columns if columns is not None else CACHE_COLUMNS)]))
-    read = list(dict.fromkeys([*wanted, "fetched_ds"]))
     filters = [("fetched_ds", "<=" if inclusive else "<", ds)]
     if track_ids is not None:
         filters.append(("track_id", "in", list(track_ids)))
-    data = delta.read(lake, AUDIO_FEATURES, columns=read, filters=filters)
-    if data is None:
-        return None
-    if data.num_rows:
-        data = data.sort_by([("track_id", "ascending"), ("fetched_ds", "descending")])
-        ids = data.column("track_id").combine_chunks()
-        first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(True)
-        data = data.filter(pa.concat_arrays([pa.array([True]), first]))
-    return data.select(wanted)
+    return delta.newest_per_key(lake, AUDIO_FEATURES, "track_id", "fetched_ds",
+                                columns if columns is not None else CACHE_COLUMNS, filters)
 
 
 def read_cache_state(lake: Lake, ds: str) -> dict[str, CacheEntry]:

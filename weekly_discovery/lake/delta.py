@@ -174,6 +174,25 @@ def _expression(filters: Sequence[tuple[str, str, Any]]) -> Any:
     return expression
 
 
+def newest_per_key(lake: Lake, table: Table, key: str, version: str, columns: Sequence[str],
+                   filters: Sequence[tuple[str, str, Any]]) -> "pa.Table | None":
+    """Per ``key`` value, the row with the greatest ``version`` among those ``filters`` keep (a cache "as of" a
+    date: ``filters=[("fetched_ds", "<", ds)]``); ``columns`` of it, sorted by ``key``. None: no table."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    wanted = list(dict.fromkeys([key, *columns]))
+    data = read(lake, table, columns=list(dict.fromkeys([*wanted, version])), filters=filters)
+    if data is None:
+        return None
+    if data.num_rows:
+        data = data.sort_by([(key, "ascending"), (version, "descending")])
+        keys = data.column(key).combine_chunks()
+        first = pc.not_equal(keys.slice(1), keys.slice(0, len(keys) - 1)).fill_null(True)
+        data = data.filter(pa.concat_arrays([pa.array([True]), first]))
+    return data.select(wanted)
+
+
 def read_rows(lake: Lake, table: Table, ds: str | None = None, columns: Sequence[str] | None = None,
               filters: Sequence[tuple[str, str, Any]] | None = None) -> list[dict[str, Any]]:
     """:func:`read` as a list of dicts; no rows when the table does not exist."""

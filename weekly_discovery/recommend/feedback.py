@@ -123,21 +123,13 @@ def cached_features(lake: Lake, ds: str, track_ids: "list[str] | tuple[str, ...]
 
     On or before: the enrichment of ``ds`` has merged its own rows when training reads them; this is what the
     cache's snapshot of ``ds`` held before the cache became one table. It is the enrichment's
-    ``features_as_of(..., inclusive=True)`` restricted to a few ids, read here since a stage imports no other."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
+    ``features_as_of(..., inclusive=True)`` restricted to a few ids (both read through the lake's
+    :func:`~weekly_discovery.lake.delta.newest_per_key`)."""
     check_ds(ds)
     table = delta.open_table(lake, AUDIO_FEATURES)
     if table is None:
         return None
     present = {field.name for field in table.schema().fields}
     columns = ["track_id", "status", *(c for c in FEATURE_COLUMNS if c in present)]
-    data = delta.read(lake, AUDIO_FEATURES, columns=[*columns, "fetched_ds"],
-                      filters=[("track_id", "in", sorted(set(track_ids))), ("fetched_ds", "<=", ds)])
-    if data.num_rows:
-        data = data.sort_by([("track_id", "ascending"), ("fetched_ds", "descending")])
-        ids = data.column("track_id").combine_chunks()
-        first = pc.not_equal(ids.slice(1), ids.slice(0, len(ids) - 1)).fill_null(True)
-        data = data.filter(pa.concat_arrays([pa.array([True]), first]))
-    return data.select(columns)
+    return delta.newest_per_key(lake, AUDIO_FEATURES, "track_id", "fetched_ds", columns,
+                                [("track_id", "in", sorted(set(track_ids))), ("fetched_ds", "<=", ds)])

@@ -239,11 +239,15 @@ def discover_lines(lake: Lake, ds: str) -> list[str]:
 
 
 def pick_lines(rows: list[dict]) -> list[str]:
-    """Each pick with its source and reason, then the count per source."""
+    """Each pick once: rank, source, title, artists, the model's probability and the reason; then the
+    count per source."""
     lines, per_source = [], {}
     for r in rows:
-        per_source[r.get("source") or "playlists"] = per_source.get(r.get("source") or "playlists", 0) + 1
-        lines.append(f"{r['rank']:>3}. [{r.get('source') or 'playlists'}] {r['name']}: {r.get('reason') or ''}")
+        source = r.get("source") or "playlists"
+        per_source[source] = per_source.get(source, 0) + 1
+        artists = ", ".join(r.get("artists") or []) or r.get("primary_artist_name") or "?"
+        lines.append(f"{r['rank']:>3}. [{source}] {r['name']} - {artists} ({r['probability']:.3f}): "
+                     f"{r.get('reason') or ''}")
     lines.append("picks per source: " + (", ".join(f"{k} {v}" for k, v in sorted(per_source.items())) or "none"))
     return lines
 
@@ -270,7 +274,8 @@ def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     lines = [f"model: {champion['name']} (cross-validated ROC AUC {champion['metrics']['roc_auc']:.3f}); "
              f"the 2016 post's logistic regression: {card['baseline']['metrics']['roc_auc']:.3f}",
              f"learned from: {sources_text(card['training'])}"]
-    lines += score_lines(metrics["playlists"], rows, metrics["threshold"])
+    # only the "N of M" lines: the picks follow once, with their probabilities and reasons
+    lines += score_lines(metrics["playlists"], rows, metrics["threshold"])[:len(metrics["playlists"])]
     if metrics.get("short_week"):
         lines.append(f"a short week: {metrics['short_week']}")
     lines += pick_lines(rows)

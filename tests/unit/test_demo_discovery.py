@@ -1,5 +1,5 @@
 """The demo uses the new sources by default: its config names no candidate playlist, and it prints the
-picks with their sources and the requests per discovery source."""
+picks once, each with its source, probability and reason, and the requests per discovery source."""
 
 from __future__ import annotations
 
@@ -22,16 +22,24 @@ def test_the_demo_config_has_no_candidate_or_disliked_playlist_and_discovers(tmp
         assert {s.role for s in config.sources} == {"liked", "reference"}  # most people keep no disliked playlist
 
 
-def test_pick_lines_name_each_picks_source_and_count_them():
-    rows = [{"rank": 1, "name": "One", "source": "reccobeats", "reason": "ReccoBeats, from Two; 90% like"},
-            {"rank": 2, "name": "Three", "source": "artists", "reason": "new from Ada"},
-            {"rank": 3, "name": "Four", "source": "reccobeats", "reason": "ReccoBeats"}]
-    assert demo.pick_lines(rows) == [
-        "  1. [reccobeats] One: ReccoBeats, from Two; 90% like",
-        "  2. [artists] Three: new from Ada",
-        "  3. [reccobeats] Four: ReccoBeats",
-        "picks per source: artists 1, reccobeats 2",
+def test_pick_lines_show_each_pick_once_with_probability_and_reason_and_count_the_sources():
+    rows = [{"rank": 1, "name": "One", "artists": ["Ann", "Bo"], "probability": 0.9, "source": "reccobeats",
+             "reason": "ReccoBeats, from Two; 90% like"},
+            {"rank": 2, "name": "Three", "artists": ["Ada"], "probability": 0.81234, "source": "artists",
+             "reason": "new from Ada"},
+            {"rank": 3, "name": "Four", "artists": [], "primary_artist_name": "Cy", "probability": 0.5,
+             "source": "catalog", "source_name": "From your catalogue", "reason": "from your catalogue"},
+            {"rank": 4, "name": "Five", "artists": ["Di"], "probability": 0.75, "source": "reccobeats",
+             "reason": "ReccoBeats"}]
+    lines = demo.pick_lines(rows)
+    assert lines == [
+        "  1. [reccobeats] One - Ann, Bo (0.900): ReccoBeats, from Two; 90% like",
+        "  2. [artists] Three - Ada (0.812): new from Ada",
+        "  3. [catalog] Four - Cy (0.500): from your catalogue",
+        "  4. [reccobeats] Five - Di (0.750): ReccoBeats",
+        "picks per source: artists 1, catalog 1, reccobeats 2",
     ]
+    assert not any("from From" in line for line in lines)
 
 
 def test_discover_lines_show_the_requests_per_source(tmp_path):

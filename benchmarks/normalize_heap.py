@@ -26,7 +26,7 @@ The target: the live-heap peak at most half the maximum heap, and no full collec
 either run (the diagnostic ones of run 2 excepted). Spark's own figure, the largest ``JVMHeapMemory`` it
 sampled (garbage included, so it approaches the maximum whenever the JVM lets the heap fill before
 collecting), and its "major GC" count (G1's old-generation collector, i.e. full GCs) are printed beside
-it for comparison with the 1,018 MB / 51 major GCs of docs/benchmarks.md. Also printed: wall time, young
+it for comparison. Also printed: wall time, young
 collections, time in GC pauses, the JVM's peak RSS, the single-process baseline (``benchmarks.baselines
 normalize``: json + pandas over the same pages, in one Python process) and the machine's load.
 """

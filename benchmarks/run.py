@@ -1,4 +1,4 @@
-"""The pipeline against its limits: API requests, Spark jobs vs pandas, overheads; writes docs/benchmarks.md.
+"""The pipeline against its limits: API requests, Spark jobs vs pandas, overheads; writes its report to test-artifacts/benchmarks-run.md.
 
     .venv/bin/python -m benchmarks.run                 # the full run (long: see docs/benchmarks.md)
     .venv/bin/python -m benchmarks.run --quick         # small sizes only, a few minutes
@@ -59,7 +59,7 @@ QUICK_API_SIZES = (1_000,)
 TARGET_CANDIDATES, TARGET_LIKED, TARGET_DISLIKED = 1_000_000, 7_500, 2_500
 TARGET_TRAIN_SCORE_S, TARGET_DRIVER_MB, TARGET_DEMO_S = 90.0, 1024.0, 180.0
 PROJECTION_FACTOR = 2.0  # skip a step projected to take more than this many caps
-OUTPUT = REPO / "docs" / "benchmarks.md"
+OUTPUT = REPO / "test-artifacts" / "benchmarks-run.md"  # a run's full output; docs/benchmarks.md is the current table
 COMMAND = ".venv/bin/python -m benchmarks.run"
 
 log = logging.getLogger("benchmarks")
@@ -631,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
                         "(score needs train, or a model kept from a smaller size)")
     parser.add_argument("--cap-seconds", type=float, default=600.0, help="time cap per measured step")
     parser.add_argument("--workdir", type=Path, help="where inputs and logs go (default: a new temp folder)")
-    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown report (default docs/benchmarks.md)")
+    parser.add_argument("--output", type=Path, default=OUTPUT, help="the Markdown report (default test-artifacts/benchmarks-run.md)")
     parser.add_argument("--keep", action="store_true", help="keep the workdir (logs, results.json)")
     parser.add_argument("--render", type=Path, nargs="+", metavar="RESULTS_JSON",
                         help="measure nothing: rewrite the report from earlier runs' results.json; the steps of a "

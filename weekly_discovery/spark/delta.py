@@ -35,11 +35,11 @@ DAG_CONF = "spark.weekly_discovery.dag_id"
 SESSION_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
-    # A partitioned Delta write sorts each task's rows by the partition column before writing, unless the task
-    # may keep that many files open at once. Every write of the lake is one date, so one open file suffices
-    # and nothing is sorted: sorting 1M bronze items held ~300 MB of execution memory in the write task, which
-    # ran normalize out of Spark's default 1 GB heap. A task that meets a second date falls back to the sort.
-    "spark.sql.maxConcurrentOutputFileWriters": "1",
+    # A partitioned Delta write sorts each task's rows by the partition column before writing, unless the task may
+    # keep more files open than the dates it meets (at 1 it falls back to the sort after its first file). Every
+    # write of the lake is one date, so with 2 nothing is sorted: sorting normalize's 1M bronze items ran
+    # Spark's default 1 GB heap out of execution memory. A task that meets a third date falls back to the sort.
+    "spark.sql.maxConcurrentOutputFileWriters": "2",
 }
 
 

@@ -38,13 +38,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from devtools.standin import StandIn, scaled_library, write_demo_config
-from weekly_discovery.core.config import load_config
+from weekly_discovery.enrich.cache import CACHE_KEYS
 from weekly_discovery.enrich.fetch import fetch_features, read_manifests
 from weekly_discovery.enrich.providers.base import ProviderContext, is_api_provider, provider_module
-from weekly_discovery.enrich.cache import CACHE_KEYS
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake import AUDIO_FEATURES, SILVER_TRACKS, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.settings.config import load_config
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 

@@ -16,7 +16,7 @@ plain files under ``<lake>/baseline/`` (never over the jobs' outputs):
 - report: per-group histograms of the ratio features, the correlation matrix (``np.corrcoef``),
   top artists and coverage (``groupby``), written as JSON.
 - train: the labelled set (one row per track), the same artist-grouped folds
-  (:func:`weekly_discovery.recommend.folds.python_folds`), the same grid in scikit-learn (post LR,
+  (:func:`weekly_discovery.recommend.training.folds.python_folds`), the same grid in scikit-learn (post LR,
   weighted LR x2, random forest x2, gradient boosting x2 as ``HistGradientBoostingClassifier``, which bins
   features like Spark's GBT), 5-fold CV, refit of the best and of the post's model, pickled.
 - score: ``predict_proba`` over the candidate rows, the top N new tracks with at most K per artist.
@@ -145,7 +145,7 @@ def normalize(lake: Lake, ds: str) -> dict:
 
 def enrich(lake: Lake, ds: str, previous_ds: str | None = None) -> dict:
     """``previous_ds`` is not needed (the cache as of ``ds`` is read); accepted for older callers."""
-    from weekly_discovery.enrich.quality import RULES
+    from weekly_discovery.core.features import RULES
 
     silver = _read(lake, SILVER_TRACKS, ds)
     cache = _read(lake, AUDIO_FEATURES, filters=[("fetched_ds", "<", ds)])  # strictly before ds, as the job reads
@@ -219,7 +219,8 @@ def enrich(lake: Lake, ds: str, previous_ds: str | None = None) -> dict:
 
 
 def report(lake: Lake, ds: str) -> dict:
-    from weekly_discovery.report.analysis import BIN_EPSILON, RATIO_FEATURES
+    from weekly_discovery.core.features import RATIO_FEATURES
+    from weekly_discovery.report.analysis import BIN_EPSILON
 
     features = list(dict.fromkeys([*RATIO_FEATURES, *POST_FEATURES]))
     columns = ["track_id", "role", "source_key", "source_name", "primary_artist_id", "primary_artist_name",
@@ -269,7 +270,7 @@ def labelled_set(enriched: pd.DataFrame, features: list[str]) -> pd.DataFrame:
 
 
 def sklearn_grid(n_rows: int) -> list[tuple[str, object]]:
-    """The weekly grid (weekly_discovery.recommend.models.default_grid) in scikit-learn terms."""
+    """The weekly grid (weekly_discovery.recommend.model.families.default_grid) in scikit-learn terms."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -300,7 +301,7 @@ def train(lake: Lake, ds: str) -> dict:
     from sklearn.base import clone
     from sklearn.metrics import roc_auc_score
 
-    from weekly_discovery.recommend.folds import python_folds
+    from weekly_discovery.recommend.training.folds import python_folds
 
     features = list(POST_FEATURES)
     enriched = _read(lake, TRACKS_ENRICHED, ds,

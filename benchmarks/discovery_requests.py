@@ -32,10 +32,10 @@ from pathlib import Path
 import pyarrow as pa
 
 from devtools.standin import StandIn, scaled_library
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.gather import gather
 from weekly_discovery.discover.sources.base import Clients
 from weekly_discovery.lake import SILVER_TRACKS, Lake, delta
+from weekly_discovery.settings.config import Discover
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 

@@ -9,7 +9,7 @@ profile, artist-grouped folds, the default grid, Spark tasks of scikit-learn fit
 - **fully labelled**: liked = 1, disliked = 0, as with a disliked playlist;
 - **liked only**: half of the liked songs (a seeded hash of the track id) are the person's Liked Songs;
   the other liked songs and every disliked one are the week's *candidates*, and the background is drawn
-  from them exactly as the pipeline draws it (:func:`weekly_discovery.recommend.dataset.labelled_set`,
+  from them exactly as the pipeline draws it (:func:`weekly_discovery.recommend.training.dataset.labelled_set`,
   ``background = "always"``). The model is selected by its cross-validated ROC AUC against the background
   (all the pipeline can see), then judged on the same held-out folds against the real labels (the
   ``truth`` column: the dislikes hidden from training).
@@ -38,13 +38,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from benchmarks.model_quality import ALL_FEATURES, KAGGLE_CSV, kaggle_rows, spark_session  # noqa: E402
-from weekly_discovery.recommend import cap as artist_cap  # noqa: E402
-from weekly_discovery.recommend import models as cand  # noqa: E402
-from weekly_discovery.recommend import sk  # noqa: E402
-from weekly_discovery.recommend.dataset import LABEL, Negatives, labelled_set  # noqa: E402
-from weekly_discovery.recommend.folds import FOLD  # noqa: E402
+from weekly_discovery.recommend.scoring import cap as artist_cap  # noqa: E402
+from weekly_discovery.recommend.model import families as cand  # noqa: E402
+from weekly_discovery.recommend.model import scikit as sk  # noqa: E402
+from weekly_discovery.recommend.training import cross_validation  # noqa: E402
+from weekly_discovery.recommend.model.columns import LABEL  # noqa: E402
+from weekly_discovery.recommend.training.dataset import Negatives, labelled_set
+from weekly_discovery.recommend.training.folds import FOLD  # noqa: E402
 from weekly_discovery.recommend.profile import model_features, with_artist_profile  # noqa: E402
-from weekly_discovery.recommend.train import best_of, evaluate, prepare_local, train_candidates  # noqa: E402
+from weekly_discovery.recommend.training.selection import best_of, evaluate, prepare_local, train_candidates  # noqa: E402
 
 TARGET_FULL = 0.88
 TARGET_GAP = 0.03
@@ -79,7 +81,7 @@ def training_frame(spark, rows: Any, k: int, seed: int, mode: str) -> tuple[Any,
     labelled = labelled_set(enriched, ALL_FEATURES, negatives)
     frame = prepare_local(with_artist_profile(labelled.df, enriched), k, seed)
     truth = dict(zip(table["track_id"], table["truth"]))
-    frame[sk.TRUTH] = frame["track_id"].map(truth).astype(float)
+    frame[cross_validation.TRUTH] = frame["track_id"].map(truth).astype(float)
     # the held-out pool of candidates, the same in both modes: every song the liked-only person has not saved
     split = split_rows(rows, seed, "liked_only")
     pool = table[(split["role"] != "liked").to_numpy()].copy()
@@ -90,10 +92,10 @@ def run(spark, rows: Any, k: int, seed: int, mode: str, grid: list[cand.Candidat
     """Select as the weekly job does; the selected model's ROC AUC on the real labels; its playlists."""
     frame, extra = training_frame(spark, rows, k, seed, mode)
     features = list(model_features(ALL_FEATURES, True))
-    seen = frame.drop(columns=[sk.TRUTH])
+    seen = frame.drop(columns=[cross_validation.TRUTH])
     results = train_candidates(seen, ALL_FEATURES, grid, k, seed, artist_profile=True)
     best = best_of(results)
-    evaluations = [sk.Evaluation(c, tuple(ALL_FEATURES if c.name == cand.BASELINE else features)) for c in grid]
+    evaluations = [cross_validation.Evaluation(c, tuple(ALL_FEATURES if c.name == cand.BASELINE else features)) for c in grid]
     truth = [cv for cv, _ in evaluate(frame, evaluations, k, seed)]
     by_name = {c.label(): t["roc_auc"] for c, t in zip(grid, truth)}
     chosen = best.candidate.label()
@@ -119,7 +121,7 @@ def playlists(frame: Any, extra: dict[str, Any], best: Any, features: list[str],
     c = best.cv.get("label_frequency") or 1.0
     for fold in range(k):
         train = folds != fold
-        model = sk._fit(best.candidate, x[train], y[train], seed, weights=None if w is None else w[train])
+        model = sk.fit_arrays(best.candidate, x[train], y[train], seed, weights=None if w is None else w[train])
         fold_ids = set(frame.loc[folds == fold, "track_id"])
         candidates = pool[pool["track_id"].isin(fold_ids)]
         scores = sk.positive_probability(model, profile.loc[candidates["track_id"], columns].to_numpy(dtype=float))
@@ -223,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
             print("\n".join(table_lines("Kaggle, 2,017 songs", result)), flush=True)
         if PREVIOUS_FOREST not in grid:
             frame, _ = training_frame(spark, rows, args.folds, args.seed, "fully_labelled")
-            evaluation = sk.Evaluation(PREVIOUS_FOREST, model_features(ALL_FEATURES, True))
+            evaluation = cross_validation.Evaluation(PREVIOUS_FOREST, model_features(ALL_FEATURES, True))
             results["full"]["fully_labelled"]["previous_forest"] = evaluate(frame, [evaluation], args.folds,
                                                                            args.seed)[0][0]["roc_auc"]
         else:

@@ -12,7 +12,7 @@ Two labelled sets, each cross-validated with the training code the weekly job ru
   liked playlist = 1, the disliked playlist = 0, with each track's generated features.
 
 For every feature set it prints, per model, ROC AUC (mean +- sd over folds), PR AUC, accuracy and the
-CPU seconds of its k fits (scikit-learn fits run as Spark tasks, recommend/sk.py), then a scikit-learn RandomForestClassifier and an unregularized scikit-learn logistic
+CPU seconds of its k fits (scikit-learn fits run as Spark tasks, recommend/model/scikit.py), then a scikit-learn RandomForestClassifier and an unregularized scikit-learn logistic
 regression on the same folds as references. docs/model.md records a run.
 """
 
@@ -31,11 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # run from anywhere without installing
 
 from weekly_discovery.core.vocabulary import POST_FEATURES  # noqa: E402
-from weekly_discovery.recommend import models as cand  # noqa: E402
-from weekly_discovery.recommend.dataset import GROUP, LABEL, labelled_set  # noqa: E402
-from weekly_discovery.recommend.folds import python_folds  # noqa: E402
+from weekly_discovery.recommend.model import families as cand  # noqa: E402
+from weekly_discovery.recommend.model.columns import GROUP, LABEL  # noqa: E402
+from weekly_discovery.recommend.training.dataset import labelled_set
+from weekly_discovery.recommend.training.folds import python_folds  # noqa: E402
 from weekly_discovery.recommend.profile import model_features, with_artist_profile  # noqa: E402
-from weekly_discovery.recommend.train import best_of, prepare, train_candidates  # noqa: E402
+from weekly_discovery.recommend.training.selection import best_of, prepare, train_candidates  # noqa: E402
 
 KAGGLE_CSV = REPO.parent / "shared" / "data" / "song_attributes_like_dislike.csv"
 ALL_FEATURES = (*POST_FEATURES, "duration_ms", "time_signature")

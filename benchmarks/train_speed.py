@@ -44,11 +44,12 @@ def sklearn_baseline(lake: Lake, grid_name: str, k: int = 5, seed: int = 42) -> 
 
     from benchmarks.baselines import labelled_set
     from weekly_discovery.core.vocabulary import POST_FEATURES
-    from weekly_discovery.recommend import sk
-    from weekly_discovery.recommend.folds import FOLD, python_folds
-    from weekly_discovery.recommend.models import GRIDS
+    from weekly_discovery.recommend.model import scikit as sk
+    from weekly_discovery.recommend.training import cross_validation
+    from weekly_discovery.recommend.training.folds import FOLD, python_folds
+    from weekly_discovery.recommend.model.families import GRIDS
     from weekly_discovery.recommend.profile import column, model_features
-    from weekly_discovery.recommend.train import candidate_features
+    from weekly_discovery.recommend.training.selection import candidate_features
 
     started, cpu_started = time.monotonic(), time.process_time()
     features = list(POST_FEATURES)
@@ -66,8 +67,8 @@ def sklearn_baseline(lake: Lake, grid_name: str, k: int = 5, seed: int = 42) -> 
         warnings.simplefilter("ignore")
         for candidate in grid:
             columns = candidate_features(candidate, features, True)
-            evaluation = sk.Evaluation(candidate, columns)
-            folds = [sk.run_task(data, evaluation, fold, seed, 0.5) for fold in range(k)]
+            evaluation = cross_validation.Evaluation(candidate, columns)
+            folds = [cross_validation.run_task(data, evaluation, fold, seed, 0.5) for fold in range(k)]
             aucs[candidate.label()] = float(np.mean([f["roc_auc"] for f in folds if f and f["roc_auc"] is not None]))
         best = max(grid, key=lambda c: aucs[c.label()])
         sk.fit(best, data, candidate_features(best, features, True), seed)

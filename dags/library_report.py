@@ -25,14 +25,11 @@ analysis even when `report.json` is current.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from weekly_discovery.airflow.assets import ENRICHED_TRACKS, LIBRARY_REPORT, RECOMMENDATIONS
+from weekly_discovery.airflow.jobs import job_path
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
-
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 @dag(
@@ -63,7 +60,7 @@ def library_report():
 
     report = spark_job(
         "report",
-        JOBS / "report.py",
+        job_path("report"),
         ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
          "--config", xcom("prepare", "config_path")],
     )

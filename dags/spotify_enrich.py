@@ -22,14 +22,12 @@ Params: `ds` overrides the partition date (YYYY-MM-DD) of a manual run. See docs
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from airflow.sdk import Param, dag, task
 
 from weekly_discovery.airflow.assets import CANDIDATES, ENRICHED_TRACKS
+from weekly_discovery.airflow.jobs import job_path
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
 JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
             "--config", xcom("prepare", "config_path")]
 
@@ -56,7 +54,7 @@ def spotify_enrich():
 
         return enrich_tasks.file_in_chain(run)
 
-    lookup_file = spark_job("lookup_file", JOBS / "lookup_features_file.py", JOB_ARGS)
+    lookup_file = spark_job("lookup_file", job_path("lookup_features_file"), JOB_ARGS)
 
     @task(retries=3, trigger_rule="none_failed")
     def fetch(run):
@@ -64,7 +62,7 @@ def spotify_enrich():
 
         return enrich_tasks.fetch(run)
 
-    enrich = spark_job("enrich", JOBS / "enrich.py", JOB_ARGS)
+    enrich = spark_job("enrich", job_path("enrich"), JOB_ARGS)
 
     @task(outlets=[ENRICHED_TRACKS])
     def publish(run, outlet_events=None):

@@ -12,14 +12,11 @@ partition date (YYYY-MM-DD) of a manual run.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from airflow.sdk import Param, dag, task
 
 from weekly_discovery.airflow.assets import SILVER_TRACKS
+from weekly_discovery.airflow.jobs import job_path
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, WEEKLY_MONDAY_6AM, spark_job, xcom
-
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
 
 
 @dag(
@@ -46,7 +43,7 @@ def spotify_ingest():
         return ingest_tasks.extract(run, full_resync=bool(params["full_resync"]))
 
     normalize = spark_job(
-        "normalize", JOBS / "normalize.py", ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
+        "normalize", job_path("normalize"), ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds")]
     )
 
     @task(outlets=[SILVER_TRACKS])

@@ -28,14 +28,12 @@ See docs/model.md.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from airflow.sdk import Param, dag, task
 
 from weekly_discovery.airflow.assets import ENRICHED_TRACKS, RECOMMENDATIONS
+from weekly_discovery.airflow.jobs import job_path
 from weekly_discovery.airflow.policy import DAG_POLICY, TAGS, spark_job, xcom
 
-JOBS = Path(__file__).resolve().parents[1] / "jobs"
 # Every job reads its settings from the config file, with the run's Params (top_n, playlist_name) on top.
 JOB_ARGS = ["--lake", xcom("prepare", "lake_root"), "--ds", xcom("prepare", "ds"),
             "--config", xcom("prepare", "config_path"), "--params", xcom("prepare", "params")]
@@ -67,7 +65,7 @@ def weekly_recommendations():
         return weekly_tasks.prepare(context)
 
     # train then score in one spark-submit: they always run back to back, and each spark-submit pays ~6.6 s
-    train_and_score = spark_job("train_and_score", JOBS / "weekly.py", JOB_ARGS)
+    train_and_score = spark_job("train_and_score", job_path("weekly"), JOB_ARGS)
 
     @task(outlets=[RECOMMENDATIONS])
     def publish(run, outlet_events=None):
@@ -77,9 +75,9 @@ def weekly_recommendations():
 
     @task
     def vacuum(run):
-        from weekly_discovery.lake import maintenance
+        from weekly_discovery.recommend import tasks as weekly_tasks
 
-        return maintenance.vacuum_task(run)
+        return weekly_tasks.vacuum_task(run)
 
     run = prepare()
     run >> train_and_score >> publish(run) >> vacuum(run)

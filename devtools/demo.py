@@ -55,7 +55,7 @@ from weekly_discovery.lake import (
 )
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.paths import REPORT_JSON, report_dir, ui_route
-from weekly_discovery.recommend.dataset import sources_text
+from weekly_discovery.recommend.training.dataset import sources_text
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / ".demo"
@@ -254,7 +254,7 @@ def pick_lines(rows: list[dict]) -> list[str]:
 
 def published_record(lake: Lake, ds: str) -> dict:
     """What the week's publish step wrote to Spotify (its record in the ``gold/published`` table)."""
-    from weekly_discovery.recommend.publish import read_record
+    from weekly_discovery.recommend.publish.playlist import read_record
 
     record = read_record(lake, ds)
     if record is None:
@@ -265,8 +265,8 @@ def published_record(lake: Lake, ds: str) -> dict:
 
 def weekly_lines(lake: Lake, ds: str, standin: StandIn) -> list[str]:
     """The post's "N of M" lines, the picks, and the playlist as the stand-in now holds it."""
-    from weekly_discovery.recommend.publish import read_recommendations
-    from weekly_discovery.recommend.score import summary_lines as score_lines
+    from weekly_discovery.recommend.publish.playlist import read_recommendations
+    from weekly_discovery.recommend.scoring.score import summary_lines as score_lines
 
     rows, metrics = read_recommendations(lake, ds)
     card = read_json(lake.version(LIKE_MODEL, ds) / MODEL_CARD)

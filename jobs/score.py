@@ -13,20 +13,20 @@ replaces date D of two Delta tables, one commit each (other dates untouched), ea
 ``_metrics.json`` in the date's folder:
 
 - ``gold/scores``            every candidate track with its probability (null: no usable features),
-  of the catalogue only its ``CATALOGUE_SCORES_KEPT`` most probable (:func:`weekly_discovery.recommend.score.scores_kept`);
+  of the catalogue only its ``CATALOGUE_SCORES_KEPT`` most probable (:func:`weekly_discovery.recommend.scoring.score.scores_kept`);
 - ``gold/recommendations``   the top N new tracks, each with its ``source`` and one-line ``reason``;
   its ``_metrics.json`` ("N of M" per playlist and per discovery source) is what publish and the report read.
 
 Candidates are the role-``candidates`` rows: the candidate playlists' songs and the songs the discover
 DAG found; and, when ``[discover] sources`` lists ``catalog``, every song of the ``[discover] catalog``
-file not in the library, read here by Spark (:mod:`weekly_discovery.recommend.catalog`: malformed rows
+file not in the library, read here by Spark (:mod:`weekly_discovery.recommend.scoring.catalog`: malformed rows
 quarantined and counted, never fatal). Novelty: no song of a library role, none published in the
-``[discover] novelty_weeks`` weeks before D (``gold/picks``, :mod:`weekly_discovery.recommend.history`), none
-the user removed from the playlist (``gold/removed_picks``, :mod:`weekly_discovery.recommend.removals`); the
-sources are mixed round-robin (:func:`weekly_discovery.recommend.score.recommend`).
+``[discover] novelty_weeks`` weeks before D (``gold/picks``, :mod:`weekly_discovery.recommend.publish.history`), none
+the user removed from the playlist (``gold/removed_picks``, :mod:`weekly_discovery.recommend.publish.removals`); the
+sources are mixed round-robin (:func:`weekly_discovery.recommend.scoring.score.recommend`).
 
 Only the per-playlist counts and the top N rows come to the driver. The transforms are in
-:mod:`weekly_discovery.recommend.score`, the step in :mod:`weekly_discovery.recommend.steps` (``jobs/weekly.py``
+:mod:`weekly_discovery.recommend.scoring.score`, the step in :mod:`weekly_discovery.recommend.job` (``jobs/weekly.py``
 runs it right after training, in the same Spark session). Exit status 2: input or champion missing (the log says what to run).
 """
 
@@ -35,30 +35,10 @@ from __future__ import annotations
 import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
 
 # isort: split
-import argparse
 import sys
-from collections.abc import Sequence
 
 from weekly_discovery.discover.sources.catalog import describe_file
-from weekly_discovery.lake import Lake, check_ds
-from weekly_discovery.recommend import steps
-from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    return parse_job_args(job_parser(__doc__, settings=True), argv)
-
-
-def run(args: argparse.Namespace) -> None:
-    ds = check_ds(args.ds)
-    step = steps.score_step(Lake(args.lake), ds, job_config(args), describe_file)  # before paying for Spark
-    with job_session(f"weekly-discovery-score-{ds}", input_bytes=step.input_bytes()) as spark:
-        steps.score(spark, step)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run_job("score", parse_args, run, argv)
-
+from weekly_discovery.recommend import job
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(job.score_main(describe_file, doc=__doc__))

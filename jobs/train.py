@@ -13,10 +13,10 @@ table) and writes the files of ``models/like_model/version=D/``, the card last (
 ML PipelineModel for the post's model; the post's baseline, refit by Spark ML; ``model_card.json``),
 then updates ``models/like_model/champion.json``. A rerun of a week after which later weeks were trained
 reuses its stored version and changes nothing (versions later records point at are immutable, see
-:mod:`weekly_discovery.recommend.store`). The logic is in :mod:`weekly_discovery.recommend`
-(the step: :mod:`weekly_discovery.recommend.steps`; ``jobs/weekly.py`` runs it then scoring in one Spark session);
+:mod:`weekly_discovery.recommend.model.store`). The logic is in :mod:`weekly_discovery.recommend`
+(the step: :mod:`weekly_discovery.recommend.job`; ``jobs/weekly.py`` runs it then scoring in one Spark session);
 see docs/model.md. The cross-validation grid runs as Spark tasks of single-node scikit-learn fits
-(:mod:`weekly_discovery.recommend.sk`): the labelled set is one person's likes and dislikes. Exit status 2
+(:mod:`weekly_discovery.recommend.model.scikit`): the labelled set is one person's likes and dislikes. Exit status 2
 means the input is missing or too small (the log says what to do).
 """
 
@@ -25,31 +25,9 @@ from __future__ import annotations
 import weekly_discovery.spark.installed_pyspark  # noqa: F401  first: pyspark from the installed package
 
 # isort: split
-import argparse
 import sys
-from collections.abc import Sequence
 
-from weekly_discovery.lake import Lake, check_ds
-from weekly_discovery.recommend import steps
-from weekly_discovery.recommend.week import train_conf  # fair pools for the refit beside the grid
-from weekly_discovery.spark.runner import job_config, job_parser, job_session, parse_job_args, run_job
-
-
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    return parse_job_args(job_parser(__doc__, settings=True), argv)
-
-
-def run(args: argparse.Namespace) -> None:
-    ds = check_ds(args.ds)
-    config = job_config(args)
-    step = steps.train_step(Lake(args.lake), ds, config.model, steps.catalogue_path(config))  # before Spark
-    with job_session(f"weekly-discovery-train-{ds}", train_conf(), input_bytes=step.input_bytes()) as spark:
-        steps.train(spark, step)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    return run_job("train", parse_args, run, argv)
-
+from weekly_discovery.recommend import job
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(job.train_main(doc=__doc__))

@@ -178,7 +178,7 @@ def _reports(lake) -> list[dict[str, Any]]:
 
 @app.get("/", response_class=HTMLResponse, name="report_list")
 def report_list(request: Request, user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.core.config import ConfigError
+    from weekly_discovery.settings.config import ConfigError
 
     try:
         lake = _lake()
@@ -202,7 +202,7 @@ def report_list(request: Request, user: Any = Depends(signed_in_user)) -> Respon
 
 @app.get("/api/reports", name="report_list_json")
 def report_list_json(user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.core.config import ConfigError
+    from weekly_discovery.settings.config import ConfigError
 
     try:
         lake = _lake()
@@ -215,8 +215,8 @@ def report_list_json(user: Any = Depends(signed_in_user)) -> Response:
 @app.get("/reports/latest", name="latest_report")
 @app.get("/reports/latest/", include_in_schema=False)
 def latest_report(request: Request, user: Any = Depends(signed_in_user)) -> Response:
-    from weekly_discovery.core.config import ConfigError
     from weekly_discovery.report.paths import read_latest
+    from weekly_discovery.settings.config import ConfigError
 
     try:
         ds = read_latest(_lake())
@@ -228,9 +228,9 @@ def latest_report(request: Request, user: Any = Depends(signed_in_user)) -> Resp
 
 
 def _report_response(ds: str, name: str) -> Response:
-    from weekly_discovery.core.config import ConfigError
     from weekly_discovery.lake import LakeError
     from weekly_discovery.report.paths import report_file
+    from weekly_discovery.settings.config import ConfigError
 
     try:
         lake = _lake()

@@ -39,6 +39,11 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
 os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
+# Airflow puts the DAG and plugin folders on sys.path; so do the tests, which import a DAG file or the plugin
+# like any module (``import weekly_recommendations``).
+for _folder in ("dags", "plugins"):
+    if str(REPO / _folder) not in sys.path:
+        sys.path.append(str(REPO / _folder))
 
 # Every Spark JVM the tests start (spark-submit, the in-process sessions, a cluster's executors) gets the
 # demo's small-job settings through SPARK_SUBMIT_OPTS (devtools.demo.small_job_env): no UI, C1 JIT only, and

@@ -174,13 +174,13 @@ def _album_tracks_schema() -> "pa.Schema":
 
 
 def _picks_schema() -> "pa.Schema":
-    from weekly_discovery.recommend.history import pick_schema
+    from weekly_discovery.recommend.publish.history import pick_schema
 
     return pick_schema()
 
 
 def _removed_schema() -> "pa.Schema":
-    from weekly_discovery.recommend.removals import removed_schema
+    from weekly_discovery.recommend.publish.removals import removed_schema
 
     return removed_schema()
 
@@ -367,7 +367,7 @@ def _target_schema(lake: Lake, plan: TablePlan) -> "pa.Schema":
     if spec.schema is not None:
         target = spec.schema()
     elif spec.files == RECORD:
-        from weekly_discovery.recommend.publish import published_schema
+        from weekly_discovery.recommend.publish.playlist import published_schema
 
         target = published_schema()
     elif old:
@@ -506,7 +506,7 @@ def _convert_dated(lake: Lake, plan: TablePlan, dry_run: bool, say: Callable[[st
                 records = [json.loads((folder / name).read_bytes()) for name in names]
                 rows = len(records)
                 if not dry_run:
-                    from weekly_discovery.recommend.publish import write_record
+                    from weekly_discovery.recommend.publish.playlist import write_record
 
                     write_record(lake, ds, records[0])  # a date's one record; its commit's run id: RUN_ENV
             else:
@@ -623,7 +623,7 @@ OLD_PLAYLIST_FILE = "playlist.json"  # gold/published/: a file Spark's VACUUM wo
 
 
 def _rename_playlist_file(lake: Lake, dry_run: bool, say: Callable[[str], None]) -> None:
-    from weekly_discovery.recommend.publish import PLAYLIST_FILE
+    from weekly_discovery.recommend.publish.playlist import PLAYLIST_FILE
 
     old, new = lake.table(PUBLISHED) / OLD_PLAYLIST_FILE, lake.table(PUBLISHED) / PLAYLIST_FILE
     if not old.is_file():

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from weekly_discovery.airflow import spark_class_data, spark_submit
-from weekly_discovery.airflow.spark_submit import CACHE_ENV, PackagedSparkSubmitOperator
+from weekly_discovery.airflow.private_folder import CACHE_ENV
+from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
 
 SESSION_OPTIONS = shlex.split(os.environ.get("SPARK_SUBMIT_OPTS", ""))  # as tests/conftest.py set them
 

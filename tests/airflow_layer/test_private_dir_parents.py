@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from weekly_discovery.airflow.spark_submit import CACHE_ENV, PrivateDirError, private_dir
+from weekly_discovery.airflow.private_folder import CACHE_ENV, PrivateDirError, private_dir
 
 
 @pytest.mark.parametrize("shared_level", [1, 2])  # the parent itself, or a folder higher up

@@ -16,13 +16,8 @@ from pathlib import Path
 import pytest
 
 from weekly_discovery.airflow import spark_submit
-from weekly_discovery.airflow.spark_submit import (
-    CACHE_ENV,
-    PrivateDirError,
-    cache_dir,
-    package_zip,
-    private_dir,
-)
+from weekly_discovery.airflow.private_folder import CACHE_ENV, PrivateDirError, cache_dir, private_dir
+from weekly_discovery.airflow.spark_submit import package_zip
 
 NOBODY = 65534
 

@@ -112,12 +112,12 @@ def test_every_former_fail_fast_class_still_fails_fast():
     """The classes the hand-kept lists named (runtime and two ``_user_errors_fail_fast`` copies)."""
     from airflow.sdk.exceptions import AirflowFailException
 
-    from weekly_discovery.core.config import ConfigError
     from weekly_discovery.enrich.cache import FeatureInputError
     from weekly_discovery.enrich.providers.base import ProviderError
     from weekly_discovery.ingest.extract import SourcesUnreadable
     from weekly_discovery.lake.layout import LakeError
-    from weekly_discovery.recommend.publish import PublishInputError
+    from weekly_discovery.recommend.publish.playlist import PublishInputError
+    from weekly_discovery.settings.config import ConfigError
     from weekly_discovery.spotify.credentials import CredentialsError
     from weekly_discovery.spotify.errors import Forbidden, InvalidClient, QuotaExceeded, ReauthorizationRequired
 

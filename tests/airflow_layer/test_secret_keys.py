@@ -16,7 +16,7 @@ import pytest
 from tests.airflow_layer.test_spark_secrets import capture_submit, masked  # noqa: F401 (a fixture)
 from weekly_discovery.airflow import spark_submit
 from weekly_discovery.airflow.policy import spark_job
-from weekly_discovery.airflow.spark_submit import CACHE_ENV
+from weekly_discovery.airflow.private_folder import CACHE_ENV
 
 S3_SSE_KEY = "c3NlLWMta2V5LTMyLWJ5dGVzLWxvbmctLS0tLQ=="
 GCS_CSEK = "Z2NzLWNzZWsta2V5LTMyLWJ5dGVzLS0tLS0tLQ=="

@@ -25,7 +25,8 @@ from airflow.providers.apache.spark.hooks import spark_submit as provider_hook
 
 from weekly_discovery.airflow import spark_submit
 from weekly_discovery.airflow.policy import spark_job
-from weekly_discovery.airflow.spark_submit import CACHE_ENV, properties_text
+from weekly_discovery.airflow.private_folder import CACHE_ENV
+from weekly_discovery.airflow.spark_submit import properties_text
 
 AZURE_KEY = "azureKey+Zm9vYmFy/8c1d=="
 AZURE_SETTING = "spark.hadoop.fs.azure.account.key.lakeacct.dfs.core.windows.net"

@@ -266,7 +266,8 @@ def test_cluster_outputs_equal_local_outputs(runs):
 
 
 def test_the_package_went_with_the_job(runs):
-    from weekly_discovery.airflow.spark_submit import cache_dir, package_zip
+    from weekly_discovery.airflow.private_folder import cache_dir
+    from weekly_discovery.airflow.spark_submit import package_zip
 
     archive = package_zip()
     assert archive.parent == cache_dir()

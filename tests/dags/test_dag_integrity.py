@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
+import sys
 import time
 from pathlib import Path
 
@@ -39,10 +40,19 @@ def test_dag_policy(dagbag, dag_id):
         assert task.retries >= 1, f"{dag_id}.{task.task_id} has no retries"
 
 
+def test_every_spark_task_submits_a_job_file_of_the_repository(dagbag):
+    from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
+
+    applications = {task.application for dag in dagbag.dags.values() for task in dag.tasks
+                    if isinstance(task, PackagedSparkSubmitOperator)}
+    assert applications == {str(REPO / "jobs" / f"{name}.py")
+                            for name in ("normalize", "lookup_features_file", "enrich", "report", "weekly")}
+
+
 def _exec_dag_file(path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(f"dagfile_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    """Import the DAG file afresh, as each parse does (dags/ is on sys.path, as Airflow puts it: tests/conftest.py)."""
+    sys.modules.pop(path.stem, None)
+    importlib.import_module(path.stem)
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

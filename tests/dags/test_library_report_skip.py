@@ -15,10 +15,10 @@ import pytest
 
 from tests.e2e.conftest import airflow_db, dags_test  # noqa: F401 - fixtures
 from tests.report.conftest import make_report, write_report
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.report.freshness import input_fingerprint
+from weekly_discovery.settings.config import load_config
 
 pytestmark = pytest.mark.e2e
 DS = "2026-11-23"

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from tests.airflow_layer.test_spark_secrets import capture_submit
-from weekly_discovery.airflow.spark_submit import CACHE_ENV, PackagedSparkSubmitOperator
+from weekly_discovery.airflow.private_folder import CACHE_ENV
+from weekly_discovery.airflow.spark_submit import PackagedSparkSubmitOperator
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "lake-secret-9d1e77b04c"

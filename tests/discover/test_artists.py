@@ -9,10 +9,10 @@ from devtools.standin import FaultConfig, StandIn
 from devtools.standin.library import Album, Track
 from tests.discover.kit import ADA, FEATURES, sid, tiny_library
 from tests.ingest.conftest import make_api
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.library import LikedTrack, UserLibrary
 from weekly_discovery.discover.sources.artists import ArtistsSource, NoSpotifyClient
 from weekly_discovery.discover.sources.base import Clients, RequestBudget, SourceContext
+from weekly_discovery.settings.config import Discover
 
 ALBUMS_ROUTE = "GET /v1/artists/{artist_id}/albums"
 TRACKS_ROUTE = "GET /v1/albums/{album_id}/tracks"

@@ -10,11 +10,11 @@ import pytest
 
 from tests.discover.kit import metrics_of, read_candidates, write_silver_tracks
 from tests.objectstore.conftest import bucket, s3, s3_endpoint, s3_env  # noqa: F401 - fixtures
-from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.discover.gather import gather
 from weekly_discovery.discover.store import raw_partition
 from weekly_discovery.lake import CANDIDATES, METRICS, Lake, delta
+from weekly_discovery.settings.config import Discover
 
 DS = "2026-11-23"
 MTIME = dt.datetime(2026, 11, 20, 8, 30, tzinfo=dt.timezone.utc)

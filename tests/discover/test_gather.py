@@ -27,11 +27,11 @@ from tests.discover.kit import (
     sid,
     write_silver_tracks,
 )
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.gather import gather
 from weekly_discovery.discover.library import LibraryMissing
 from weekly_discovery.discover.store import raw_partition
 from weekly_discovery.lake import ALBUM_TRACKS, CANDIDATES, Lake, delta
+from weekly_discovery.settings.config import Discover
 
 DS1, DS2 = "2026-11-23", "2026-11-30"
 ALBUMS_ROUTE = "GET /v1/artists/{artist_id}/albums"

@@ -9,7 +9,6 @@ import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
 from tests.discover.kit import sid
-from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import TransientError
 from weekly_discovery.core.retry import GaveUp, WaitTooLong
 from weekly_discovery.discover.library import LikedTrack, UserLibrary
@@ -20,6 +19,7 @@ from weekly_discovery.discover.sources.reccobeats import (
     draw_seeds,
     like_weight,
 )
+from weekly_discovery.settings.config import Discover
 
 ROUTE = "GET /reccobeats/v1/track/recommendation"
 UTC = dt.timezone.utc

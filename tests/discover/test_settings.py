@@ -1,4 +1,4 @@
-"""The [discover] table (core.config.Discover): documented defaults, and messages that name the key to fix."""
+"""The [discover] table (settings.config.Discover): documented defaults, and messages that name the key to fix."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from weekly_discovery.core.config import DISCOVER_SOURCES, ConfigError, Discover, load_config
 from weekly_discovery.discover.sources import SOURCE_NAMES
+from weekly_discovery.settings.config import DISCOVER_SOURCES, ConfigError, Discover, load_config
 
 LIKED = '[sources]\nliked = ["saved_tracks"]\n'
 

@@ -6,9 +6,9 @@ import types
 
 from tests.discover.kit import read_candidates, write_silver_tracks
 from tests.ingest.conftest import make_api
-from weekly_discovery.core.config import load_config
 from weekly_discovery.discover import tasks as discover_tasks
 from weekly_discovery.lake import Lake
+from weekly_discovery.settings.config import load_config
 
 DS = "2026-11-23"
 
@@ -71,9 +71,9 @@ def test_the_feature_fetch_wants_the_discovered_candidates_too(tmp_path):
     from tests.discover.kit import ADA
     from tests.discover.test_gather import row
     from tests.enrich.lakekit import library
-    from weekly_discovery.core.config import Enrichment
     from weekly_discovery.discover.store import write_candidates
     from weekly_discovery.enrich.cache import wanted_ids
+    from weekly_discovery.settings.config import Enrichment
 
     lake = Lake(str(tmp_path / "lake"))
     library(lake, DS, {"liked": ["L1xxxxxxxxxxxxxxxxxxxx"]})

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
-from weekly_discovery.core.config import Enrichment
 from weekly_discovery.enrich.providers.base import ProviderContext
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.settings.config import Enrichment
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 

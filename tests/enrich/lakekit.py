@@ -15,9 +15,9 @@ from typing import Any, Iterable
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from weekly_discovery.core.config import Config, load_config
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.layout import AUDIO_FEATURES, SILVER_TRACKS, Lake, Table
+from weekly_discovery.settings.config import Config, load_config
 
 # silver/tracks columns (weekly_discovery.spark.schemas.TRACKS_SCHEMA), as pyarrow types
 SILVER_COLUMNS = [

@@ -9,9 +9,9 @@ import json
 import pytest
 
 from tests.enrich.lakekit import cache_row, silver_row, tid, write_cache, write_silver
-from weekly_discovery.core.config import Enrichment
 from weekly_discovery.enrich.cache import FeatureInputError, features_as_of, silver_track_ids, wanted_ids
 from weekly_discovery.lake import AUDIO_FEATURES, SILVER_TRACKS, delta
+from weekly_discovery.settings.config import Enrichment
 
 D0, D1, D2, D3 = "2026-11-09", "2026-11-16", "2026-11-23", "2026-11-30"
 K, M, N = tid("K"), tid("M"), tid("N")

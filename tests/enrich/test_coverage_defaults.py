@@ -7,16 +7,12 @@ a value that is set applies to every role, as before. Metrics are built by hand 
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-from weekly_discovery.core.config import Enrichment
+from weekly_discovery.enrich import job as enrich_job
 from weekly_discovery.enrich.coverage import build_metrics, coverage_failures, floors_text
+from weekly_discovery.settings.config import Enrichment
 
-JOB = Path(__file__).resolve().parents[2] / "jobs" / "enrich.py"
 CHAIN = ("spotify", "reccobeats")
 MANIFESTS = {"spotify": {"status": "off", "note": "403", "requests": 1, "asked": 0, "answered": 0},
              "reccobeats": {"status": "ok", "note": "", "requests": 2, "asked": 60, "answered": 20}}
@@ -65,9 +61,5 @@ def test_floors_text_for_the_logs():
 
 
 def test_the_enrich_job_check_fails_a_default_run_with_no_liked_features():
-    spec = importlib.util.spec_from_file_location("enrich_job_coverage", JOB)
-    job = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = job
-    spec.loader.exec_module(job)
-    with pytest.raises(job.CoverageTooLow, match="role 'liked' is 0.0%"):
-        job.check_coverage(metrics(0, 40), Enrichment(providers=CHAIN))
+    with pytest.raises(enrich_job.CoverageTooLow, match="role 'liked' is 0.0%"):
+        enrich_job.check_coverage(metrics(0, 40), Enrichment(providers=CHAIN))

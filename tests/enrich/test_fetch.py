@@ -253,6 +253,6 @@ def test_nothing_wanted_builds_no_provider(lake):
 
 
 def enrichment_for(providers, **kwargs):
-    from weekly_discovery.core.config import Enrichment
+    from weekly_discovery.settings.config import Enrichment
 
     return Enrichment(providers=tuple(providers), reccobeats_url="http://127.0.0.1:9", **kwargs)

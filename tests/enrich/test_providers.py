@@ -37,7 +37,7 @@ def library_ids(demo, known_by_spotify: bool, known_by_reccobeats: bool, n: int)
 
 
 def test_registry_matches_the_config_names():
-    from weekly_discovery.core.config import PROVIDERS
+    from weekly_discovery.settings.config import PROVIDERS
 
     assert set(PROVIDERS) == {*API_PROVIDERS, FILE_PROVIDER}
     assert spotify_provider.BATCH_SIZE == 100 and reccobeats_provider.BATCH_SIZE == 40

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library, write_demo_config
-from weekly_discovery.core.config import Config, load_config
+from weekly_discovery.settings.config import Config, load_config
 from weekly_discovery.spotify.client import RetryPolicy, SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 

@@ -22,8 +22,8 @@ from weekly_discovery.ingest.extract import extract_library
 
 CHILD = """
 import json, sys
-from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.settings.config import load_config
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 conn = json.loads(sys.argv[1])

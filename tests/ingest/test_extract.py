@@ -204,7 +204,7 @@ def test_playlist_not_owned_is_named_with_the_fix_and_the_rest_is_extracted(stan
     editorial = library.editorial_playlist_ids()[0]
     path = tmp_path / "c.toml"
     path.write_text(f'[sources]\nliked = ["saved_tracks"]\nreference = ["spotify:playlist:{editorial}"]\n')
-    from weekly_discovery.core.config import load_config
+    from weekly_discovery.settings.config import load_config
 
     config = load_config(path, env={"WEEKLY_DISCOVERY_LAKE": str(tmp_path / "lake")})
     with caplog.at_level(logging.ERROR), pytest.raises(SourcesUnreadable) as info:

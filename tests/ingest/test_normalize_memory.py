@@ -17,6 +17,7 @@ import pytest
 
 from tests.util.spark import IN_PROCESS_CONF, LARGE_INPUT_CONF, runtime_conf
 from weekly_discovery.ingest import normalize as nz
+from weekly_discovery.ingest.job import job_conf
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA, RAW_TEXT_SCHEMA
 
 pytestmark = pytest.mark.spark
@@ -135,19 +136,6 @@ def test_items_keep_their_raw_text_only_when_quarantined(spark):
 # ---- the memory share: local mode only, never over what the submitter set ---------------------------------
 
 
-def normalize_job():
-    import importlib.util
-    import sys
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[2] / "jobs" / "normalize.py"
-    spec = importlib.util.spec_from_file_location("normalize_job_conf", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize("submitted, fraction", [
     ({"spark.master": "local[2]"}, 0.2),  # one JVM is driver and executor: sorts spill early
     ({}, 0.2),  # plain Python (tests): PySpark's local[*]
@@ -156,7 +144,7 @@ def normalize_job():
     ({"spark.master": "local[2]", "spark.memory.fraction": "0.5"}, None),  # the submitter's own value wins
 ])
 def test_the_memory_share_is_lowered_only_in_local_mode_and_only_when_unset(submitted, fraction):
-    conf = normalize_job().job_conf(submitted)
+    conf = job_conf(submitted)
     assert conf.get("spark.memory.fraction") == fraction
     assert conf["spark.sql.inMemoryColumnarStorage.batchSize"] == 1000  # the rest always applies
 

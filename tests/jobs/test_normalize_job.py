@@ -9,7 +9,6 @@ table keeps no row order. Expected values are written by hand.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -20,6 +19,8 @@ from pathlib import Path
 import pytest
 
 from tests.util.spark import without_python_workers
+from weekly_discovery.ingest import job as normalize_job
+from weekly_discovery.ingest.normalize import RawInputError
 from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
 from weekly_discovery.lake import delta
 from weekly_discovery.spark.schemas import TRACKS_SCHEMA
@@ -227,28 +228,18 @@ def test_date_without_manifests_fails_with_the_fix(first_run, tmp_path):
     assert not (lake.partition(SILVER_TRACKS, "2026-11-30") / "_metrics.json").exists()
 
 
-def load_job_module():
-    """jobs/normalize.py by path (``jobs`` is not a package; tests/jobs shadows the name)."""
-    spec = importlib.util.spec_from_file_location("normalize_job", JOB)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_missing_page_file_is_reported_before_spark_starts(tmp_path):
-    job = load_job_module()
     lake = Lake(str(tmp_path / "lake"))
     build_raw_lake(lake)
     Path(lake.root, page("saved_tracks", LAST_WEEK, 0)).unlink()  # e.g. deleted by hand
-    with pytest.raises(job.nz.RawInputError, match=r"1 page file\(s\) listed in the manifests do not exist: .*"
+    with pytest.raises(RawInputError, match=r"1 page file\(s\) listed in the manifests do not exist: .*"
                        r"source=saved_tracks/ds=2026-11-16/page-00000.json"):
-        job.load_raw_input(lake, DS)
-    assert job.main(["--lake", lake.root, "--ds", DS]) == 2
+        normalize_job.load_raw_input(lake, DS)
+    assert normalize_job.main(["--lake", lake.root, "--ds", DS]) == 2
 
 
 def test_a_local_run_lowers_sparks_memory_share_and_says_so(first_run):
     # spark-submit --master local[2] set no spark.memory.fraction: the job reads that from the driver's
-    # JVM before its session starts, and lowers the share (jobs/normalize.py, job_conf)
+    # JVM before its session starts, and lowers the share (weekly_discovery.ingest.job.job_conf)
     _, result, _ = first_run
     assert re.search(r"normalize ds=2026-11-23 session settings: .*spark\.memory\.fraction=0\.2", output(result))

@@ -9,7 +9,6 @@ read back with the json module; expected values are counted by hand or computed 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 import os
 import re
@@ -24,6 +23,7 @@ import pytest
 
 from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.report import job as report_job
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -239,28 +239,19 @@ def rounded(value):
     return value
 
 
-def load_job_module():
-    spec = importlib.util.spec_from_file_location("report_job", JOB)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_missing_input_fails_before_spark_starts(tmp_path, caplog):
-    job = load_job_module()
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
-    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert report_job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
     caplog.clear()
     rows, _ = build_rows()
     write_partition(Lake(str(tmp_path)), rows, "2026-11-16")  # the table has another date only
-    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert report_job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrich step (the spotify_enrich DAG) for 2026-11-23 first" in caplog.text
     with pytest.raises(SystemExit):  # no config: a usage error
-        job.parse_args(["--lake", str(tmp_path), "--ds", DS, "--config", ""])
+        report_job.parse_args(["--lake", str(tmp_path), "--ds", DS, "--config", ""])
     # a bad setting is the config's to refuse, before Spark, naming the key: a user error
     config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[report]\nbin_width = 0.3\n')
-    assert job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert report_job.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
     assert "report.bin_width must divide 1 evenly" in caplog.text

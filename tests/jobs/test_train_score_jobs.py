@@ -20,8 +20,10 @@ from pathlib import Path
 import pytest
 
 from tests.recommend.kit import SOURCES, row, sid, taste_rows, write_enriched
+from weekly_discovery.discover.sources.catalog import describe_file
 from weekly_discovery.lake import RECOMMENDATIONS, SCORES, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.recommend import job
 
 pytestmark = [pytest.mark.spark, pytest.mark.e2e]
 
@@ -161,15 +163,10 @@ def test_recommendations_follow_the_rules(runs):
 
 
 def test_scoring_without_a_champion_fails_before_spark(tmp_path):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("score_job", REPO / "jobs" / "score.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     write_enriched(Lake(str(tmp_path)), DS, candidate_rows())
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
-    assert module.main(["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
+    assert job.score_main(describe_file, ["--lake", str(tmp_path), "--ds", DS, "--config", str(config)]) == 2
 
 
 # ---- jobs/weekly.py: train then score in one spark-submit -------------------------------------------------
@@ -211,15 +208,6 @@ def test_the_weekly_job_writes_what_train_then_score_write(runs, weekly_run):
     assert f"train_and_score ds={DS} done in" in log
 
 
-def _load_weekly_job():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("weekly_job", REPO / "jobs" / "weekly.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_weekly_job_checks_the_scoring_input_before_training(tmp_path, caplog):
     """A missing catalogue file fails the weekly job before Spark starts: no model trained for nothing."""
     lake = Lake(str(tmp_path / "lake"))
@@ -227,7 +215,7 @@ def test_the_weekly_job_checks_the_scoring_input_before_training(tmp_path, caplo
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n\n[discover]\nsources = ["catalog"]\n'
                       f'catalog = "{tmp_path / "absent.csv"}"\n')
-    assert _load_weekly_job().main(["--lake", lake.root, "--ds", DS, "--config", str(config)]) == 2
+    assert job.weekly_main(describe_file, ["--lake", lake.root, "--ds", DS, "--config", str(config)]) == 2
     assert "no such file" in caplog.text and "[discover] catalog" in caplog.text
     assert not lake.table("models", "like_model").exists()
 
@@ -235,12 +223,12 @@ def test_the_weekly_job_checks_the_scoring_input_before_training(tmp_path, caplo
 def test_the_weekly_job_without_enriched_input_fails_before_spark(tmp_path, caplog):
     config = tmp_path / "weekly-discovery.toml"
     config.write_text('[sources]\nliked = ["saved_tracks"]\n')
-    assert _load_weekly_job().main(["--lake", str(tmp_path / "lake"), "--ds", DS, "--config", str(config)]) == 2
+    assert job.weekly_main(describe_file, ["--lake", str(tmp_path / "lake"), "--ds", DS, "--config", str(config)]) == 2
     assert "run the enrichment (spotify_enrich)" in caplog.text
 
 
 def test_the_training_log_has_no_warning_about_the_refits_pool(runs):
-    # the post's refit runs in its own fair-scheduler pool; the session declares it (recommend/week.py)
+    # the post's refit runs in its own fair-scheduler pool; the session declares it (recommend/training/week.py)
     _, log, _ = runs
     warned = [line for line in log.splitlines() if "has not been configured" in line]
     assert not warned, warned

@@ -7,10 +7,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from weekly_discovery.core.config import ConfigError, load_config
 from weekly_discovery.lake import delta, write_json
 from weekly_discovery.lake.layout import PICKS, SILVER_TRACKS, Lake
-from weekly_discovery.lake.maintenance import vacuum_lake, vacuum_task
+from weekly_discovery.lake.maintenance import vacuum_lake
+from weekly_discovery.recommend.tasks import vacuum_task
+from weekly_discovery.settings.config import ConfigError, load_config
 
 DS1, DS2 = "2026-11-16", "2026-11-23"
 

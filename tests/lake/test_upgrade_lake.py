@@ -425,7 +425,9 @@ def new_code_schemas(spark, path: Path) -> dict:
     from weekly_discovery.discover import store
     from weekly_discovery.discover.sources.base import AlbumTrack
     from weekly_discovery.enrich import transforms as tx
-    from weekly_discovery.recommend import history, publish, removals
+    from weekly_discovery.recommend.publish import history
+    from weekly_discovery.recommend.publish import playlist as publish
+    from weekly_discovery.recommend.publish import removals
     from weekly_discovery.spark import delta as spark_delta
     from weekly_discovery.spark import schemas
 

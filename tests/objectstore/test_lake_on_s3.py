@@ -10,11 +10,11 @@ import pytest
 from devtools.standin import write_demo_config
 from tests.ingest.conftest import DS1, DS2, make_api
 from tests.objectstore.conftest import SECRET_KEY, get_json, keys
-from weekly_discovery.core.config import load_config
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake import delta, write_atomic, write_json
 from weekly_discovery.lake.layout import PICKS, Lake
 from weekly_discovery.lake.storage import ObjectPath, tree_bytes
+from weekly_discovery.settings.config import load_config
 
 SAVED = "raw/spotify/source=saved_tracks"
 
@@ -132,7 +132,7 @@ def test_model_card_champion_and_report_readers(s3_env, s3, bucket):
     import pyarrow as pa
 
     from weekly_discovery.lake.layout import RECOMMENDATIONS
-    from weekly_discovery.recommend import store
+    from weekly_discovery.recommend.model import store
     from weekly_discovery.report.model_outputs import load_model_outputs
     from weekly_discovery.report.paths import list_reports, read_latest, report_file, update_latest
 
@@ -209,7 +209,7 @@ def test_unusable_uris_are_refused_with_the_reason(bad):
 
 
 def test_config_takes_a_bucket_root_and_refuses_one_with_a_key_in_it(tmp_path, standin):
-    from weekly_discovery.core.config import ConfigError
+    from weekly_discovery.settings.config import ConfigError
 
     path = write_demo_config(standin.library, tmp_path / "lake.toml")
     assert load_config(path, env={"WEEKLY_DISCOVERY_LAKE": "s3://bucket/lake/"}).lake_root == "s3a://bucket/lake"

@@ -15,9 +15,9 @@ import pytest
 from tests.spark.conftest import spark  # noqa: F401 - fixture: the shared SparkSession
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake.storage import ObjectPath, open_store
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend.dataset import LABEL
-from weekly_discovery.recommend.model_guard import check_model
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model.columns import LABEL
+from weekly_discovery.recommend.model.guard import check_model
 
 pytestmark = pytest.mark.spark
 

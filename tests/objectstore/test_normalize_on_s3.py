@@ -1,4 +1,4 @@
-"""jobs/normalize.py's driver-side check of the raw input when the lake is a bucket.
+"""The normalize job's driver-side check of the raw input when the lake is a bucket.
 
 The check runs before Spark starts (a missing page fails fast, with its name). It used
 ``os.path.isfile`` on each page's ``s3a://`` URI, which is false for every object, so a complete
@@ -10,29 +10,17 @@ a date's raw partition in place, leaves the bucket holding exactly the pages its
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
 from devtools.standin import write_demo_config
 from tests.ingest.conftest import DS1, DS2, make_api
 from tests.objectstore.conftest import get_json, keys
-from weekly_discovery.core.config import load_config
+from weekly_discovery.ingest import job as normalize_job
 from weekly_discovery.ingest.extract import extract_library
+from weekly_discovery.ingest.normalize import RawInputError
+from weekly_discovery.settings.config import load_config
 
-JOB = Path(__file__).resolve().parents[2] / "jobs" / "normalize.py"
 SAVED = "raw/spotify/source=saved_tracks"
-
-
-def load_job_module():
-    """jobs/normalize.py by path (``jobs`` is not a package)."""
-    spec = importlib.util.spec_from_file_location("normalize_job_s3", JOB)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
@@ -44,8 +32,7 @@ def extracted(s3_env, bucket, standin, library, tmp_path):
 
 
 def test_normalize_finds_the_pages_extracted_into_the_bucket(extracted, s3, bucket, library):
-    job = load_job_module()
-    raw = job.load_raw_input(extracted, DS1)
+    raw = normalize_job.load_raw_input(extracted, DS1)
     saved_pages = len(library.saved) // 50 + (1 if len(library.saved) % 50 else 0)
     listed = [p for p in raw.paths if f"/{SAVED}/" in p]
     assert listed == [f"s3a://{bucket}/lake/{SAVED}/ds={DS1}/page-{i:05d}.json" for i in range(saved_pages)]
@@ -55,10 +42,9 @@ def test_normalize_finds_the_pages_extracted_into_the_bucket(extracted, s3, buck
 
 
 def test_a_page_missing_from_the_bucket_is_named(extracted, s3, bucket):
-    job = load_job_module()
     s3.delete_object(Bucket=bucket, Key=f"lake/{SAVED}/ds={DS1}/page-00000.json")  # e.g. a lifecycle rule
-    with pytest.raises(job.nz.RawInputError) as refused:
-        job.load_raw_input(extracted, DS1)
+    with pytest.raises(RawInputError) as refused:
+        normalize_job.load_raw_input(extracted, DS1)
     assert str(refused.value).startswith(
         f"1 page file(s) listed in the manifests do not exist: s3a://{bucket}/lake/{SAVED}/ds={DS1}/page-00000.json;")
 
@@ -90,5 +76,5 @@ def test_a_rerun_rewrites_the_date_in_place_with_no_stale_page(s3_env, s3, bucke
         get_json(s3, bucket, f"lake/{p}") for p in rerun["copied_from"].values()]
     assert {k: s3.get_object(Bucket=bucket, Key=k)["Body"].read()
             for k in keys(s3, bucket, f"lake/{SAVED}/ds={DS1}/")} == ds1
-    raw = load_job_module().load_raw_input(lake, DS2)
+    raw = normalize_job.load_raw_input(lake, DS2)
     assert [p for p in raw.paths if f"/{SAVED}/" in p] == [f"s3a://{bucket}/lake/{p}" for p in rerun["pages"]]

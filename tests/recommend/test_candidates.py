@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.recommend.models import BASELINE, Candidate, baseline, default_grid
+from weekly_discovery.recommend.model.families import BASELINE, Candidate, baseline, default_grid
 
 
 def test_the_grid_starts_with_the_posts_model_and_holds_every_family_once_or_more():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.recommend.cap import auto_cap, concentration, resolve
+from weekly_discovery.recommend.scoring.cap import auto_cap, concentration, resolve
 
 
 def test_concentration_is_the_chance_two_liked_songs_share_their_artist():
@@ -26,7 +26,7 @@ def test_a_configured_number_is_kept():
 
 
 def test_a_short_week_names_where_the_pool_ran_out():
-    from weekly_discovery.recommend.score import short_week_reason
+    from weekly_discovery.recommend.scoring.score import short_week_reason
 
     counts = {"passed": 20, "new": 14, "capped": 11}
     reason = short_week_reason(counts, 11, 30, 0.5, 2)

@@ -12,8 +12,8 @@ import pytest
 from tests.recommend.kit import row, sid, table
 from tests.spark.conftest import spark  # noqa: F401  (the one shared session)
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.recommend import catalog
-from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.scoring import catalog
+from weekly_discovery.recommend.scoring import score as sc
 
 pytestmark = pytest.mark.spark
 
@@ -167,9 +167,9 @@ def test_the_background_sample_of_the_catalogue_is_seeded_new_and_usable(spark, 
 def test_training_with_the_catalog_source_draws_part_of_its_background_from_the_file(spark, csv_path, tmp_path):  # noqa: F811
     """steps.train wires the catalogue's sample into a liked-only week's background (one per liked song)."""
     from tests.recommend.kit import write_enriched
-    from weekly_discovery.core.config import Model
     from weekly_discovery.lake.layout import Lake
-    from weekly_discovery.recommend import steps
+    from weekly_discovery.recommend import job as steps
+    from weekly_discovery.settings.config import Model
 
     lake = Lake(str(tmp_path / "lake"))
     ds = "2026-11-30"

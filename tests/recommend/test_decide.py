@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from weekly_discovery.recommend.models import Candidate, baseline
-from weekly_discovery.recommend.train import CandidateResult, best_of, decide
+from weekly_discovery.recommend.model.families import Candidate, baseline
+from weekly_discovery.recommend.training.selection import CandidateResult, best_of, decide
 
 OLD = {"version": "2026-11-16", "name": "random_forest", "params": {"numTrees": 10}}
 

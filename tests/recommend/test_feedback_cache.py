@@ -9,7 +9,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from weekly_discovery.lake import AUDIO_FEATURES, Lake, delta
-from weekly_discovery.recommend.feedback import cached_features
+from weekly_discovery.recommend.training.feedback import cached_features
 
 D = "2026-11-30"
 

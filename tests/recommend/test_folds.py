@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from weekly_discovery.recommend.folds import group_hash, python_folds
+from weekly_discovery.recommend.training.folds import group_hash, python_folds
 
 
 def test_hash_is_sha256_of_seed_and_group():

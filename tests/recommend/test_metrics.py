@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.recommend.metrics import summarize
+from weekly_discovery.recommend.training.metrics import summarize
 
 
 def fold(i, roc, pr, tn, fp, fn, tp):

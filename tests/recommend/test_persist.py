@@ -10,15 +10,20 @@ from __future__ import annotations
 import io
 import json
 import os
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake.layout import Lake
-from weekly_discovery.recommend import persist, sk, store
-from weekly_discovery.recommend.models import Candidate, quick_grid
+from weekly_discovery.recommend.model import scikit as sk
+from weekly_discovery.recommend.model import skops_file as persist
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.model.families import Candidate, quick_grid
 
 FEATURES = ("energy", "tempo")
 DS = "2026-11-23"
@@ -33,7 +38,7 @@ def data():
 
 def fitted(candidate: Candidate) -> sk.SklearnModel:
     x, y = data()
-    return sk.SklearnModel(candidate.name, FEATURES, sk._fit(candidate, x, y, seed=1))
+    return sk.SklearnModel(candidate.name, FEATURES, sk.fit_arrays(candidate, x, y, seed=1))
 
 
 def rewrite_schema(blob: bytes, change) -> bytes:
@@ -102,10 +107,8 @@ def test_a_function_loader_is_refused_even_under_an_allowed_type_name(tmp_path):
 def test_a_file_that_is_not_a_skops_model_is_refused():
     with pytest.raises(UserError, match="not a skops model file"):
         persist.loads(b"\x80\x04 a pickle, say", "a test file")
-    import skops.io as sio
-
     with pytest.raises(UserError, match="not a weekly-discovery model"):
-        persist.loads(sio.dumps(["energy"]), "a test file")  # a valid skops file of something else
+        persist.loads(persist.skops_io().dumps(["energy"]), "a test file")  # a valid skops file of something else
 
 
 def test_the_store_loads_a_stored_scikit_learn_champion_and_refuses_a_tampered_one(tmp_path):
@@ -123,3 +126,23 @@ def test_the_store_loads_a_stored_scikit_learn_champion_and_refuses_a_tampered_o
                                                                            "__class__": "Popen"})))
     with pytest.raises(UserError, match="subprocess.Popen"):
         store.load_model(ref)
+
+
+def test_loading_skops_beside_airflow_raises_no_deprecation_warning_of_airflow():
+    # skops looks every scipy ufunc up in every loaded module when it is imported; with Airflow loaded that is
+    # ~2,300 DeprecatedImportWarnings. A fresh process, so skops is imported here for the first time.
+    script = (
+        "import warnings\n"
+        "warnings.simplefilter('always')\n"
+        "import airflow.utils.timezone, airflow.utils.trigger_rule\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    from weekly_discovery.recommend.model.skops_file import skops_io\n"
+        "    skops_io()\n"
+        "    warnings.warn('The `airflow.x` attribute is deprecated.', FutureWarning)  # after the import: seen\n"
+        "print(sorted({type(w.message).__name__ for w in caught}), len(caught))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "1", done.stdout  # only the one warned after the import

@@ -1,6 +1,6 @@
 """A stored scikit-learn model whose trees could crash the scorer is refused when loaded (defect 4).
 
-The allow-list of :mod:`weekly_discovery.recommend.persist` covers types, not contents: scikit-learn's
+The allow-list of :mod:`weekly_discovery.recommend.model.skops_file` covers types, not contents: scikit-learn's
 tree code walks a tree's node arrays in C without bounds checks, so a file whose tree names a feature
 or a child node outside its arrays passes the type check and then reads (or writes) outside memory
 when it predicts. Here a real model of each tree family is fitted, one of its trees is changed in
@@ -20,8 +20,9 @@ import pytest
 
 from tests.recommend.test_persist import FEATURES, data
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.recommend import persist, sk
-from weekly_discovery.recommend.models import Candidate
+from weekly_discovery.recommend.model import skops_file as persist
+from weekly_discovery.recommend.model import scikit as sk
+from weekly_discovery.recommend.model.families import Candidate
 
 FAMILIES = {
     "random_forest": Candidate("random_forest", {"numTrees": 4, "maxDepth": 4}),
@@ -42,7 +43,7 @@ def a_tree(family: str, estimator):
 @pytest.fixture(scope="module")
 def models():
     x, y = data()
-    return {name: sk.SklearnModel(name, FEATURES, sk._fit(candidate, x, y, seed=1))
+    return {name: sk.SklearnModel(name, FEATURES, sk.fit_arrays(candidate, x, y, seed=1))
             for name, candidate in FAMILIES.items()}
 
 
@@ -125,7 +126,7 @@ SCORER = textwrap.dedent("""
     import numpy as np
 
     from weekly_discovery.core.errors import UserError
-    from weekly_discovery.recommend import persist
+    from weekly_discovery.recommend.model import skops_file as persist
 
     try:
         model = persist.load(Path(sys.argv[1]))

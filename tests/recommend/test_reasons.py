@@ -11,7 +11,7 @@ import math
 
 import pytest
 
-from weekly_discovery.recommend.reasons import nearest_liked
+from weekly_discovery.recommend.scoring.reasons import nearest_liked
 
 COLUMNS = ("track_id", "name", "artist_names", "role", "feature_status", "a", "b")
 SD_A, SD_B = math.sqrt(4 / 3), math.sqrt(400 / 3)

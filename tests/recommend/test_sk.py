@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from weekly_discovery.recommend import sk
-from weekly_discovery.recommend.metrics import local_fold_metrics
-from weekly_discovery.recommend.models import Candidate, baseline, default_grid, quick_grid
+from weekly_discovery.recommend.model import scikit as sk
+
+from weekly_discovery.recommend.training import cross_validation
+from weekly_discovery.recommend.training.metrics import local_fold_metrics
+from weekly_discovery.recommend.model.families import Candidate, baseline, default_grid, quick_grid
 
 
 def test_local_fold_metrics_follow_the_definitions_with_ties():
@@ -62,13 +64,13 @@ def frame(n=120, seed=5):
 def test_a_task_fits_on_the_other_folds_and_scores_its_own():
     data = frame()
     forest = Candidate("random_forest", {"numTrees": 10, "maxDepth": 3})
-    got = sk.run_task(data, sk.Evaluation(forest, ("energy",)), 1, 42, 0.5)
+    got = cross_validation.run_task(data, cross_validation.Evaluation(forest, ("energy",)), 1, 42, 0.5)
     assert got["rows"] == 40 and got["fold"] == 1 and got["roc_auc"] > 0.7
     train, test = data[data.fold != 1], data[data.fold == 1]
-    reference = sk._fit(forest, train[["energy"]].to_numpy(), train["label"].to_numpy(), 42)
+    reference = sk.fit_arrays(forest, train[["energy"]].to_numpy(), train["label"].to_numpy(), 42)
     expected = local_fold_metrics(test["label"], reference.predict_proba(test[["energy"]].to_numpy())[:, 1])
     assert {k: got[k] for k in expected} == expected
-    subset = sk.run_task(data, sk.Evaluation(forest, ("energy",), ("tempo",)), 0, 42, 0.5)
+    subset = cross_validation.run_task(data, cross_validation.Evaluation(forest, ("energy",), ("tempo",)), 0, 42, 0.5)
     assert subset["rows"] == 40 - len([i for i in range(10) if i % 3 == 0])  # rows without tempo left out
 
 
@@ -79,7 +81,7 @@ def test_scikit_learn_fits_are_reproducible_and_thread_count_free():
         again = sk.fit(candidate, data.sample(frac=1.0, random_state=1), ("energy",), 42)
         assert np.array_equal(one, again.probability(data[["energy"]].to_numpy())), candidate.label()
         x, y = data[["energy"]].to_numpy(), data["label"].to_numpy()
-        threaded = sk._fit(candidate, x, y, 42, threads=3)
+        threaded = sk.fit_arrays(candidate, x, y, 42, threads=3)
         assert np.array_equal(one, sk.positive_probability(threaded, x)), candidate.label()
         assert len(set(one)) > 2  # real scores, not constants
 
@@ -102,7 +104,7 @@ def test_balanced_row_weights_fit_the_forest_scikit_learn_balances_itself():
     data = frame()
     x, y = data[["energy"]].to_numpy(), data["label"].to_numpy()
     forest = Candidate("random_forest", {"numTrees": 15, "maxDepth": 4, "subsamplingRate": 0.5})
-    ours = sk._fit(forest, x, y, seed=3)
+    ours = sk.fit_arrays(forest, x, y, seed=3)
     theirs = RandomForestClassifier(n_estimators=15, max_depth=4, max_samples=0.5, max_features="sqrt",
                                     class_weight="balanced", random_state=3).fit(x, y)
     assert np.array_equal(ours.predict_proba(x), theirs.predict_proba(x))
@@ -127,7 +129,7 @@ def test_the_positive_unlabeled_probability_undoes_the_balance_then_divides_by_c
 def test_a_task_returns_the_held_out_liked_songs_scores_for_the_label_frequency():
     data = frame()
     data["weight"] = np.where(data["label"] == 1, 1.0, 0.5)
-    out = sk.run_task(data, sk.Evaluation(Candidate("weighted_lr", {}), ("energy",)), 1, seed=3, threshold=0.5)
+    out = cross_validation.run_task(data, cross_validation.Evaluation(Candidate("weighted_lr", {}), ("energy",)), 1, seed=3, threshold=0.5)
     held = (data["fold"] == 1) & (data["label"] == 1)
     assert out["pu_positives"] == int(held.sum())
     assert 0 < out["pu_sum"] / out["pu_positives"] < 1
@@ -140,7 +142,7 @@ def test_the_averaged_forests_are_the_mean_of_a_forest_and_extra_trees_fitted_al
 
     data = frame()
     x, y = data[["energy", "tempo"]].fillna(120).to_numpy(), data["label"].to_numpy()
-    blend = sk._fit(Candidate("forests", {"numTrees": 12, "maxDepth": 4, "subsamplingRate": 0.5,
+    blend = sk.fit_arrays(Candidate("forests", {"numTrees": 12, "maxDepth": 4, "subsamplingRate": 0.5,
                                           "extraTrees": 9}), x, y, seed=3)
     w = sk.balanced_weights(y)
     forest = RandomForestClassifier(n_estimators=12, max_depth=4, max_samples=0.5, max_features="sqrt",

@@ -11,7 +11,7 @@ import pytest
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake.layout import Lake, read_json
-from weekly_discovery.recommend import store
+from weekly_discovery.recommend.model import store
 
 D1, D2, D3 = "2026-11-09", "2026-11-16", "2026-11-23"
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from weekly_discovery.lake.layout import Lake
-from weekly_discovery.recommend import store
+from weekly_discovery.recommend.model import store
 
 D1 = "2026-11-16"
 

@@ -1,8 +1,8 @@
 """Reliability tests (issue #7): crashes during Spark writes, backfills, bad input, faults.
 
-One SparkSession for the whole package (a JVM costs ~10 s); jobs are loaded by path and their
-own functions are called with it, except where a real ``spark-submit`` process is the point
-(the SIGKILL test). Every derived table is a Delta table: its rows are read back through the lake's
+One SparkSession for the whole package (a JVM costs ~10 s); the jobs' own functions (in their stage's
+package, e.g. :mod:`weekly_discovery.ingest.job`) are called with it, except where a real ``spark-submit``
+process is the point (the SIGKILL test). Every derived table is a Delta table: its rows are read back through the lake's
 Delta API (:mod:`weekly_discovery.lake.delta`, delta-rs; tests/lake checks it against Spark's reader),
 never from the Parquet files of a date's folder (a rerun leaves files there that Delta removed from the
 table); raw files and ``_metrics.json`` with pyarrow and the json module. Rows are compared after
@@ -11,7 +11,6 @@ sorting (Delta keeps no row order). Expected values never come from the code und
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -25,10 +24,11 @@ import pytest
 
 from devtools.standin import StandIn, write_demo_config
 from tests.util.spark import IN_PROCESS_CONF, runtime_conf
-from weekly_discovery.core.config import Config, load_config
+from weekly_discovery.ingest import job as normalize_job
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.layout import Lake, Table
+from weekly_discovery.settings.config import Config, load_config
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
@@ -56,15 +56,6 @@ def spark():
     session.stop()
 
 
-def load_job(name: str):
-    """``jobs/<name>.py`` as a module (``jobs`` is not a package; tests/jobs shadows the name)."""
-    spec = importlib.util.spec_from_file_location(f"reliability_{name}_job", REPO / "jobs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
 def make_api(standin: StandIn, **kwargs: Any) -> SpotifyAPI:
     conn = json.loads(standin.connection_json())
     creds = SpotifyCredentials.from_connection_fields("spotify_default", conn["login"], conn["password"], conn["extra"])
@@ -84,8 +75,7 @@ def make_config(standin: StandIn, folder: Path, extra: str = "") -> Config:
 def ingest(spark, standin: StandIn, config: Config, ds: str) -> None:
     """The ingest DAG's work for ``ds``: extract over HTTP, then the normalize job's function."""
     extract_library(make_api(standin), config.lake, config, ds)
-    normalize = load_job("normalize")
-    normalize.normalize_date(spark, config.lake, ds, normalize.load_raw_input(config.lake, ds))
+    normalize_job.normalize_date(spark, config.lake, ds, normalize_job.load_raw_input(config.lake, ds))
 
 
 # ---- reading the lake back ------------------------------------------------------------------
@@ -133,5 +123,5 @@ def copy_lake(src: Lake, dst: Path) -> Lake:
     return Lake(str(dst))
 
 
-__all__ = ["REPO", "SPARK_SUBMIT", "copy_lake", "ingest", "load_job", "make_api", "make_config", "partition_contents",
+__all__ = ["REPO", "SPARK_SUBMIT", "copy_lake", "ingest", "make_api", "make_config", "partition_contents",
            "raw_rows", "sorted_rows", "table_rows"]

@@ -16,10 +16,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.conftest import load_job, raw_rows, table_rows
-from weekly_discovery.core.config import ConfigError, load_config
+from tests.reliability.conftest import raw_rows, table_rows
+from weekly_discovery.enrich import lookup_job
+from weekly_discovery.ingest import job as normalize_job
 from weekly_discovery.lake import QUARANTINE_ITEMS, SILVER_TRACKS
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.settings.config import ConfigError, load_config
 
 pytestmark = pytest.mark.spark
 
@@ -101,13 +103,12 @@ def corpus(spark, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("corpus")
     lake = Lake(str(tmp / "lake"))
     write_raw(lake)
-    normalize = load_job("normalize")
     handler, logger = _Collect(), logging.getLogger("weekly_discovery")
     level = logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
-        metrics = normalize.normalize_date(spark, lake, DS, normalize.load_raw_input(lake, DS))
+        metrics = normalize_job.normalize_date(spark, lake, DS, normalize_job.load_raw_input(lake, DS))
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
@@ -225,7 +226,6 @@ def case_config_with_a_bad_playlist_id(corpus, spark):
 
 
 def case_feature_file_with_a_broken_row(corpus, spark):
-    lookup = load_job("lookup_features_file")
     features = ["danceability", "energy", "valence", "tempo"]
     rows = {  # id -> values; G's energy is not a finite number, the rest are fine
         tid("A"): [0.5, 0.6, 0.7, 120.0], tid("G"): [0.5, float("nan"), 0.7, 121.0],
@@ -238,7 +238,7 @@ def case_feature_file_with_a_broken_row(corpus, spark):
         '[sources]\nliked = ["saved_tracks"]\ncandidates = ["spotify:playlist:%s"]\n\n'
         '[enrichment]\nproviders = ["file"]\n\n[enrichment.file]\npath = "features.parquet"\nformat = "parquet"\n'
         '[enrichment.file.columns]\nid = "track_id"\n' % PLAYLIST_ID)
-    manifest = lookup.lookup(spark, corpus["lake"], DS, str(config))
+    manifest = lookup_job.lookup(spark, corpus["lake"], DS, str(config))
     assert {k: manifest[k] for k in ("looked_up", "hits", "absent", "malformed", "malformed_rows")} == \
         {"looked_up": 6, "hits": 2, "absent": 3, "malformed": 1, "malformed_rows": 1}
     assert manifest["malformed_sample"] == [{"track_id": tid("G"), "detail": "energy=NaN"}]

@@ -26,7 +26,7 @@ import pyarrow as pa
 import pytest
 
 from devtools.standin import FaultConfig, StandIn, generate_demo_library
-from tests.reliability.conftest import copy_lake, ingest, load_job, make_api, make_config, sorted_rows, table_rows
+from tests.reliability.conftest import copy_lake, ingest, make_api, make_config, sorted_rows, table_rows
 from weekly_discovery.lake import (
     AUDIO_FEATURES,
     PICKS,
@@ -37,10 +37,11 @@ from weekly_discovery.lake import (
 )
 from weekly_discovery.lake import delta
 from weekly_discovery.core.errors import TransientError
+from weekly_discovery.enrich import job as enrich_job
 from weekly_discovery.enrich.fetch import fetch_features
 from weekly_discovery.enrich.providers.base import ProviderContext
 from weekly_discovery.lake.layout import Lake
-from weekly_discovery.recommend.publish import publish
+from weekly_discovery.recommend.publish.playlist import publish
 from weekly_discovery.spotify.client import RetryPolicy
 
 pytestmark = pytest.mark.spark
@@ -82,7 +83,7 @@ def enrich_and_publish(spark, standin: StandIn, lake: Lake, config, sleep) -> No
     context = ProviderContext(config.enrichment, spotify_api=lambda: make_api(standin, policy=POLICY),
                               sleep=lambda seconds: None)  # ReccoBeats' Retry-After: recorded by the stand-in only
     fetch_features(lake, DS, config.enrichment, context)
-    load_job("enrich").enrich_date(spark, lake, DS, config.enrichment)
+    enrich_job.enrich_date(spark, lake, DS, config.enrichment)
     publish_with_task_retries(make_api(standin, policy=POLICY, sleep=sleep), lake)
 
 

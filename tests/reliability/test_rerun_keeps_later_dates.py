@@ -25,7 +25,8 @@ import json
 import pytest
 
 from devtools.standin import StandIn, generate_demo_library
-from tests.reliability.conftest import ingest, load_job, make_config, partition_contents, table_rows
+from tests.reliability.conftest import ingest, make_config, partition_contents, table_rows
+from weekly_discovery.ingest import job as normalize_job
 from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS
 
 pytestmark = pytest.mark.spark
@@ -35,8 +36,7 @@ TABLES = [BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS]
 
 
 def normalize(spark, lake, ds: str) -> None:
-    job = load_job("normalize")
-    job.normalize_date(spark, lake, ds, job.load_raw_input(lake, ds))
+    normalize_job.normalize_date(spark, lake, ds, normalize_job.load_raw_input(lake, ds))
 
 
 def saved_manifest(lake, ds: str) -> dict:

@@ -35,12 +35,12 @@ from tests.reliability.conftest import (
     SPARK_SUBMIT,
     copy_lake,
     ingest,
-    load_job,
     make_api,
     make_config,
     partition_contents,
     table_rows,
 )
+from weekly_discovery.ingest import job as normalize_job
 from weekly_discovery.ingest.extract import extract_library
 from weekly_discovery.lake import BRONZE_ITEMS, QUARANTINE_ITEMS, SILVER_TRACKS
 from weekly_discovery.lake import delta
@@ -137,8 +137,7 @@ def test_sigkill_during_spark_write_then_rerun(spark, tmp_path):
         extract_library(make_api(standin), config.lake, config, DS2)  # this week's raw pages
     lake = config.lake
     reference = copy_lake(lake, tmp_path / "reference" / "lake")
-    normalize = load_job("normalize")
-    normalize.normalize_date(spark, reference, DS2, normalize.load_raw_input(reference, DS2))  # uninterrupted
+    normalize_job.normalize_date(spark, reference, DS2, normalize_job.load_raw_input(reference, DS2))  # uninterrupted
     expected = partition_contents(reference, TABLES, DS2)
     assert len(expected["silver/tracks"]) > 300 and "silver/tracks/_metrics.json" in expected
     expected_view = {DS1: keys(reference, DS1), DS2: keys(reference, DS2)}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from weekly_discovery.core.features import RATIO_FEATURES
 from weekly_discovery.core.vocabulary import POST_FEATURES
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.layout import PICKS, RECOMMENDATIONS, REPORTS, SILVER_TRACKS, Lake
@@ -46,7 +47,7 @@ def make_report(ds: str = "2026-11-23", *, label: str = EVIL) -> dict:
               {"key": REF, "label": label, "role": "reference", "tracks": 150, "with_features": 150},
               {"key": REF2, "label": "Chill & \"quiet\"", "role": "reference", "tracks": 40, "with_features": 40}]
     by_feature = {}
-    for feature in an.RATIO_FEATURES:
+    for feature in RATIO_FEATURES:
         by_feature[feature] = {}
         for key, data in (("liked", liked), (REF, ref), (REF2, ref2)):
             c = [0] * 10
@@ -63,7 +64,7 @@ def make_report(ds: str = "2026-11-23", *, label: str = EVIL) -> dict:
         "settings": {"bin_width": 0.1, "top_artist_min_tracks": 3, "strong_correlation": 0.5, "reading_share": 0.6,
                      "concentrated_width": 0.3, "correlation_roles": ["liked", "disliked"]},
         "distributions": {
-            "features": list(an.RATIO_FEATURES),
+            "features": list(RATIO_FEATURES),
             "bins": an.bin_edges(0.1),
             "groups": groups,
             "by_feature": by_feature,
@@ -113,7 +114,7 @@ def write_model_outputs(lake: Lake, ds: str, *, label: str = EVIL) -> None:
 
     version = lake.table("models", "like_model") / f"version={ds}"
     version.mkdir(parents=True, exist_ok=True)
-    (version / "model_card.json").write_text(json.dumps({  # the shape weekly_discovery.recommend.week writes
+    (version / "model_card.json").write_text(json.dumps({  # the shape weekly_discovery.recommend.training.week writes
         "version": ds, "ds": ds, "features": ["danceability", "energy", "loudness"],
         "baseline": {"name": "logistic_regression", "params": {"regParam": 0.0},
                      "coefficients": {"danceability": 1.25, "energy": -0.5, "loudness": 0.08}, "intercept": -0.3,

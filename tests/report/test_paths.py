@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from weekly_discovery.core.config import ConfigError
 from weekly_discovery.lake.layout import LakeError
 from weekly_discovery.report.paths import list_reports, read_latest, report_file, resolve_lake, ui_route
+from weekly_discovery.settings.config import ConfigError
 
 
 @pytest.mark.parametrize("ds", [

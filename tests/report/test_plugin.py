@@ -3,27 +3,15 @@ against a running api-server in tests/ui): who is refused, which paths are refus
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 from fastapi.testclient import TestClient
 from jwt import ExpiredSignatureError, InvalidTokenError
 
+import weekly_discovery_reports  # plugins/, on sys.path as Airflow puts it there (tests/conftest.py)
 from tests.report.conftest import make_report, write_report
 from weekly_discovery.report.render import render_report
 
-PLUGIN = Path(__file__).resolve().parents[2] / "plugins" / "weekly_discovery_reports.py"
 DS = "2026-11-23"
-
-
-def load_plugin():
-    spec = importlib.util.spec_from_file_location("weekly_discovery_reports_under_test", PLUGIN)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class FakeAuthManager:
@@ -52,7 +40,7 @@ def client(lake, monkeypatch):
     monkeypatch.setenv("WEEKLY_DISCOVERY_LAKE", lake.root)
     write_report(lake, make_report(DS))
     render_report(lake, DS)
-    return TestClient(load_plugin().app)
+    return TestClient(weekly_discovery_reports.app)
 
 
 GOOD = {"Authorization": "Bearer good"}
@@ -121,7 +109,7 @@ def test_not_configured_says_what_to_set(client, monkeypatch):
 
 
 def test_plugin_declares_the_app_and_the_nav_entry():
-    plugin = load_plugin().WeeklyDiscoveryReportsPlugin
+    plugin = weekly_discovery_reports.WeeklyDiscoveryReportsPlugin
     assert plugin.fastapi_apps[0]["url_prefix"] == "/weekly-discovery"
     view = plugin.external_views[0]
     assert view["destination"] == "nav" and view["href"] == "/weekly-discovery/"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from tests.report.conftest import make_report, write_model_outputs, write_report
 from weekly_discovery.lake import read_json
-from weekly_discovery.recommend import store
+from weekly_discovery.recommend.model import store
 from weekly_discovery.report.model_outputs import champion_as_of, load_model_outputs
 from weekly_discovery.report.render import render_report
 

@@ -1,6 +1,6 @@
 """The report DAG skips its Spark analysis while report.json matches its input (report/freshness.py).
 
-report.json is written by the real ``jobs/report.py`` ``run()`` with Spark and the aggregates replaced by
+report.json is written by the real report job's ``run()`` with Spark and the aggregates replaced by
 stand-ins (no JVM here: what is tested is the fingerprint the job records and the decision on it; the
 numbers are tests/jobs/test_report_job.py's). The enriched tracks are a Delta table written with delta-rs;
 the expected fingerprints are read from its log with deltalake directly. Whether to compute is written by
@@ -10,11 +10,9 @@ hand for each case.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import json
 import logging
 import os
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,13 +21,13 @@ from airflow.sdk.exceptions import AirflowFailException  # imported first: Airfl
 
 from tests.objectstore.conftest import bucket, s3, s3_endpoint, s3_env  # noqa: F401 - fixtures
 from tests.report.conftest import make_report, write_report
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.report import job as report_job
 from weekly_discovery.report import tasks as report_tasks
 from weekly_discovery.report.freshness import Decision, decide, input_fingerprint, side_files
+from weekly_discovery.settings.config import load_config
 
-REPO = Path(__file__).resolve().parents[2]
 DS = "2026-11-23"
 REF = "R" * 22
 SKIPPED = "the Spark analysis is skipped; render only"
@@ -67,24 +65,15 @@ def log_files(lake: Lake, ds: str = DS) -> dict:
             for a in actions if a["partition.ds"] == ds}
 
 
-def load_job():
-    spec = importlib.util.spec_from_file_location("report_job_freshness", REPO / "jobs" / "report.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def run_report_job(monkeypatch, lake: Lake, config: Path) -> dict:
-    """``jobs/report.py``'s ``run()`` with a stand-in session and aggregates; returns report.json as written."""
-    job = load_job()
+    """The report job's ``run()`` with a stand-in session and aggregates; returns report.json as written."""
     frame = SimpleNamespace(select=lambda *columns: "tracks")
     spark = SimpleNamespace()
-    monkeypatch.setattr(job, "job_session", lambda name, **kw: contextlib.nullcontext(spark))
-    monkeypatch.setattr(job, "read_date", lambda session, lake_, table, ds: frame)
-    monkeypatch.setattr(job, "build_report", lambda tracks, ds, settings, **kw: make_report(ds, label="Plain"))
-    monkeypatch.setattr(job, "summary_lines", lambda report, html_path: [])
-    job.run(job.parse_args(["--lake", lake.root, "--ds", DS, "--config", str(config)]))
+    monkeypatch.setattr(report_job, "job_session", lambda name, **kw: contextlib.nullcontext(spark))
+    monkeypatch.setattr(report_job, "read_date", lambda session, lake_, table, ds: frame)
+    monkeypatch.setattr(report_job, "build_report", lambda tracks, ds, settings, **kw: make_report(ds, label="Plain"))
+    monkeypatch.setattr(report_job, "summary_lines", lambda report, html_path: [])
+    report_job.run(report_job.parse_args(["--lake", lake.root, "--ds", DS, "--config", str(config)]))
     return json.loads((Path(lake.root) / "reports" / "library" / f"ds={DS}" / "report.json").read_text())
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from devtools.demo import small_job_env
 from weekly_discovery.airflow import spark_class_data as spark_cds
-from weekly_discovery.airflow.spark_submit import remove_stale
+from weekly_discovery.airflow.private_folder import remove_stale
 
 pytestmark = pytest.mark.spark
 

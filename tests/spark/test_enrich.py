@@ -10,7 +10,6 @@ cache rows).
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import json
 from pathlib import Path
 
@@ -28,27 +27,21 @@ from tests.enrich.lakekit import (
     write_file_lookup,
     write_silver,
 )
-from weekly_discovery.core.config import Enrichment, FeatureFile
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.enrich import job as enrich_job
+from weekly_discovery.enrich import lookup_job
 from weekly_discovery.enrich import transforms as tx
 from weekly_discovery.enrich.providers import reccobeats as reccobeats_provider
 from weekly_discovery.enrich.providers import spotify as spotify_provider
 from weekly_discovery.lake import AUDIO_FEATURES, QUARANTINE_FEATURES, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.settings.config import Enrichment, FeatureFile
 
 pytestmark = pytest.mark.spark
 
-REPO = Path(__file__).resolve().parents[2]
 DS = "2026-11-23"
 T0 = dt.datetime(2026, 11, 23, 6, 0)
 T1 = dt.datetime(2026, 11, 23, 6, 5)
-
-
-def load_job(name: str):
-    spec = importlib.util.spec_from_file_location(f"job_{name}", REPO / "jobs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 GOOD = dict(danceability="0.5", energy="0.8", speechiness="0.05", instrumentalness="0", acousticness="1",
@@ -221,7 +214,6 @@ def write_csv(path: Path, text: str) -> str:
 
 
 def test_file_lookup_on_a_tiny_csv_with_broken_rows_and_a_column_mapping(spark, tmp_path):
-    lookup_job = load_job("lookup_features_file")
     header = "track_id,title,dance,energy,speechiness,instrumentalness,acousticness,liveness,valence,loudness," \
              "tempo,key,mode,duration_ms"  # no time_signature column
     csv = write_csv(tmp_path / "features.csv", "\n".join([
@@ -259,7 +251,7 @@ def test_file_lookup_joins_the_file_once_and_gives_one_row_per_wanted_id(spark, 
     over a left join of the wanted ids with the looked-up rows took ~10 s to plan (docs/benchmarks.md,
     session 10). A wanted id asked twice still gives one row."""
     csv = write_csv(tmp_path / "features.csv", "id,danceability\n" + f"{A},0.5\n{B},x\n")
-    df, mapping, corrupt = load_job("lookup_features_file").read_feature_file(
+    df, mapping, corrupt = lookup_job.read_feature_file(
         spark, FeatureFile(csv, "csv", {"id": "id", "danceability": "danceability"}))
     wanted = spark.createDataFrame([(A,), (B,), (C,), (C,)], "track_id string")
     looked_up = tx.file_lookup(df, wanted, mapping, corrupt_column=corrupt)
@@ -273,7 +265,7 @@ def test_file_lookup_on_parquet(spark, tmp_path):
     path = str(tmp_path / "features.parquet")
     spark.createDataFrame([(A, 0.5, 4), (B, 0.1, 3)], "id string, danceability double, time_signature int") \
         .write.parquet(path)
-    df, mapping, corrupt = load_job("lookup_features_file").read_feature_file(
+    df, mapping, corrupt = lookup_job.read_feature_file(
         spark, FeatureFile(path, "parquet", {"id": "id", **{f: f for f in FEATURE_COLUMNS}}))
     wanted = spark.createDataFrame([(A,), (C,)], "track_id string")
     rows = {r["track_id"]: r for r in tx.file_lookup(df, wanted, mapping, corrupt_column=corrupt).collect()}
@@ -290,7 +282,7 @@ def test_file_look_up_with_nothing_wanted_writes_an_empty_partition(spark, tmp_p
     write_cache(lake, [cache_row(A, "ok", "2026-11-16", source="file")])
     (tmp_path / "f.csv").write_text("id,danceability\n")
     config = write_config(tmp_path, tmp_path / "lake", 'providers = ["file"]\n[enrichment.file]\npath = "f.csv"\n')
-    manifest = load_job("lookup_features_file").lookup(spark, lake, DS, str(config.path))
+    manifest = lookup_job.lookup(spark, lake, DS, str(config.path))
     assert (manifest["looked_up"], manifest["hits"], manifest["wanted"]["known"]) == (0, 0, 1)
     assert file_lookup(lake, DS) == (set(), set())
 
@@ -343,7 +335,6 @@ def test_snapshot_merge_and_enriched_statuses(spark):
 def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path):
     """Raw batches written by hand as the fetch step would; D's rows merged into the cache, D's dates written;
     a rerun gives the same content, one more commit per table, and leaves the earlier date's cache row alone."""
-    job = load_job("enrich")
     lake = Lake(str(tmp_path / "lake"))
     write_silver(lake, DS, [silver_row(A, "liked", 0), silver_row(B, "liked", 1), silver_row(C, "disliked", 0),
                             silver_row(D, "candidates", 0), silver_row(tid("E"), "candidates", 1)])
@@ -369,7 +360,7 @@ def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path
                                                         "request": "batch-00000.request.json"}]}))
     enrichment = Enrichment(providers=("file", "reccobeats"), min_coverage=0.5)
 
-    metrics = job.enrich_date(spark, lake, DS, enrichment)
+    metrics = enrich_job.enrich_date(spark, lake, DS, enrichment)
     cache = read_cache(lake)
     assert [(r["track_id"], r["status"], r["source"], r["fetched_ds"]) for r in cache] == [
         (A, "ok", "file", DS), (B, "ok", "reccobeats", DS), (C, "quarantined", "reccobeats", DS),
@@ -397,10 +388,10 @@ def test_enrich_date_in_process_and_rerun_gives_the_same_content(spark, tmp_path
     quarantine = read_date(lake, QUARANTINE_FEATURES, DS)
     assert [(r["track_id"], r["danceability"]) for r in quarantine] == [(C, "3")]
 
-    with pytest.raises(job.CoverageTooLow, match="(?s)role 'disliked' is 0.0% .*role 'candidates' is 0.0%"):
-        job.check_coverage(metrics, enrichment)
+    with pytest.raises(enrich_job.CoverageTooLow, match="(?s)role 'disliked' is 0.0% .*role 'candidates' is 0.0%"):
+        enrich_job.check_coverage(metrics, enrichment)
 
-    again = job.enrich_date(spark, lake, DS, enrichment)
+    again = enrich_job.enrich_date(spark, lake, DS, enrichment)
     assert again == metrics  # D's own rows, merged by the first run, are not part of the cache as of D
     assert read_cache(lake) == cache  # updated in place: still one row per (track, date)
     assert read_date(lake, TRACKS_ENRICHED, DS, order=("source_key", "position")) == enriched

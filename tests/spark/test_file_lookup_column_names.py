@@ -7,27 +7,17 @@ failed, or resolved another column); Spark's quoting doubles it (``a``b`` -> ```
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
 from tests.enrich.lakekit import tid
-from weekly_discovery.core.config import FeatureFile
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.enrich import transforms as tx
+from weekly_discovery.enrich.lookup_job import read_feature_file
+from weekly_discovery.settings.config import FeatureFile
 
 pytestmark = pytest.mark.spark
 
-REPO = Path(__file__).resolve().parents[2]
 A, B = tid("A"), tid("B")
-
-
-def read_feature_file(spark, feature_file: FeatureFile):
-    spec = importlib.util.spec_from_file_location("job_lookup_features_file_bt", REPO / "jobs" / "lookup_features_file.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.read_feature_file(spark, feature_file)
 
 
 def look_up(spark, feature_file: FeatureFile) -> dict[str, dict]:

@@ -17,13 +17,13 @@ import pytest
 from tests.recommend.kit import row, sid, table, write_enriched
 from weekly_discovery.lake import AUDIO_FEATURES, RECOMMENDATIONS, REMOVED_PICKS, SCORES, TRACKS_ENRICHED, delta
 from weekly_discovery.lake.layout import Lake
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.publish.history import write_picks
+from weekly_discovery.recommend.training.dataset import Negatives, labelled_set
+from weekly_discovery.recommend.training.feedback import reaction_rows
+from weekly_discovery.recommend.training.week import TrainSettings, train_week
 from weekly_discovery.spark.delta import read_date
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import store
-from weekly_discovery.recommend.dataset import Negatives, labelled_set
-from weekly_discovery.recommend.feedback import reaction_rows
-from weekly_discovery.recommend.history import write_picks
-from weekly_discovery.recommend.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
 
@@ -119,8 +119,8 @@ def _taste(rng: random.Random, liked: bool, name: str, role: str, artist: str, p
 def test_liked_songs_alone_train_a_calibrated_model_that_picks_the_songs_alike(spark, tmp_path):
     """No disliked source: the week's candidates (half like the liked songs, half not) are the background.
     Training stores the Elkan-Noto calibration; scoring with it recommends the candidates alike."""
-    from weekly_discovery.core.config import Model
-    from weekly_discovery.recommend.steps import score_date
+    from weekly_discovery.recommend.job import score_date
+    from weekly_discovery.settings.config import Model
 
     rng = random.Random(5)
     rows = [_taste(rng, True, f"L{i:02d}", "liked", f"la{i % 12}", i) for i in range(40)]

@@ -1,4 +1,4 @@
-"""jobs/lookup_features_file.py reads the feature file from every kind of path the config accepts (issue 12).
+"""The feature-file look-up job reads the feature file from every kind of path the config accepts (issue 12).
 
 The config keeps ``enrichment.file.path`` as written when it is a URI (``file://``, ``s3://``, ``gs://``...),
 but the job checked it with ``Path(...).exists()`` and refused every URI as "does not exist". Here the
@@ -8,7 +8,6 @@ modification time through the lake's storage layer) is in tests/objectstore/test
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 from pathlib import Path
@@ -16,21 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.enrich.lakekit import read_parquet, silver_row, tid, write_config, write_silver
+from weekly_discovery.enrich import lookup_job
 from weekly_discovery.enrich.cache import FeatureInputError
 from weekly_discovery.lake.layout import Lake
 
 pytestmark = pytest.mark.spark
 
-REPO = Path(__file__).resolve().parents[2]
 DS = "2026-11-23"
 A, B = tid("A"), tid("B")
-
-
-def lookup_job():
-    spec = importlib.util.spec_from_file_location("job_lookup_features_file_uris", REPO / "jobs" / "lookup_features_file.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_lake(tmp_path: Path, file_path: str):
@@ -48,7 +40,7 @@ def test_a_file_uri_is_read(spark, tmp_path):
     lake, config = tiny_lake(tmp_path, csv.as_uri())  # file:///.../my%20features.csv
     spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     try:
-        manifest = lookup_job().lookup(spark, lake, DS, str(config.path))
+        manifest = lookup_job.lookup(spark, lake, DS, str(config.path))
     finally:
         spark.conf.unset("spark.sql.csv.parser.columnPruning.enabled")
     assert {k: manifest[k] for k in ("looked_up", "hits", "absent", "file_modified_at")} == {
@@ -60,7 +52,7 @@ def test_a_file_uri_is_read(spark, tmp_path):
     csv.write_text(f"id,danceability,energy\n{B},0.75,0.5\n")
     spark.conf.set("spark.sql.csv.parser.columnPruning.enabled", "false")
     try:
-        again = lookup_job().lookup(spark, lake, DS, str(config.path))
+        again = lookup_job.lookup(spark, lake, DS, str(config.path))
     finally:
         spark.conf.unset("spark.sql.csv.parser.columnPruning.enabled")
     folder = lake.raw_features_partition("file", DS)
@@ -72,14 +64,14 @@ def test_a_file_uri_is_read(spark, tmp_path):
 def test_a_missing_file_uri_names_the_key(tmp_path):
     lake, config = tiny_lake(tmp_path, (tmp_path / "nowhere.csv").as_uri())
     with pytest.raises(FeatureInputError, match=r"enrichment.file.path .*nowhere.csv does not exist"):
-        lookup_job().lookup(None, lake, DS, str(config.path))
+        lookup_job.lookup(None, lake, DS, str(config.path))
 
 
 def test_an_unsupported_scheme_names_the_key_and_the_choices(tmp_path):
     lake, config = tiny_lake(tmp_path, "https://example.org/features.csv")
     with pytest.raises(FeatureInputError, match=r"enrichment.file.path 'https://example.org/features.csv': "
                                                 r"unsupported scheme 'https'; use a local path, file://, s3://"):
-        lookup_job().lookup(None, lake, DS, str(config.path))
+        lookup_job.lookup(None, lake, DS, str(config.path))
 
 
 def test_modification_time_of_a_local_parquet_folder_is_its_newest_file(tmp_path):
@@ -88,4 +80,4 @@ def test_modification_time_of_a_local_parquet_folder_is_its_newest_file(tmp_path
     for name, stamp in (("part-0.parquet", 1_767_225_600), ("part-1.parquet", 1_767_312_000)):
         (folder / name).write_bytes(b"x")
         os.utime(folder / name, (stamp, stamp))
-    assert lookup_job().file_modified_at(folder.as_uri()) == "2026-01-02T00:00:00Z"
+    assert lookup_job.file_modified_at(folder.as_uri()) == "2026-01-02T00:00:00Z"

@@ -16,9 +16,10 @@ import pytest
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake.layout import Lake
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import store
-from weekly_discovery.recommend.dataset import LABEL
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model.predict import predict
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.model.columns import LABEL
 
 pytestmark = pytest.mark.spark
 
@@ -77,7 +78,7 @@ def test_every_family_the_project_writes_loads_and_scores(spark, saved):
     df = spark.createDataFrame([(0.9, 101.0)], "energy double, tempo double")
     for name, ref in refs.items():
         model = store.load_model(ref)
-        assert 0.0 <= cand.predict(model, df).first()["score"] <= 1.0, name
+        assert 0.0 <= predict(model, df).first()["score"] <= 1.0, name
 
 
 def test_a_stage_naming_another_class_is_refused_before_spark_loads_it(saved, tmp_path):

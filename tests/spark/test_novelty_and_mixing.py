@@ -6,7 +6,7 @@ import pytest
 
 from tests.recommend.kit import SOURCES, row, sid, table
 from tests.spark.test_score import SCORES_DDL
-from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.scoring import score as sc
 
 pytestmark = pytest.mark.spark
 

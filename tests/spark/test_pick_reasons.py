@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.scoring import score as sc
 
 pytestmark = pytest.mark.spark
 

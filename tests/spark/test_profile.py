@@ -8,10 +8,11 @@ from __future__ import annotations
 import pytest
 
 from tests.recommend.kit import row, sid, table
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model.columns import PROBABILITY
+from weekly_discovery.recommend.scoring import score as sc
 from weekly_discovery.recommend.profile import model_features, with_artist_profile
-from weekly_discovery.recommend.train import candidate_features
+from weekly_discovery.recommend.training.selection import candidate_features
 
 pytestmark = pytest.mark.spark
 
@@ -83,7 +84,7 @@ def test_scoring_computes_the_profile_from_the_whole_table_as_training_does(spar
             from pyspark.sql import functions as F
 
             scored = fitted.transform(df)
-            return scored.withColumn(cand.PROBABILITY, array_to_vector(F.array(1.0 - F.col("_p"), F.col("_p"))))
+            return scored.withColumn(PROBABILITY, array_to_vector(F.array(1.0 - F.col("_p"), F.col("_p"))))
 
     enriched = spark.createDataFrame(table(library_rows()))
     scores = {r["track_id"]: r for r in sc.score_candidates(AsProbability(), enriched,

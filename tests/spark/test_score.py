@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 
 from tests.recommend.kit import SOURCES, row, sid, table, taste_rows
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import score as sc
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.scoring import score as sc
 
 pytestmark = pytest.mark.spark
 

@@ -1,7 +1,7 @@
 """Scoring with a scikit-learn champion (issue 14): a pandas UDF over the broadcast model, same results.
 
 ``models.predict`` must keep returning the DataFrame with ``score`` whatever the champion's kind, so
-recommend/score.py and jobs/score.py do not change; the expected probabilities come from the
+recommend/scoring/score.py and jobs/score.py do not change; the expected probabilities come from the
 estimator itself on the same rows, in plain numpy.
 """
 
@@ -12,9 +12,11 @@ import pandas as pd
 import pytest
 
 from tests.recommend.kit import row, sid, table
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import score as sc
-from weekly_discovery.recommend import sk
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model.columns import SCORE
+from weekly_discovery.recommend.model.predict import predict
+from weekly_discovery.recommend.scoring import score as sc
+from weekly_discovery.recommend.model import scikit as sk
 
 pytestmark = pytest.mark.spark
 
@@ -38,9 +40,9 @@ def test_predict_scores_every_row_like_the_estimator_and_keeps_the_columns(spark
     df = spark.createDataFrame(rows, "track_id string, energy double, acousticness double, other string")
     df = df.repartition(3)  # several partitions, several Arrow batches
 
-    scored = cand.predict(model, df)
-    assert scored.columns == [*df.columns, cand.SCORE]
-    got = {r["track_id"]: r[cand.SCORE] for r in scored.collect()}
+    scored = predict(model, df)
+    assert scored.columns == [*df.columns, SCORE]
+    got = {r["track_id"]: r[SCORE] for r in scored.collect()}
     expected = model.estimator.predict_proba(np.array([[e, a] for _, e, a, _ in rows]))[:, 1]
     assert [got[t] for t, *_ in rows] == pytest.approx(list(expected), abs=1e-12)
 

@@ -15,21 +15,24 @@ import pytest
 
 from tests.recommend.kit import row, sid, table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import persist, sk, store
-from weekly_discovery.recommend.dataset import DatasetError, Negatives, labelled_set
-from weekly_discovery.recommend.folds import assign_folds, python_folds
-from weekly_discovery.recommend.metrics import fold_metrics
-from weekly_discovery.recommend.train import (
-    TrainingError,
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model.predict import describe, predict
+from weekly_discovery.recommend.model import skops_file as persist
+from weekly_discovery.recommend.model import scikit as sk
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.training.dataset import DatasetError, Negatives, labelled_set
+from weekly_discovery.recommend.training.folds import assign_folds, python_folds
+from weekly_discovery.recommend.training.metrics import fold_metrics
+from weekly_discovery.recommend.training.selection import (
     check_trainable,
     cross_validate,
     fit_threads,
     prepare,
     prepare_local,
     refit,
+    TrainingError,
 )
-from weekly_discovery.recommend.week import TrainSettings, train_week
+from weekly_discovery.recommend.training.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
 
@@ -141,7 +144,7 @@ def test_baseline_coefficients_equal_an_independent_unregularized_fit(spark):
     df = spark.createDataFrame([(float(a), float(b), float(c), float(l)) for (a, b, c), l in zip(x, y)],
                                "energy double, loudness double, tempo double, label double")
 
-    described = cand.describe(cand.baseline(), cand.fit(cand.baseline(), df, features, 1), features)
+    described = describe(cand.baseline(), cand.fit(cand.baseline(), df, features, 1), features)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # penalty=None is being renamed to C=inf
         reference = LogisticRegression(penalty=None, solver="newton-cholesky", tol=1e-12, max_iter=1000).fit(x, y)
@@ -170,7 +173,7 @@ def test_weighted_lr_in_scikit_learn_is_spark_mls_objective(spark):
     df = spark.createDataFrame([(float(a), float(b), float(c)) for (a, b), c in zip(x, y)],
                                "energy double, loudness double, label double")
     weighted = cand.Candidate("weighted_lr", {"regParam": 0.05})
-    spark_fit = cand.describe(weighted, cand.fit(weighted, df, features, 1), features)
+    spark_fit = describe(weighted, cand.fit(weighted, df, features, 1), features)
     local = sk.describe(sk.fit(weighted, pd.DataFrame(x, columns=list(features)).assign(label=y), features, 1))
     # StandardScaler divides by the population sd, Spark's by the sample sd: coefficients per sd differ by sqrt(n/(n-1))
     ratio = np.sqrt(n / (n - 1))
@@ -191,7 +194,7 @@ def test_seeded_training_is_reproducible(spark, monkeypatch):
         forest = cand.Candidate("random_forest", {"numTrees": 8, "maxDepth": 4, "featureSubsetStrategy": "sqrt"})
         boosted = cand.Candidate("gbt", {"maxIter": 3, "maxDepth": 2, "stepSize": 0.3})
         cv = cross_validate(forest, data, GOOD, 2, 42)
-        scores = {name: [r["score"] for r in cand.predict(refit(c, data, GOOD, 42), data).orderBy("track_id").collect()]
+        scores = {name: [r["score"] for r in predict(refit(c, data, GOOD, 42), data).orderBy("track_id").collect()]
                   for name, c in (("forest", forest), ("boosted", boosted))}
         data.unpersist()
         return cv, scores
@@ -316,7 +319,7 @@ def test_the_posts_refit_runs_in_its_own_fair_scheduler_pool(spark, tmp_path, mo
     """Training sessions schedule fairly and the post's Spark ML refit puts its jobs in a pool of their own,
     so its one-task jobs take turns with the grid's tasks (FIFO made them wait for every grid task), while
     the grid stays in the default pool. What the refit gets (its rows, cached before the grid) is unchanged."""
-    from weekly_discovery.recommend import week
+    from weekly_discovery.recommend.training import week
 
     conf = week.train_conf()
     assert conf["spark.scheduler.mode"] == "FAIR"

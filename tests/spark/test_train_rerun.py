@@ -12,9 +12,9 @@ import pytest
 
 from tests.recommend.kit import table, taste_rows
 from weekly_discovery.lake.layout import Lake, read_json
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import store
-from weekly_discovery.recommend.week import TrainSettings, train_week
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.training.week import TrainSettings, train_week
 
 pytestmark = pytest.mark.spark
 

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.core.config import ConfigError, Discover, Model, load_config, resolve_config_path
+from weekly_discovery.settings.config import ConfigError, Discover, Model, load_config, resolve_config_path
 
 A = "37i9dQZF1DXcBWIGoYBM5M"
 B = "5ABHKGoOzxkaa28ttQV9sE"

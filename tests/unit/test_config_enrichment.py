@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.core.config import ConfigError, Enrichment, FeatureFile, load_config
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.settings.config import ConfigError, Enrichment, FeatureFile, load_config
 
 SOURCES = '[sources]\nliked = ["saved_tracks"]\n'
 

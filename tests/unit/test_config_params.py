@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from weekly_discovery.core.config import Config, ConfigError, Model, Source
+from weekly_discovery.settings.config import Config, ConfigError, Model, Source
 
 
 def config(**model) -> Config:

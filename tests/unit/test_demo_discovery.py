@@ -7,8 +7,8 @@ import json
 
 from devtools import demo
 from devtools.standin import StandIn, generate_demo_library
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import CANDIDATES, METRICS, Lake
+from weekly_discovery.settings.config import load_config
 
 
 def test_the_demo_config_has_no_candidate_or_disliked_playlist_and_discovers(tmp_path):

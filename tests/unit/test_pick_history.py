@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 
 from weekly_discovery.lake import PICKS, REMOVED_PICKS, Lake, delta
-from weekly_discovery.recommend.history import pick_rows, recent_pick_ids, window_weeks, write_picks
+from weekly_discovery.recommend.publish.history import pick_rows, recent_pick_ids, window_weeks, write_picks
 
 DS = "2026-11-23"
 
@@ -77,7 +77,7 @@ def test_a_rerun_of_a_week_replaces_its_picks_only(tmp_path):
 
 def test_kept_out_ids_are_the_window_and_every_removal_seen_by_the_week(tmp_path):
     """The three novelty rules' lake side, with a hand-written history: the library is the third (enriched rows)."""
-    from weekly_discovery.recommend.removals import kept_out_ids
+    from weekly_discovery.recommend.publish.removals import kept_out_ids
 
     lake = Lake(str(tmp_path))
     write_picks(lake, "2026-08-24", pick_rows("2026-08-24", [rec(1, "old"), rec(2, "old-removed")], "PL1"))

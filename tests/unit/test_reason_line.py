@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from weekly_discovery.recommend.reasons import MAX_REASON_CHARS, clean_text, reason_line
+from weekly_discovery.recommend.scoring.reasons import MAX_REASON_CHARS, clean_text, reason_line
 
 CLOSE = [{"track_id": "a", "name": "Digital Love", "artist_names": ["Daft Punk"], "distance": 0.4},
          {"track_id": "b", "name": "Around the World", "artist_names": ["Daft Punk", "Other"], "distance": 0.6},

@@ -10,9 +10,9 @@ import datetime as dt
 import logging
 from typing import Any, Iterator, NamedTuple
 
-from weekly_discovery.core.config import LAKE_ENV, Config, load_config, resolve_config_path
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake import Lake, LakeError, check_ds
+from weekly_discovery.settings.config import LAKE_ENV, Config, load_config, resolve_config_path
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
 log = logging.getLogger(__name__)

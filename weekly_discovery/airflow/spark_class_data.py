@@ -24,7 +24,7 @@ The JVM's rules, which shape this module:
   demo's and the tests' small-job settings go in ``SPARK_SUBMIT_OPTS`` for that reason, see
   :func:`devtools.demo.small_job_env`);
 - the JVM maps the archive as code, so it lives in a private folder (0700, this user's: another user
-  must not be able to plant one; :func:`weekly_discovery.airflow.spark_submit.private_dir`), is
+  must not be able to plant one; :func:`weekly_discovery.airflow.private_folder.private_dir`), is
   made under a lock by a real spark-submit of :func:`warm_up`, and renamed into place when complete.
 """
 
@@ -39,6 +39,8 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from weekly_discovery.airflow.private_folder import PrivateDirError, private_dir, remove_stale
 
 ARCHIVE_DIR_ENV = "WEEKLY_DISCOVERY_CDS_DIR"
 STALE_SECONDS = 7 * 24 * 3600
@@ -92,8 +94,6 @@ def ensure_archive(env: dict[str, str], java_options: str = "") -> Path | None:
     ``java_options`` are the JVM options the jobs will run with (the dump runs with them too). Any failure
     to create the archive is printed and returns None: jobs then start without it, as before.
     """
-    from weekly_discovery.airflow.spark_submit import private_dir, remove_stale
-
     env = spark_env(env)
     try:
         key = class_path_key(env)
@@ -141,8 +141,6 @@ def _dump(env: dict[str, str], java_options: str, archive: Path) -> None:
 def existing_archive(env: dict[str, str]) -> Path | None:
     """The archive for ``env``'s Spark and Java if one was made, else None; never makes one (cheap: one
     ``java -version``). A folder that is not private is not used (see the module's docstring)."""
-    from weekly_discovery.airflow.spark_submit import PrivateDirError, private_dir
-
     try:
         key = class_path_key(spark_env(env))
     except (OSError, subprocess.CalledProcessError):
@@ -227,8 +225,6 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["--warm-up"]:
         warm_up()
     else:
-        from weekly_discovery.airflow.spark_submit import PrivateDirError
-
         try:
             print(ensure_archive(dict(os.environ)) or "no class-data archive: Spark jobs start without one")
         except PrivateDirError as exc:  # optional: say why, and let the set-up go on

@@ -9,7 +9,7 @@ application's staging directory; Kubernetes needs ``spark.kubernetes.file.upload
 
 The zip is built when the task runs, never when a DAG file is parsed, and named by the sha256 of its
 bytes: the same code gives the same file, written once and reused by every later task. It lives in a
-private folder (:func:`private_dir`: 0700, owned by this user, in folders no other user can write in,
+private folder (:func:`~weekly_discovery.airflow.private_folder.private_dir`: 0700, owned by this user, in folders no other user can write in,
 else refused) and a cached zip is reused only if its bytes still hash to its name, so no other local
 user can plant code that Spark would run as this one.
 
@@ -36,9 +36,8 @@ import os
 import re
 import stat
 import tempfile
-import time
 import zipfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +46,12 @@ from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOpe
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow.sdk.log import mask_secret
 
-from weekly_discovery.core.errors import USER_ERROR_EXIT, UserError
+from weekly_discovery.airflow.private_folder import private_dir, remove_stale
+from weekly_discovery.core.errors import USER_ERROR_EXIT
 
 log = logging.getLogger(__name__)
 
 PACKAGE = "weekly_discovery"
-CACHE_ENV = "WEEKLY_DISCOVERY_PY_FILES_DIR"
 STALE_SECONDS = 7 * 24 * 3600
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed member timestamps: the same sources give the same bytes
 
@@ -70,69 +69,6 @@ NOT_A_SECRET = re.compile(r"true|false|\d*", re.IGNORECASE)  # a whole value
 # its default, ``(?i)secret|password|token|access[.]?key``, misses encryption, account and SAS keys. The same
 # words, set in every properties file unless the connection's ``extra.conf`` or the task's ``conf`` sets it.
 SPARK_REDACTION_REGEX = "(?i)key|secret|token|password|passwd|credential|encryption|sas|signature"
-
-
-class PrivateDirError(UserError, PermissionError):
-    """The private folder for the zip and properties files exists but another user could write in it."""
-
-
-def cache_dir() -> Path:
-    """Where built zips and per-submit properties files live: ``$WEEKLY_DISCOVERY_PY_FILES_DIR``, else
-    ``$XDG_CACHE_HOME/weekly-discovery/py-files`` (default ``~/.cache``): inside the user's home, not in
-    the shared temp dir, where another user could create the folder first."""
-    configured = os.environ.get(CACHE_ENV)
-    if configured:
-        return Path(configured).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache_home) / "weekly-discovery" / "py-files"
-
-
-def private_dir(folder: Path | None = None) -> Path:
-    """``folder`` (default :func:`cache_dir`), created 0700 if missing, after checking it is private.
-
-    An existing folder must be a real directory (not a symlink) owned by this user and writable by
-    nobody else; otherwise whoever else can write there could replace the code Spark runs as this user
-    or read the secrets of a submit, so it is refused with :class:`PrivateDirError`. So must every folder
-    above it, up to ``/`` (real paths; the path returned is the real one): owned by root or this user, and
-    not writable by group or others unless it has the sticky bit (as ``/tmp``: others may then not rename
-    what is not theirs, and everything on the way is root's or this user's). Otherwise another user could
-    rename the folder away and put one of their own in its place after the checks. Missing parents are
-    created 0700 (a umask such as 0002 would make them group-writable).
-    """
-    folder = Path(os.path.abspath(folder or cache_dir()))
-    fix = f"remove it (as its owner or root) or set {CACHE_ENV} to a folder of your own, mode 0700"
-    try:
-        for path in (*reversed(folder.parents), folder):
-            if not path.is_dir():
-                with contextlib.suppress(FileExistsError):  # a file or a symlink: refused below
-                    path.mkdir(mode=0o700)  # private from its creation (a umask can only remove bits)
-    except OSError as exc:
-        raise PrivateDirError(f"cannot create {folder} ({exc.strerror}): set {CACHE_ENV} to a folder "
-                              "of your own, mode 0700") from exc
-    folder = folder.parent.resolve() / folder.name
-    for parent in folder.parents:
-        info = os.stat(parent)
-        shared = info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) and not info.st_mode & stat.S_ISVTX
-        if info.st_uid not in (0, os.getuid()) or shared:
-            raise PrivateDirError(
-                f"{folder} is inside {parent} (mode {stat.S_IMODE(info.st_mode):04o}, uid {info.st_uid}), where "
-                f"another user could replace it with a folder of their own: run `chmod go-w {parent}` if it "
-                f"is yours, or set {CACHE_ENV} to a folder whose parents only you or root can write in"
-            )
-    info = os.lstat(folder)
-    if not stat.S_ISDIR(info.st_mode):
-        raise PrivateDirError(f"{folder} is not a directory (a symlink or a file): {fix}")
-    if info.st_uid != os.getuid():
-        raise PrivateDirError(
-            f"{folder} belongs to uid {info.st_uid}, not to this user (uid {os.getuid()}): another user "
-            f"may have planted files in it; {fix}"
-        )
-    if info.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
-        raise PrivateDirError(
-            f"{folder} is writable by other users (mode {stat.S_IMODE(info.st_mode):04o}): "
-            f"run `chmod 700 {folder}`, or {fix}"
-        )
-    return folder
 
 
 def package_files(package: str = PACKAGE) -> tuple[Path, list[Path]]:
@@ -189,17 +125,6 @@ def _file_sha256(path: Path) -> str | None:
             return hashlib.file_digest(fh, "sha256").hexdigest()
     except OSError:  # missing, a symlink (O_NOFOLLOW), unreadable
         return None
-
-
-def remove_stale(folder: Path, patterns: Iterable[str], max_age_s: float, keep: Path | None = None) -> None:
-    """Delete the files of the private ``folder`` matching ``patterns`` that are older than ``max_age_s``
-    (modified time: users touch what they use), except ``keep``."""
-    cutoff = time.time() - max_age_s
-    for pattern in patterns:
-        for old in folder.glob(pattern):
-            with contextlib.suppress(FileNotFoundError):
-                if old != keep and old.stat().st_mtime < cutoff:
-                    old.unlink()
 
 
 def _remove_stale(folder: Path, package: str, keep: Path) -> None:

@@ -12,7 +12,9 @@ from urllib.parse import urlparse
 
 from weekly_discovery.core.errors import UserError
 
-SPOTIFY_ID_RE = re.compile(r"[0-9A-Za-z]{22}")
+SPOTIFY_ID_PATTERN = "[0-9A-Za-z]{22}"
+"""A Spotify id: 22 base-62 characters (a regular expression without anchors, to build others from)."""
+SPOTIFY_ID_RE = re.compile(SPOTIFY_ID_PATTERN)
 _URI_RE = re.compile(r"^spotify:(?P<kind>[a-z]+):(?P<id>[^:]+)$")
 _USER_PLAYLIST_URI_RE = re.compile(r"^spotify:user:[^:]+:playlist:(?P<id>[^:]+)$")
 

@@ -16,7 +16,6 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.library import read_library
 from weekly_discovery.discover.sources import build_source
 from weekly_discovery.discover.sources.base import STATUS_DONE, Clients, RequestBudget, SourceContext
@@ -28,6 +27,7 @@ from weekly_discovery.discover.store import (
     write_raw,
 )
 from weekly_discovery.lake import Lake, check_ds
+from weekly_discovery.settings.config import Discover
 
 log = logging.getLogger(__name__)
 

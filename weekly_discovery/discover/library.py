@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
+from weekly_discovery.core.vocabulary import CANDIDATES, DISLIKED, LIBRARY_ROLES, LIKED
 from weekly_discovery.lake import METRICS, PICKS, SILVER_TRACKS, Lake, check_ds, delta
 
-KNOWN_ROLES = ("liked", "disliked", "reference")
 _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
             "added_at", "role", "source_key", "source_id", "source_name", "position"]
 
@@ -96,21 +96,21 @@ def library_from_rows(rows: list[dict[str, Any]]) -> UserLibrary:
     for row in sorted(rows, key=lambda r: (r["role"], r["source_key"] or "", r["position"] or 0)):
         track_id = row["track_id"]
         by_role.setdefault(row["role"], set()).add(track_id)
-        if row["role"] == "liked":
+        if row["role"] == LIKED:
             seen = latest_like.get(track_id)
             added_at = row["added_at"]
             if seen is None or (added_at is not None and (seen.added_at is None or added_at > seen.added_at)):
                 latest_like[track_id] = LikedTrack(track_id, row["primary_artist_id"], row["primary_artist_name"],
                                                    added_at)
-        elif row["role"] == "candidates":
+        elif row["role"] == CANDIDATES:
             candidates.append(PlaylistTrack(
                 track_id, row["name"], tuple(row["artist_ids"] or ()), tuple(row["artist_names"] or ()),
                 row["source_id"], row["source_name"],
             ))
-    known = frozenset().union(*(by_role.get(role, set()) for role in KNOWN_ROLES))
+    known = frozenset().union(*(by_role.get(role, set()) for role in LIBRARY_ROLES))
     return UserLibrary(
-        liked=frozenset(by_role.get("liked", ())),
-        disliked=frozenset(by_role.get("disliked", ())),
+        liked=frozenset(by_role.get(LIKED, ())),
+        disliked=frozenset(by_role.get(DISLIKED, ())),
         known=known,
         liked_tracks=tuple(latest_like[t] for t in sorted(latest_like)),
         candidate_tracks=tuple(candidates),

@@ -24,7 +24,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from weekly_discovery.core.config import Enrichment
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import (
     FEATURE_COLUMNS,
@@ -41,6 +40,7 @@ from weekly_discovery.lake import (
     check_ds,
 )
 from weekly_discovery.lake import delta
+from weekly_discovery.settings.config import Enrichment
 
 if TYPE_CHECKING:
     import pyarrow as pa

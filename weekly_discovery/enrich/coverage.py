@@ -1,5 +1,7 @@
 """Coverage metrics of the enrich step: built from small aggregates, logged, and checked.
 
+The per-role counts are :func:`weekly_discovery.core.coverage.role_coverage` (the report shows the same).
+
 Pure Python (no Spark), so the publish task can log them without importing pyspark.
 Example ``_metrics.json`` (``silver/tracks_enriched/ds=D``)::
 
@@ -29,9 +31,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, ROLES, STATUS_OK
+from weekly_discovery.core.coverage import role_coverage
+from weekly_discovery.core.vocabulary import (
+    CANDIDATES,
+    DISLIKED,
+    FEATURE_COLUMNS,
+    LIKED,
+    REFERENCE,
+    ROLES,
+    STATUS_OK,
+    role_rank,
+)
 
-DEFAULT_MIN_COVERAGE: Mapping[str, float] = {"liked": 0.5, "disliked": 0.5, "reference": 0.0, "candidates": 0.0}
+DEFAULT_MIN_COVERAGE: Mapping[str, float] = {LIKED: 0.5, DISLIKED: 0.5, REFERENCE: 0.0, CANDIDATES: 0.0}
 """The coverage floor per role when ``enrichment.min_coverage`` is not set.
 
 Liked and disliked tracks are the model's labelled set: with fewer than half of them described, the
@@ -78,19 +90,7 @@ def build_metrics(
 
     ``min_coverage`` is the configured value (None: unset); ``min_coverage_by_role`` the floors checked.
     """
-    roles: dict[str, dict[str, Any]] = {}
-    for role, status, source, tracks in coverage:
-        entry = roles.setdefault(role, {"tracks": 0, "with_features": 0, "by_source": {}, "by_status": {}})
-        entry["tracks"] += tracks
-        entry["by_status"][status] = entry["by_status"].get(status, 0) + tracks
-        if status == STATUS_OK:
-            entry["with_features"] += tracks
-            entry["by_source"][source] = entry["by_source"].get(source, 0) + tracks
-    for entry in roles.values():
-        entry["coverage"] = round(entry["with_features"] / entry["tracks"], 4) if entry["tracks"] else None
-        entry["by_source"] = {k: entry["by_source"][k] for k in sorted(entry["by_source"], key=_chain_key(chain))}
-        entry["by_status"] = dict(sorted(entry["by_status"].items()))
-    library = roles.pop("*", {"tracks": 0, "with_features": 0, "by_source": {}, "by_status": {}, "coverage": None})
+    roles, library = role_coverage(coverage, _chain_key(chain))
 
     gate = {"checked": 0, "quarantined": 0, "quarantined_by_field": {}, "unknown_kept": {}}
     for kind, field, tracks in gates:
@@ -125,7 +125,7 @@ def build_metrics(
         "providers_in_order": list(chain),
         "min_coverage": min_coverage,
         "min_coverage_by_role": coverage_floors(min_coverage),
-        "roles": dict(sorted(roles.items(), key=lambda kv: _ROLE_ORDER.get(kv[0], 99))),
+        "roles": roles,
         "library": library,
         "gates": gate,
         "cache": {
@@ -139,9 +139,6 @@ def build_metrics(
     }
 
 
-_ROLE_ORDER = {"liked": 0, "disliked": 1, "reference": 2, "candidates": 3}
-
-
 def _chain_key(chain: Sequence[str]):
     position = {name: i for i, name in enumerate(chain)}
     return lambda name: (position.get(name, len(position)), str(name))
@@ -150,7 +147,7 @@ def _chain_key(chain: Sequence[str]):
 def coverage_lines(metrics: Mapping[str, Any]) -> list[str]:
     """One log line per role (and one for the library)."""
     lines = []
-    roles = sorted(metrics["roles"].items(), key=lambda kv: _ROLE_ORDER.get(kv[0], 99))  # JSON keys come back sorted
+    roles = sorted(metrics["roles"].items(), key=lambda kv: role_rank(kv[0]))  # JSON keys come back sorted
     for role, entry in [*roles, ("library", metrics["library"])]:
         if not entry.get("tracks"):
             continue

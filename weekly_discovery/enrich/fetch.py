@@ -40,7 +40,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.core.config import Enrichment
 from weekly_discovery.enrich import cache
 from weekly_discovery.enrich.providers.base import (
     FILE_PROVIDER,
@@ -61,6 +60,7 @@ from weekly_discovery.lake import (
     read_json,
     write_atomic,
 )
+from weekly_discovery.settings.config import Enrichment
 
 log = logging.getLogger(__name__)
 

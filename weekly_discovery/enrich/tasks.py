@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake
+from weekly_discovery.settings.config import load_config
 
 log = logging.getLogger(__name__)
 

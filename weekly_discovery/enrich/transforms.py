@@ -27,6 +27,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from weekly_discovery.core.features import RULES
 from weekly_discovery.core.vocabulary import (
     DISCOVER_SOURCE_PREFIX,
     FEATURE_COLUMNS,
@@ -36,7 +37,7 @@ from weekly_discovery.core.vocabulary import (
     STATUS_QUARANTINED,
 )
 from weekly_discovery.enrich.providers.base import BodySpec
-from weekly_discovery.enrich.quality import NOT_A_NUMBER, NOT_WHOLE, RULES
+from weekly_discovery.enrich.quality import NOT_A_NUMBER, NOT_WHOLE
 
 SPARK_TYPES = {"double": DoubleType(), "int": IntegerType(), "long": LongType()}
 FEATURE_FIELDS = [StructField(rule.field, SPARK_TYPES[rule.type]) for rule in RULES]
@@ -294,7 +295,7 @@ def resolve(answers: DataFrame, asks: DataFrame) -> DataFrame:
 
 
 def apply_gates(resolved: DataFrame) -> DataFrame:
-    """Check every answered row against :data:`weekly_discovery.enrich.quality.RULES`.
+    """Check every answered row against :data:`weekly_discovery.core.features.RULES`.
 
     Adds, per row: the cleaned typed feature columns (null when absent, unknown or failing),
     ``raw_<field>`` (the text as sent), ``failed_fields`` / ``failures`` (field names and

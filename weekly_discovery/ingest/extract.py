@@ -43,11 +43,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.core.config import Config, Source
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
 from weekly_discovery.lake import MANIFEST, Lake, LakeError, ObjectPath, rmtree, write_atomic, write_json
 from weekly_discovery.lake.storage import copy_file
+from weekly_discovery.settings.config import Config, Source
 from weekly_discovery.spotify.client import SpotifyAPI
 from weekly_discovery.spotify.errors import Forbidden, NotFound
 

@@ -12,9 +12,10 @@ from weekly_discovery.airflow.runtime import (
     resolve_partition,
     spotify_api,
 )
-from weekly_discovery.core.config import load_config
+from weekly_discovery.core.vocabulary import ROLES
 from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
 from weekly_discovery.lake.delta import has_date
+from weekly_discovery.settings.config import load_config
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ def prepare(context: dict[str, Any]) -> dict[str, str]:
     with fail_fast_on_user_errors():
         config = load_run_config()
         ds = resolve_partition(context, config).ds
-    for role in ("liked", "disliked", "reference", "candidates"):
+    for role in ROLES:
         names = ", ".join(s.describe() for s in config.sources_in(role)) or "-"
         log.info("config %s: %s = %s", config.path, role, names)
     log.info("partition ds=%s, lake %s", ds, config.lake_root)

@@ -64,12 +64,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
+from weekly_discovery.core.spotify_ids import SPOTIFY_ID_PATTERN, SPOTIFY_ID_RE
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
 from weekly_discovery.lake import storage
 from weekly_discovery.lake.storage import ObjectPath
 
-_SOURCE_KEY_RE = re.compile(rf"^(?:{SAVED_TRACKS}|playlist-[0-9A-Za-z]{{22}})$")
+_SOURCE_KEY_RE = re.compile(rf"^(?:{SAVED_TRACKS}|playlist-{SPOTIFY_ID_PATTERN})$")
 _DS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PROVIDER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 MANIFEST = "_manifest.json"
@@ -211,7 +211,7 @@ def check_source_key(key: str) -> str:
 # path-safe ASCII, so it can also be matched at the end of a file URI whatever the
 # lake root looks like (Spark reports file paths percent-encoded).
 RAW_PAGE_RE = re.compile(
-    rf"{RAW}/{RAW_PAGES}/source=(?:{SAVED_TRACKS}|playlist-[0-9A-Za-z]{{22}})"
+    rf"{RAW}/{RAW_PAGES}/source=(?:{SAVED_TRACKS}|playlist-{SPOTIFY_ID_PATTERN})"
     r"/ds=\d{4}-\d{2}-\d{2}/[0-9A-Za-z][0-9A-Za-z._-]*"
 )
 

@@ -3,18 +3,14 @@
 A rerun of a date, a MERGE into a cache, leaves the files the table no longer uses on disk, so that time
 travel and a reader that started before the commit still work. :func:`vacuum_lake` deletes those a table
 stopped using more than ``[lake] keep_versions_days`` ago (default 30). Every date's rows stay: VACUUM only
-removes files no current version of a table references. Run by the weekly DAG's last task.
+removes files no current version of a table references. Run by the weekly DAG's last task
+(:func:`weekly_discovery.recommend.tasks.vacuum_task`).
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any, Mapping
-
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.layout import DELTA_TABLES, Lake
-
-log = logging.getLogger(__name__)
 
 
 def vacuum_lake(lake: Lake, keep_days: float) -> dict[str, int]:
@@ -23,15 +19,4 @@ def vacuum_lake(lake: Lake, keep_days: float) -> dict[str, int]:
     for table in DELTA_TABLES:
         files = delta.vacuum(lake, table, keep_days)
         deleted[str(table)] = len(files)
-    return deleted
-
-
-def vacuum_task(run: Mapping[str, Any]) -> dict[str, int]:
-    """The weekly DAG's ``vacuum`` task: the run's lake, its config's ``keep_versions_days``."""
-    from weekly_discovery.core.config import LAKE_ENV, load_config
-
-    config = load_config(run["config_path"], env={LAKE_ENV: run["lake_root"]})
-    deleted = vacuum_lake(Lake(run["lake_root"]), config.keep_versions_days)
-    log.info("VACUUM (files unused for more than %d days): %s", config.keep_versions_days,
-             ", ".join(f"{name} {n}" for name, n in deleted.items()))
     return deleted

@@ -7,8 +7,8 @@ import logging
 from typing import Any
 
 from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake import PICKS, PUBLISHED, Lake
+from weekly_discovery.settings.config import LAKE_ENV, load_config
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def source_playlist_ids(config: Any) -> frozenset[str]:
 def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
     """Which of the picks the playlist holds did you take out since? Read before training, which learns from it."""
     from weekly_discovery.airflow.runtime import spotify_api
-    from weekly_discovery.recommend.publish import detect_reaction, stored_playlist
+    from weekly_discovery.recommend.publish.playlist import detect_reaction, stored_playlist
 
     if stored_playlist(lake, playlist_name) is None:
         log.info("no playlist %r published yet: no reaction to read", playlist_name)
@@ -69,9 +69,9 @@ def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
 def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     """Log the week's "N of M" lines and recommendations, update the playlist, announce the asset."""
     from weekly_discovery.airflow.runtime import spotify_api
-    from weekly_discovery.recommend.publish import publish as publish_playlist
-    from weekly_discovery.recommend.publish import read_recommendations
-    from weekly_discovery.recommend.score import summary_lines
+    from weekly_discovery.recommend.publish.playlist import publish as publish_playlist
+    from weekly_discovery.recommend.publish.playlist import read_recommendations
+    from weekly_discovery.recommend.scoring.score import summary_lines
 
     lake = Lake(run["lake_root"])
     with fail_fast_on_user_errors():
@@ -102,3 +102,14 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
         outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}
     return result.to_dict()
+
+
+def vacuum_task(run: dict[str, Any]) -> dict[str, int]:
+    """The ``vacuum`` task: VACUUM the run's lake, files unused for ``[lake] keep_versions_days``."""
+    from weekly_discovery.lake.maintenance import vacuum_lake
+
+    config = load_config(run["config_path"], env={LAKE_ENV: run["lake_root"]})
+    deleted = vacuum_lake(Lake(run["lake_root"]), config.keep_versions_days)
+    log.info("VACUUM (files unused for more than %d days): %s", config.keep_versions_days,
+             ", ".join(f"{name} {n}" for name, n in deleted.items()))
+    return deleted

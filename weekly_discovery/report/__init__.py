@@ -1,5 +1,6 @@
-"""The weekly library report: compute (Spark, ``jobs/report.py``) and render (plain Python) are separate.
+"""The weekly library report: compute (Spark, :mod:`.job`) and render (plain Python) are separate.
 
+- :mod:`.job`: the Spark job ``jobs/report.py`` runs: one date's ``report.json``;
 - :mod:`.analysis`: bins, shares, the reading rule, strong pairs, log summary (pure Python);
 - :mod:`.compute`: ``report.json`` from a ``tracks_enriched`` DataFrame (aggregates only);
 - :mod:`.freshness`: whether ``report.json`` still matches its input, so a second run skips the Spark job;

@@ -21,15 +21,12 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-RATIO_FEATURES = (
-    "danceability", "energy", "speechiness", "instrumentalness", "acousticness", "liveness", "valence",
-)
-"""The audio features on a 0..1 scale: the ones the feature-range section bins."""
+from weekly_discovery.core.vocabulary import LIKED, ROLES
 
 READING_SHARE = 0.6
 CONCENTRATED_WIDTH = 0.3
 BIN_EPSILON = 1e-9
-LIBRARY_GROUP = "liked"
+LIBRARY_GROUP = LIKED  # the group of the liked songs, the library the other groups are read against
 _EPS = 1e-9
 
 
@@ -160,14 +157,11 @@ def clean_number(value: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-ROLE_ORDER = ("liked", "disliked", "reference", "candidates")
-
-
 def summary_lines(report: Mapping[str, Any], html_path: str | None = None, ui_route: str | None = None) -> list[str]:
     """The few lines a task log ends with: counts, strongest correlations, where to open the report."""
     ds = report["ds"]
     roles = report["coverage"]["roles"]
-    per_role = ", ".join(f"{role} {roles[role]['tracks']}" for role in ROLE_ORDER if role in roles)
+    per_role = ", ".join(f"{role} {roles[role]['tracks']}" for role in ROLES if role in roles)
     library = report["coverage"]["library"]
     lines = [f"library report ds={ds}: {library['tracks']} distinct tracks ({per_role or 'none'}), "
              f"{library['with_features']} with audio features"]

@@ -35,10 +35,12 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from weekly_discovery.core.vocabulary import STATUS_OK
+from weekly_discovery.core.coverage import role_coverage
+from weekly_discovery.core.features import RATIO_FEATURES
+from weekly_discovery.core.vocabulary import LIKED, POST_FEATURES, REFERENCE, TRAINING_ROLES
 from weekly_discovery.report import analysis as an
 
 if TYPE_CHECKING:
@@ -48,7 +50,7 @@ log = logging.getLogger(__name__)
 
 REPORT_VERSION = 1
 MAX_ARTISTS = 100  # the report lists at most this many; "total" says how many qualify
-CORRELATION_ROLES = ("liked", "disliked")
+CORRELATION_ROLES = TRAINING_ROLES  # the labelled songs: liked and disliked
 
 
 @dataclass(frozen=True)
@@ -58,12 +60,9 @@ class ReportSettings:
     bin_width: float = 0.1
     top_artist_min_tracks: int = 3
     strong_correlation: float = 0.5
-    correlation_features: tuple[str, ...] = (
-        "danceability", "energy", "speechiness", "instrumentalness", "acousticness", "liveness", "mode",
-        "valence", "loudness", "tempo", "key",
-    )
+    correlation_features: tuple[str, ...] = POST_FEATURES
     correlation_roles: tuple[str, ...] = CORRELATION_ROLES
-    ratio_features: tuple[str, ...] = field(default=an.RATIO_FEATURES)
+    ratio_features: tuple[str, ...] = RATIO_FEATURES
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -91,7 +90,7 @@ def build_report(
     coverage = coverage_section([(r["role"], r["feature_status"], r["feature_source"], int(r["tracks"]))
                                  for r in counts], enrichment_metrics)
     timer.step("coverage", f"{rows} rows, {coverage['library']['tracks']} distinct tracks")
-    distributions = _distributions(tracks, settings, coverage["roles"].get("liked"))
+    distributions = _distributions(tracks, settings, coverage["roles"].get(LIKED))
     timer.step("feature ranges", f"{len(distributions['groups'])} group(s) x {len(distributions['features'])} "
                                  "features")
     artists = tr.top_artists(tracks, settings.top_artist_min_tracks)
@@ -138,10 +137,10 @@ def _distributions(tracks: "DataFrame", settings: ReportSettings, liked: Mapping
 
     features = list(settings.ratio_features)
     n_bins = an.bin_count(settings.bin_width)
-    groups = [{"key": an.LIBRARY_GROUP, "label": "Your liked songs", "role": "liked",
+    groups = [{"key": an.LIBRARY_GROUP, "label": "Your liked songs", "role": LIKED,
                "tracks": (liked or {}).get("tracks", 0), "with_features": (liked or {}).get("with_features", 0)}]
     for r in tr.reference_playlists(tracks).collect():
-        groups.append({"key": r["source_key"], "label": r["source_name"] or r["source_key"], "role": "reference",
+        groups.append({"key": r["source_key"], "label": r["source_name"] or r["source_key"], "role": REFERENCE,
                        "tracks": int(r["tracks"]), "with_features": int(r["with_features"])})
     counts = [(r["group"], r["feature"], r["bin"], r["count"])
               for r in tr.bin_counts(tr.distribution_groups(tracks, features), features, settings.bin_width).collect()]
@@ -187,23 +186,7 @@ def correlation_section(tracks: "DataFrame", settings: ReportSettings) -> dict[s
 def coverage_section(counts: Sequence[tuple[str, str, str | None, int]],
                      enrichment_metrics: Mapping[str, Any] | None) -> dict[str, Any]:
     """Tracks per role by feature status and source (from the table), plus enrichment's own gate counts."""
-    roles: dict[str, dict[str, Any]] = {}
-    for role, status, source, n in counts:
-        entry = roles.setdefault(role, {"tracks": 0, "with_features": 0, "by_status": {}, "by_source": {}})
-        entry["tracks"] += n
-        entry["by_status"][status] = entry["by_status"].get(status, 0) + n
-        if status == STATUS_OK:
-            entry["with_features"] += n
-            key = source or "unknown"
-            entry["by_source"][key] = entry["by_source"].get(key, 0) + n
-    for entry in roles.values():
-        entry["coverage"] = round(entry["with_features"] / entry["tracks"], 4) if entry["tracks"] else None
-        entry["by_status"] = dict(sorted(entry["by_status"].items()))
-        entry["by_source"] = dict(sorted(entry["by_source"].items(), key=lambda kv: -kv[1]))
-    empty = {"tracks": 0, "with_features": 0, "by_status": {}, "by_source": {}, "coverage": None}
-    library = roles.pop("*", empty)
-    ordered = {r: roles[r] for r in sorted(roles, key=lambda r: (an.ROLE_ORDER.index(r)
-                                                                 if r in an.ROLE_ORDER else 99, r))}
+    ordered, library = role_coverage(counts)
     enrichment = None
     if enrichment_metrics:
         enrichment = {key: enrichment_metrics.get(key)

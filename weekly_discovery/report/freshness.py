@@ -31,12 +31,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.core.config import Config
 from weekly_discovery.lake import TRACKS_ENRICHED, Lake, Table, check_ds, read_json
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.storage import ObjectPath
 from weekly_discovery.report.compute import REPORT_VERSION, ReportSettings
 from weekly_discovery.report.paths import REPORT_JSON, report_dir
+from weekly_discovery.settings.config import Config
 
 FINGERPRINT_VERSION = 2  # 2: the Delta log's files of the date (1: a listing of the partition folder)
 FINGERPRINT_KEY = "fingerprint"

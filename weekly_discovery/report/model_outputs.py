@@ -57,7 +57,7 @@ def load_model_outputs(lake: Lake, ds: str) -> dict[str, Any] | None:
 def champion_as_of(pointer: Any, ds: str) -> dict[str, Any] | None:
     """``{"version": ...}`` of the champion in force for ``ds`` according to the pointer's history.
 
-    The rule of :func:`weekly_discovery.recommend.store.champion_version` (``strictly_before=False``),
+    The rule of :func:`weekly_discovery.recommend.model.store.champion_version` (``strictly_before=False``),
     read here on its own since a stage does not import another: the latest entry dated on or before
     ``ds`` names the champion. None when the pointer has no such entry (or no history at all: its
     top-level fields describe the current champion, which is not necessarily ``ds``'s).
@@ -144,7 +144,7 @@ def normalise(ds: str, card: Mapping[str, Any], champion: Mapping[str, Any] | No
               rec_metrics: Mapping[str, Any] | None) -> dict[str, Any]:
     """One predictable shape for the page, whatever the exact field names of the model's files.
 
-    The card (weekly_discovery.recommend.week) holds ``baseline: {name, params, coefficients: {feature: c},
+    The card (weekly_discovery.recommend.training.week) holds ``baseline: {name, params, coefficients: {feature: c},
     intercept, metrics}`` and ``champion: {name, params, label, metrics: {roc_auc, roc_auc_sd, pr_auc,
     accuracy, confusion, folds}, importances: {feature: v}`` (trees) or ``coefficients``/``intercept``
     (linear models)}``, plus ``promotion: {promoted, reason, incumbent}``.

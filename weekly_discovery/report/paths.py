@@ -23,8 +23,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.core.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
 from weekly_discovery.lake import REPORTS, Lake, LakeError, check_ds, read_json, write_atomic
+from weekly_discovery.settings.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
 
 REPORT_JSON = "report.json"
 INDEX_HTML = "index.html"

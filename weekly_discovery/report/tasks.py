@@ -30,8 +30,8 @@ def analysis_needed(run: dict[str, Any], params: Mapping[str, Any] | None = None
     """Whether the Spark analysis must run: False when ``report.json`` of the date was computed from the
     enriched tracks of the date and the settings there now (:mod:`weekly_discovery.report.freshness`), unless the
     ``recompute`` param asks for it. Logs why, either way; ``render`` then re-renders the page."""
-    from weekly_discovery.core.config import load_config
     from weekly_discovery.report.freshness import decide
+    from weekly_discovery.settings.config import load_config
 
     with fail_fast_on_user_errors():
         config = load_config(run["config_path"])  # the file the job reads (--config), as prepare resolved it

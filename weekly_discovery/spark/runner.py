@@ -33,9 +33,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.core.config import CONFIG_ENV, LAKE_ENV, Config, load_config
 from weekly_discovery.core.errors import FAILURE_EXIT, USER_ERROR_EXIT, UserError
 from weekly_discovery.lake import TRACKS_ENRICHED, Lake, LakeError
+from weekly_discovery.settings.config import CONFIG_ENV, LAKE_ENV, Config, load_config
 
 log = logging.getLogger(__name__)
 

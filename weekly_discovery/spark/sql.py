@@ -53,7 +53,7 @@ class SqlError(UserError, RuntimeError):
 
 
 def resolve_lake(explicit: str | None, env: Mapping[str, str] | None = None) -> str:
-    from weekly_discovery.core.config import CONFIG_ENV, LAKE_ENV, load_config
+    from weekly_discovery.settings.config import CONFIG_ENV, LAKE_ENV, load_config
 
     env = os.environ if env is None else env
     if explicit:

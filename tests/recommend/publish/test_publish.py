@@ -12,7 +12,7 @@ from devtools.standin import StandIn
 from tests.recommend.publish.conftest import DS, DS2, make_api, publish_record, write_recommendations
 from weekly_discovery.lake import PICKS, PUBLISHED, delta
 from weekly_discovery.lake.layout import read_json
-from weekly_discovery.recommend.publish import PublishInputError, chunks, publish
+from weekly_discovery.recommend.publish.playlist import PublishInputError, chunks, publish
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, ReauthorizationRequired
 
 NAME = "Weekly Discovery"
@@ -119,7 +119,7 @@ def test_no_recommendations_empty_the_playlist_when_allowed(standin, library, la
 
 def test_dry_run_sends_no_write_request_and_writes_nothing(standin, library, lake, caplog):
     write_recommendations(lake, DS, catalogue(library, 150))
-    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish")
+    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish.playlist")
     result = publish(make_api(standin), lake, DS, NAME, dry_run=True)
 
     assert api_writes(standin) == []

@@ -5,8 +5,8 @@ from __future__ import annotations
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from tests.recommend.publish.test_publish import NAME, catalogue
 from weekly_discovery.lake import PICKS, delta
-from weekly_discovery.recommend.history import recent_pick_ids
-from weekly_discovery.recommend.publish import publish
+from weekly_discovery.recommend.publish.history import recent_pick_ids
+from weekly_discovery.recommend.publish.playlist import publish
 
 
 def read_picks(lake, ds):

@@ -23,7 +23,12 @@ from tests.recommend.publish.conftest import DS, DS2, make_api, publish_record, 
 from weekly_discovery.core.errors import TransientError, UserError
 from weekly_discovery.lake import PUBLISHED, delta
 from weekly_discovery.lake.layout import read_json
-from weekly_discovery.recommend.publish import DESCRIPTION, PlaylistCreateUncertain, PlaylistRefused, publish
+from weekly_discovery.recommend.publish.playlist import (
+    DESCRIPTION,
+    PlaylistCreateUncertain,
+    PlaylistRefused,
+    publish,
+)
 
 NAME = "Weekly Discovery"
 CREATE = "POST /v1/me/playlists"
@@ -196,7 +201,7 @@ def test_an_empty_week_leaves_the_live_playlist_alone(standin, library, lake, ca
     first = publish(api, lake, DS, NAME)
     write_recommendations(lake, DS2, [])
     standin.reset_counts()
-    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish")
+    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish.playlist")
 
     result = publish(api, lake, DS2, NAME)
 
@@ -223,7 +228,7 @@ def test_an_older_week_does_not_replace_a_newer_one_unless_allowed(standin, libr
     live_record = publish_record(lake, DS2)
     playlist = library.playlists[live.playlist_id]
     standin.reset_counts()
-    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish")
+    caplog.set_level("INFO", logger="weekly_discovery.recommend.publish.playlist")
 
     backfill = publish(api, lake, DS, NAME)
 

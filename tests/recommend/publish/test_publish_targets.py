@@ -14,7 +14,7 @@ from tests.recommend.publish.test_publish_safety import (
     spotify_writes,
     store_playlist_id,
 )
-from weekly_discovery.recommend.publish import DESCRIPTION, MARKER, PlaylistRefused, publish
+from weekly_discovery.recommend.publish.playlist import DESCRIPTION, MARKER, PlaylistRefused, publish
 
 
 def test_a_param_naming_a_playlist_the_user_made_is_refused_and_the_playlist_keeps_its_300_songs(

@@ -9,8 +9,8 @@ import json
 from tests.recommend.publish.conftest import DS, DS2, make_api, write_recommendations
 from tests.recommend.publish.test_publish import NAME, catalogue
 from weekly_discovery.lake import REMOVED_PICKS, delta
-from weekly_discovery.recommend.publish import detect_reaction, publish
-from weekly_discovery.recommend.removals import removed_pick_ids
+from weekly_discovery.recommend.publish.playlist import detect_reaction, publish
+from weekly_discovery.recommend.publish.removals import removed_pick_ids
 
 DS3 = "2026-12-07"
 

@@ -9,16 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from tests.recommend.publish.conftest import DS, publish_record, write_recommendations
 from weekly_discovery.airflow.assets import ENRICHED_TRACKS
-from weekly_discovery.core.config import load_config
 from weekly_discovery.lake.layout import Lake
 from weekly_discovery.recommend import tasks as weekly_tasks
+from weekly_discovery.settings.config import load_config
 
 
 @dataclass
@@ -77,13 +76,9 @@ def test_allow_empty_and_allow_backfill_params_reach_the_publish_step(config):
 
 
 def test_the_dag_declares_allow_empty_and_allow_backfill_off_by_default():
-    import importlib.util
+    import weekly_recommendations  # dags/, on sys.path as Airflow puts it there (tests/conftest.py)
 
-    path = Path(__file__).resolve().parents[3] / "dags" / "weekly_recommendations.py"
-    spec = importlib.util.spec_from_file_location("dagfile_weekly_recommendations_params", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    params = module.weekly_recommendations().params
+    params = weekly_recommendations.weekly_recommendations().params
     assert params["allow_empty"] is False and params["allow_backfill"] is False
 
 

@@ -10,8 +10,8 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from weekly_discovery.core.config import Discover
     from weekly_discovery.discover.sources.base import CandidateSource
+    from weekly_discovery.settings.config import Discover
 
 SOURCES: dict[str, str] = {
     "reccobeats": "weekly_discovery.discover.sources.reccobeats",

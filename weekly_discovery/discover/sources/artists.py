@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.discover.sources.base import (
     STATUS_BUDGET,
@@ -31,6 +30,7 @@ from weekly_discovery.discover.sources.base import (
     SourceContext,
     SourceResult,
 )
+from weekly_discovery.settings.config import Discover
 from weekly_discovery.spotify.errors import Forbidden, NotFound
 
 log = logging.getLogger(__name__)

@@ -26,8 +26,8 @@ from weekly_discovery.discover.library import UserLibrary
 if TYPE_CHECKING:
     import requests
 
-    from weekly_discovery.core.config import Discover
     from weekly_discovery.core.retry import RetryPolicy
+    from weekly_discovery.settings.config import Discover
     from weekly_discovery.spotify.client import SpotifyAPI
 
 STATUS_DONE = "done"  # the source asked everything it wanted to

@@ -2,7 +2,7 @@
 
 Every song of the file that is not in the library is a candidate, with the audio features the file
 carries. A catalogue is large (1.2M rows, ~350 MB), so no row of it passes through this Python task:
-Spark reads it where it is scored (``jobs/score.py``, :mod:`weekly_discovery.recommend.catalog`).
+Spark reads it where it is scored (``jobs/score.py``, :mod:`weekly_discovery.recommend.scoring.catalog`).
 This source only checks that ``[discover] catalog`` names a file that is there, and records what it
 is (path, size, modification time) as the week's raw answer and in its metrics note, so the run says
 which file the week's catalogue picks came from. It makes no request (budget 0) and offers no
@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.discover.sources.base import (
     RawAnswer,
     SourceContext,
     SourceResult,
 )
+from weekly_discovery.settings.config import Discover
 
 NAME = "catalog"
 ENDPOINT = "file"  # the raw answer's "endpoint": a file looked at, not an HTTP request

@@ -7,8 +7,8 @@ role (liked, disliked, reference).
 
 from __future__ import annotations
 
-from weekly_discovery.core.config import Discover
 from weekly_discovery.discover.sources.base import Candidate, CandidateCollector, SourceContext, SourceResult
+from weekly_discovery.settings.config import Discover
 
 NAME = "playlists"
 

@@ -35,7 +35,6 @@ import math
 import random
 from typing import Any, Sequence
 
-from weekly_discovery.core.config import Discover
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.retry import RetryPolicy, send
 from weekly_discovery.core.spotify_ids import InvalidSpotifyId, parse_spotify_id
@@ -50,6 +49,7 @@ from weekly_discovery.discover.sources.base import (
     SourceContext,
     SourceResult,
 )
+from weekly_discovery.settings.config import Discover
 
 log = logging.getLogger(__name__)
 

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Protocol, Sequence
 
-from weekly_discovery.core.config import Enrichment
 from weekly_discovery.core.errors import TransientError, UserError
+from weekly_discovery.core.spotify_ids import SPOTIFY_ID_PATTERN
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
+from weekly_discovery.settings.config import Enrichment
 
 if TYPE_CHECKING:
     import requests
@@ -43,7 +44,7 @@ FILE_PROVIDER = "file"
 
 # A Spotify web link to a track, as ReccoBeats' ``href`` carries it. The same pattern is used by
 # Python (re) and by Spark (Java regex in regexp_extract), so both map rows back identically.
-SPOTIFY_TRACK_HREF_PATTERN = r"^https?://open\.spotify\.com/(?:intl-[a-z]{2}/)?track/([0-9A-Za-z]{22})(?:[/?#].*)?$"
+SPOTIFY_TRACK_HREF_PATTERN = rf"^https?://open\.spotify\.com/(?:intl-[a-z]{{2}}/)?track/({SPOTIFY_ID_PATTERN})(?:[/?#].*)?$"
 _HREF_RE = re.compile(SPOTIFY_TRACK_HREF_PATTERN)
 
 

@@ -5,11 +5,11 @@ access to it can change, so a tampered model file would run code of the attacker
 scoring job. The skops format (``skops.io``) is a zip of a JSON schema and ``.npy`` arrays (read
 with ``allow_pickle=False``): loading it constructs only the types its schema names. Before anything
 is constructed, every node of the schema is checked here against :data:`ALLOWED_TYPES` (the
-estimators, trees and value types :mod:`weekly_discovery.recommend.sk` fits, written out by hand)
+estimators, trees and value types :mod:`weekly_discovery.recommend.model.scikit` fits, written out by hand)
 and :data:`ALLOWED_LOADERS` (skops' node kinds for those; functions, methods and operators are not
-among them); anything else is refused with :class:`~weekly_discovery.recommend.model_guard.UntrustedModel`
+among them); anything else is refused with :class:`~weekly_discovery.recommend.model.guard.UntrustedModel`
 naming it, and skops is then called with the same list as its ``trusted`` types, so it would refuse
-too. Change the allow-list together with the families in ``sk.estimator``.
+too. Change the allow-list together with the families in ``scikit.estimator``.
 
 Types are not contents: scikit-learn's tree code walks a tree's node arrays in C without bounds checks,
 so a tree naming a feature or a child node outside its arrays would read (or write) outside memory and
@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import io
 import json
+import warnings
 import zipfile
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
-from weekly_discovery.recommend.model_guard import UntrustedModel
+from weekly_discovery.recommend.model.guard import UntrustedModel
+from weekly_discovery.recommend.model.scikit import SklearnModel
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from weekly_discovery.lake.storage import ObjectPath
-    from weekly_discovery.recommend.sk import SklearnModel
 
 MODEL_FILE = "model.skops"
 FORMAT = 1
@@ -67,14 +69,27 @@ ALLOWED_LOADERS = frozenset({"DictNode", "ListNode", "JsonNode", "TypeNode", "Tu
                              "RandomStateNode", "LossNode", "ObjectNode", "TreeNode"})
 
 
-def dumps(model: "SklearnModel") -> bytes:
-    import skops.io as sio
+def skops_io() -> ModuleType:
+    """``skops.io``, imported without Airflow's deprecation warnings.
 
-    return sio.dumps({"format": FORMAT, "name": model.name, "features": list(model.features),
+    On import, skops finds the module of every scipy ufunc by looking it up in every loaded module; in a
+    process that has imported Airflow that touches each of Airflow's deprecated module aliases, and each
+    raises a ``DeprecatedImportWarning`` (about 2,300) that says nothing about this project. Those (Airflow's,
+    raised from skops' lookup), and only those, are silenced for the import.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"The `airflow\.", category=FutureWarning, module=r"skops\.io\.")
+        import skops.io
+
+    return skops.io
+
+
+def dumps(model: SklearnModel) -> bytes:
+    return skops_io().dumps({"format": FORMAT, "name": model.name, "features": list(model.features),
                       "estimator": model.estimator})
 
 
-def save(model: "SklearnModel", folder: "Path | ObjectPath") -> None:
+def save(model: SklearnModel, folder: "Path | ObjectPath") -> None:
     """Write ``folder/model.skops`` (the folder is a version's ``model`` or ``baseline``)."""
     from pathlib import Path
 
@@ -89,7 +104,7 @@ def is_stored(folder: "Path | ObjectPath") -> bool:
     return (folder / MODEL_FILE).is_file()
 
 
-def load(folder: "Path | ObjectPath") -> "SklearnModel":
+def load(folder: "Path | ObjectPath") -> SklearnModel:
     """The model stored in ``folder`` by :func:`save`, after the allow-list check (module docstring)."""
     path = folder / MODEL_FILE
     return loads(path.read_bytes(), str(path))
@@ -128,17 +143,13 @@ def check(data: bytes, where: str) -> None:
     if bad_types or bad_loaders:
         named = ", ".join([*bad_types, *(f"{loader} nodes" for loader in bad_loaders)])
         raise _refuse(where, f"it names {named}, not in the allow-list of what this project stores "
-                             "(weekly_discovery/recommend/persist.py)")
+                             "(weekly_discovery/recommend/model/skops_file.py)")
 
 
-def loads(data: bytes, where: str) -> "SklearnModel":
-    import skops.io as sio
-
-    from weekly_discovery.recommend.sk import SklearnModel
-
+def loads(data: bytes, where: str) -> SklearnModel:
     check(data, where)
     try:
-        stored = sio.loads(data, trusted=sorted(ALLOWED_TYPES))
+        stored = skops_io().loads(data, trusted=sorted(ALLOWED_TYPES))
     except Exception as exc:  # noqa: BLE001 - skops' own refusal or a damaged file: either way not loaded
         raise _refuse(where, f"skops could not load it ({exc.__class__.__name__}: {exc})") from None
     if not isinstance(stored, dict) or stored.get("format") != FORMAT or "estimator" not in stored:
@@ -148,7 +159,7 @@ def loads(data: bytes, where: str) -> "SklearnModel":
     return model
 
 
-def check_contents(model: "SklearnModel", where: str) -> None:
+def check_contents(model: SklearnModel, where: str) -> None:
     """Raise :class:`UntrustedModel` unless every fitted part reads exactly the model's features and
     every tree is one scikit-learn grows: each node a leaf (both children -1, feature -2) or a split of
     a feature in ``[0, n_features)`` into two nodes after it (so every walk ends inside the arrays), and

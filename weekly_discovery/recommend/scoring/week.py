@@ -1,148 +1,26 @@
-"""The weekly model's two Spark steps, train and score, shared by the three entry points that run them.
+"""One week's scoring: the champion's probability for every candidate, the picks, both written to the lake.
 
-``jobs/train.py`` and ``jobs/score.py`` run one step each; ``jobs/weekly.py`` (the weekly DAG's one Spark
-task) runs both in one Spark session, which saves a spark-submit (~6.6 s: the JVM, the session and its first
-job) on a step that always follows the other. Each step is split the same way:
-
-- ``*_step(...)`` checks the input in the driver and returns what the step needs (no Spark yet), so a
-  missing input fails before a Spark session is paid for;
-- :func:`train` / :func:`score` do the Spark work on the session they are given.
-
-The logic itself is in :mod:`weekly_discovery.recommend.week` (training) and
-:mod:`weekly_discovery.recommend.score` (the scoring transforms).
+:func:`score_date` is what the score step runs (:mod:`weekly_discovery.recommend.job`): it reads the week's
+enriched rows (and the catalogue file, if one is scored), scores them with the champion, keeps the library,
+the recent picks and the removed ones out, caps each artist, writes ``gold/scores`` and
+``gold/recommendations`` with their ``_metrics.json``, and logs one line per step and each pick's reason.
+The transforms are in :mod:`weekly_discovery.recommend.scoring.score`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import logging
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from weekly_discovery.core.config import Config, Model
-from weekly_discovery.lake import (
-    METRICS,
-    RECOMMENDATIONS,
-    SCORES,
-    TRACKS_ENRICHED,
-    Lake,
-    tree_bytes,
-)
-from weekly_discovery.recommend import cap, catalog, removals, store
-from weekly_discovery.recommend import score as sc
-from weekly_discovery.recommend.dataset import Negatives
-from weekly_discovery.recommend.models import GRIDS
-from weekly_discovery.recommend.week import TrainSettings, train_week
+from weekly_discovery.lake import METRICS, RECOMMENDATIONS, SCORES, TRACKS_ENRICHED, Lake
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.publish import removals
+from weekly_discovery.recommend.scoring import cap, catalog
+from weekly_discovery.recommend.scoring import score as sc
+from weekly_discovery.settings.config import Model
 from weekly_discovery.spark import delta
-from weekly_discovery.spark.runner import enriched_input
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class TrainStep:
-    """A checked training input: the enriched date exists and the ``[model]`` settings are valid."""
-
-    lake: Lake
-    ds: str
-    settings: TrainSettings
-    catalogue: str | None = None  # the [discover] catalog file when that source is on: part of the background
-
-    def input_bytes(self) -> int:
-        """What training reads: the week's enriched rows (sizes the session, see ``job_session``)."""
-        return enriched_bytes(self.lake, self.ds)
-
-
-def enriched_bytes(lake: Lake, ds: str) -> int:
-    """The size of ``silver/tracks_enriched``'s folder of ``ds``: one listing, an upper bound of what a job reads
-    (after a rerun it also holds files the table no longer uses, until VACUUM deletes them)."""
-    return tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
-
-
-def catalogue_path(config: Config) -> str | None:
-    """The ``[discover] catalog`` file when the ``catalog`` source is on (its songs are scored weekly), else None."""
-    return config.discover.catalog if "catalog" in config.discover.sources else None
-
-
-def train_step(lake: Lake, ds: str, model: Model, catalogue: str | None = None) -> TrainStep:
-    """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input.
-    ``catalogue``: :func:`catalogue_path`."""
-    enriched_input(lake, ds)
-    settings = TrainSettings(features=tuple(model.features), folds=model.folds, seed=model.seed,
-                             threshold=model.threshold, grid=tuple(GRIDS[model.grid]()),
-                             artist_profile=model.artist_profile,
-                             negatives=Negatives(background=model.background, unsaved_weight=model.unsaved_weight,
-                                                 seed=model.seed),
-                             unsaved_after_weeks=model.unsaved_after_weeks)
-    return TrainStep(lake, ds, settings, catalogue)
-
-
-def train(spark, step: TrainStep) -> dict[str, Any]:
-    """Train, select and store the model of the step's week; return its card. With a catalogue, a sample of it
-    (one song per liked song) joins the week's candidates when the background is drawn
-    (:func:`weekly_discovery.recommend.catalog.background_rows`); the file is not read otherwise."""
-    enriched = delta.read_date(spark, step.lake, TRACKS_ENRICHED, step.ds)
-    more = None  # (size) -> the catalogue's sample
-    if step.catalogue:
-        more = functools.partial(catalog.background_rows, spark, step.catalogue, enriched, seed=step.settings.seed)
-    return train_week(enriched, step.lake, step.ds, step.settings, more_background=more)
-
-
-@dataclass(frozen=True)
-class ScoreStep:
-    """A checked scoring input. ``champion`` None: resolved when scoring starts (after a training step)."""
-
-    lake: Lake
-    ds: str
-    settings: Model
-    novelty_weeks: int
-    catalogue: dict[str, Any] | None
-    champion: store.ChampionRef | None = None
-
-    def input_bytes(self) -> int:
-        """What scoring reads: the week's enriched rows and the catalogue file, if one is scored."""
-        return enriched_bytes(self.lake, self.ds) + int((self.catalogue or {}).get("size") or 0)
-
-
-def score_step(lake: Lake, ds: str, config: Config, describe_catalogue: Callable[[str], Any], *,
-               champion: bool = True) -> ScoreStep:
-    """The scoring of ``ds`` with the config's ``[model]`` and ``[discover]`` settings, its input checked.
-
-    ``describe_catalogue`` checks the ``[discover] catalog`` file (the discover stage's
-    ``describe_file``: a stage does not import another, so the job passes it in); it runs only when
-    ``[discover] sources`` lists ``catalog``. With ``champion`` the champion in force for ``ds`` is
-    resolved now (fails with the fix when there is none); without it, when :func:`score` starts, i.e.
-    after the training step of the same job has written it.
-    """
-    enriched_input(lake, ds)
-    ref = store.champion_for_scoring(lake, ds) if champion else None
-    catalogue = None
-    if "catalog" in config.discover.sources:  # the file must be there: the same check as the discover task's
-        catalogue = describe_catalogue(config.discover.catalog).as_dict()
-    return ScoreStep(lake, ds, config.model, config.discover.novelty_weeks, catalogue, ref)
-
-
-def score(spark, step: ScoreStep) -> dict[str, Any]:
-    """Score the step's date with its champion (the one in force now if not resolved yet); return the metrics."""
-    champion = step.champion or store.champion_for_scoring(step.lake, step.ds)
-    return score_date(spark, step.lake, step.ds, champion, step.settings, step.novelty_weeks, step.catalogue)
-
-
-@contextlib.contextmanager
-def timed(name: str, ds: str) -> Iterator[None]:
-    """Log ``<name> ds=<D> done in <s> s`` when a step of a several-step job ends (as a one-step job's runner
-    does), or which step stopped the job: the runner then logs the error itself."""
-    started = time.monotonic()
-    try:
-        yield
-    except BaseException:
-        log.error("%s ds=%s stopped after %.1f s: the job's later steps do not run", name, ds,
-                  time.monotonic() - started)
-        raise
-    log.info("%s ds=%s done in %.1f s", name, ds, time.monotonic() - started)
 
 
 def score_date(spark, lake: Lake, ds: str, champion: store.ChampionRef, settings: Model,

@@ -3,10 +3,10 @@
 The novelty rules keep a song out of the playlist when it is in the library (liked, disliked,
 reference), when it was published in the last ``novelty_weeks`` weeks, and when the user removed it
 from the playlist after it was offered. The last one is seen here: when the weekly run of ``D``
-starts, before training (the model learns from removed picks: :mod:`weekly_discovery.recommend.feedback`),
+starts, before training (the model learns from removed picks: :mod:`weekly_discovery.recommend.training.feedback`),
 :func:`detect_removals` reads the items the playlist holds now (a page or two of
 ``GET /playlists/{id}/items``; it is the user's own playlist) and compares them with the picks of the week
-it holds (``published_ds`` in ``playlist.json``; :func:`weekly_discovery.recommend.publish.detect_reaction`
+it holds (``published_ds`` in ``playlist.json``; :func:`weekly_discovery.recommend.publish.playlist.detect_reaction`
 says when it does not compare). A pick that is no longer there was removed by the user.
 
 The Delta table ``gold/removed_picks``, dated by the week offered (``ds``), keeps one row per removed song:
@@ -26,7 +26,7 @@ from typing import Any
 
 from weekly_discovery.lake import REMOVED_PICKS, Lake, check_ds
 from weekly_discovery.lake import delta
-from weekly_discovery.recommend.history import read_picks, recent_pick_ids
+from weekly_discovery.recommend.publish.history import read_picks, recent_pick_ids
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Two kinds of negatives come from the playlist this project publishes (strongest first):
 
 - **removed**: a pick the person took out of the playlist (``gold/removed_picks``, detected before week
-  ``D``: :func:`weekly_discovery.recommend.removals.removed_pick_ids`); weight 1, as a disliked song;
+  ``D``: :func:`weekly_discovery.recommend.publish.removals.removed_pick_ids`); weight 1, as a disliked song;
 - **unsaved**: a pick offered at least ``unsaved_after_weeks`` weeks before ``D`` and still not in a
   liked source on ``D`` (nor removed); a weak negative, weight ``[model] unsaved_weight``. A pick the
   person saved is in Liked Songs, so it is already a positive.
@@ -12,7 +12,7 @@ The rows take the enriched table's shape (role ``removed`` / ``unsaved``): name 
 ``gold/picks``, features from the feature cache as the enrichment of ``D`` left it (``silver/audio_features``,
 one Delta table with a row per (track id, ``fetched_ds``): per pick, its row with the greatest ``fetched_ds``
 on or before ``D``, what the cache's snapshot of ``D`` used to hold; :func:`cached_features`), so
-:func:`weekly_discovery.recommend.dataset.labelled_set` treats them like any source's rows. A pick whose
+:func:`weekly_discovery.recommend.training.dataset.labelled_set` treats them like any source's rows. A pick whose
 features the cache does not have is counted and left out (the log says how many).
 """
 
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
 from weekly_discovery.lake import AUDIO_FEATURES, Lake, check_ds
 from weekly_discovery.lake import delta
-from weekly_discovery.recommend.dataset import LIKED, REMOVED, UNSAVED
-from weekly_discovery.recommend.history import read_picks
-from weekly_discovery.recommend.removals import removed_pick_ids
+from weekly_discovery.recommend.publish.history import read_picks
+from weekly_discovery.recommend.publish.removals import removed_pick_ids
+from weekly_discovery.recommend.training.dataset import LIKED, REMOVED, UNSAVED
 
 if TYPE_CHECKING:
     import pyarrow as pa

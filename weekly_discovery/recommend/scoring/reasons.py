@@ -19,13 +19,12 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.core.vocabulary import STATUS_OK
+from weekly_discovery.core.vocabulary import LIKED, STATUS_OK, TRAINING_ROLES
 
 NEAREST_K = 3
 MAX_REASON_CHARS = 300  # the whole line
 MAX_NAME_CHARS = 60  # one song, artist or playlist name inside it
 MAX_SEEDS_NAMED = 2  # "ReccoBeats, from <song> and <song>" (and "and 3 more")
-TRAINING_ROLES = ("liked", "disliked")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -73,7 +72,7 @@ def nearest_liked(picks: Sequence[Mapping[str, Any]], library: Sequence[Mapping[
         if known is None:
             continue
         training.setdefault(row["track_id"], known)
-        if row["role"] == "liked":
+        if row["role"] == LIKED:
             liked.setdefault(row["track_id"], (row, known))
     kept = []  # a feature with no spread in the library cannot tell songs apart: left out
     if len(training) >= 2:

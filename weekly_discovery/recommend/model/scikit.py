@@ -1,11 +1,10 @@
-"""The challengers and the cross-validation as single-node scikit-learn fits, distributed by Spark.
+"""The model families as single-node scikit-learn estimators: built, fitted, described.
 
 A library's labelled set is small (one person's likes and dislikes: thousands of rows), so each fit
 is a second or less on one core, while Spark ML pays a Spark job per optimizer iteration or tree
-level (minutes for the weekly grid). Here the (configuration x fold) grid is a list of tasks; Spark
-runs them as ``mapInPandas`` tasks (one partition each, as many at once as the cluster has cores)
-over the labelled rows shipped once as a broadcast, each task fitting one scikit-learn estimator on
-k-1 folds and scoring the held-out fold. Only per-fold metrics come back to the driver.
+level. The cross-validation runs these fits as Spark tasks
+(:mod:`weekly_discovery.recommend.training.cross_validation`); the champion scores as a pandas UDF
+(:mod:`weekly_discovery.recommend.model.predict`).
 
 The families, as scikit-learn estimators (parameters keep Spark ML's names, so a champion stored
 by an older version of the project is re-evaluated with the same configuration):
@@ -13,7 +12,7 @@ by an older version of the project is re-evaluated with the same configuration):
 - ``post_lr``: ``LogisticRegression(C=inf, solver="newton-cholesky")`` on the raw features: the
   unpenalized maximum-likelihood fit, mathematically the post's Spark ``LogisticRegression(
   elasticNetParam=1, regParam=0)`` (with ``regParam`` 0 the elastic-net mix has no effect). The
-  stored baseline and its coefficient table are still fitted by Spark ML (recommend/models.py).
+  stored baseline and its coefficient table are still fitted by Spark ML (recommend/model/families.py).
 - ``weighted_lr``: ``StandardScaler`` then ``LogisticRegression`` with balanced sample weights;
   Spark's ``regParam`` r becomes ``C = 1 / (r * n)`` (the same objective: Spark averages the
   weighted loss, and the balanced weights sum to n).
@@ -40,27 +39,20 @@ reproducible whatever the partitioning or the task order.
 
 from __future__ import annotations
 
-import time
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from weekly_discovery.recommend.dataset import LABEL, TRACK_ID, WEIGHT
-from weekly_discovery.recommend.folds import FOLD
-from weekly_discovery.recommend.metrics import local_fold_metrics
+from weekly_discovery.recommend.model.columns import LABEL, TRACK_ID, WEIGHT
 
 if TYPE_CHECKING:
     import pandas as pd
-    from pyspark.sql import DataFrame, SparkSession
 
-    from weekly_discovery.recommend.models import Candidate
+    from weekly_discovery.recommend.model.families import Candidate
 
 FEATURE_SUBSETS = {"auto": "sqrt", "sqrt": "sqrt", "log2": "log2", "all": None, "onethird": 1.0 / 3.0}
-#: An optional column of the CV frame: the label a held-out row is judged by, when it is not the label it is
-#: trained with (the benchmark hides the Kaggle dislikes from training and scores against them).
-TRUTH = "truth"
 
 
 def balanced_weights(y: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
@@ -110,7 +102,7 @@ class SklearnModel:
 def positive_probability(estimator: Any, x: np.ndarray) -> np.ndarray:
     proba = estimator.predict_proba(x)
     classes = list(estimator.classes_)
-    if 1.0 not in classes:  # fitted on one class only (see _fit)
+    if 1.0 not in classes:  # fitted on one class only (see fit_arrays)
         return np.zeros(len(x))
     return proba[:, classes.index(1.0)]
 
@@ -163,8 +155,9 @@ def weighs_rows(candidate: "Candidate") -> bool:
     return candidate.name != "post_lr"
 
 
-def _fit(candidate: "Candidate", x: np.ndarray, y: np.ndarray, seed: int, threads: int = 1,
-         weights: np.ndarray | None = None) -> Any:
+def fit_arrays(candidate: "Candidate", x: np.ndarray, y: np.ndarray, seed: int, threads: int = 1,
+               weights: np.ndarray | None = None) -> Any:
+    """``candidate``'s estimator fitted on ``x``, ``y`` (balanced ``weights`` where the family weighs rows)."""
     from sklearn.dummy import DummyClassifier
 
     if len(np.unique(y)) < 2:  # a training split with one class: it can only say that class
@@ -191,7 +184,7 @@ def fit(candidate: "Candidate", frame: "pd.DataFrame", features: tuple[str, ...]
     frame = frame.sort_values(TRACK_ID, kind="stable") if TRACK_ID in frame.columns else frame
     x = frame[list(features)].to_numpy(dtype=float)
     y = frame[LABEL].to_numpy(dtype=float)
-    return SklearnModel(candidate.name, tuple(features), _fit(candidate, x, y, seed, weights=row_weights(frame)))
+    return SklearnModel(candidate.name, tuple(features), fit_arrays(candidate, x, y, seed, weights=row_weights(frame)))
 
 
 def row_weights(frame: "pd.DataFrame") -> np.ndarray | None:
@@ -214,142 +207,3 @@ def describe(model: SklearnModel) -> dict[str, Any]:
     else:
         importances = getattr(last, "feature_importances_", np.zeros(len(model.features)))
     return {"importances": {n: float(v) for n, v in zip(model.features, importances)}}
-
-
-# ---- the cross-validation grid as Spark tasks ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    """One configuration to cross-validate: its features, and the columns a row must have non-null
-    to take part (the incumbent champion is compared on the rows that have all its features)."""
-
-    candidate: "Candidate"
-    features: tuple[str, ...]
-    complete_for: tuple[str, ...] = ()
-
-
-TASK_SCHEMA = ("evaluation int, fold int, rows long, positives long, negatives long, roc_auc double, "
-               "pr_auc double, tn long, fp long, fn long, tp long, pu_positives long, pu_sum double, seconds double")
-
-
-def run_task(frame: "pd.DataFrame", evaluation: Evaluation, fold: int, seed: int,
-             threshold: float, threads: int = 1) -> dict[str, Any] | None:
-    """Fit on every fold but ``fold``, score ``fold``; its metrics (None if it holds no row)."""
-    started = time.process_time()
-    rows = frame
-    if evaluation.complete_for:
-        rows = rows[rows[list(evaluation.complete_for)].notna().all(axis=1)]
-    test = rows[FOLD].to_numpy() == fold
-    if not test.any():
-        return None
-    x = rows[list(evaluation.features)].to_numpy(dtype=float)
-    y = rows[LABEL].to_numpy(dtype=float)
-    weights = row_weights(rows)
-    train_weights = None if weights is None else weights[~test]
-    model = _fit(evaluation.candidate, x[~test], y[~test], seed, threads, train_weights)
-    scores = positive_probability(model, x[test])
-    truth = rows[TRUTH].to_numpy(dtype=float)[test] if TRUTH in rows.columns else y[test]
-    metrics = local_fold_metrics(truth, scores, threshold)
-    # Elkan-Noto: the held-out labelled positives' mean P(labelled | x), the class weights undone
-    ratio = labelled_share(y[~test], train_weights) if weighs_rows(evaluation.candidate) else 1.0
-    held = y[test] == 1
-    pu_sum = float(unweighted(scores[held], ratio).sum())
-    return {**metrics, "pu_positives": int(held.sum()), "pu_sum": pu_sum, "fold": fold,
-            "seconds": time.process_time() - started}
-
-
-def _cost(evaluation: Evaluation) -> float:
-    """A rough relative cost, so the largest fits start first and the last wave is short."""
-    p, name = evaluation.candidate.params, evaluation.candidate.name
-    if name == "random_forest":
-        return float(p.get("numTrees", 100)) * float(p.get("maxDepth") or 16)
-    if name == "forests":
-        return float(p.get("numTrees", 100)) * float(p.get("maxDepth") or 16) + float(p.get("extraTrees", 150)) * 16
-    if name == "gbt":
-        return 4.0 * float(p.get("maxIter", 50)) * float(p.get("maxDepth", 3))
-    return 1.0
-
-
-def cross_validate_grid(spark: "SparkSession", frame: "pd.DataFrame", evaluations: list[Evaluation], k: int,
-                        seed: int, threshold: float, threads: int = 1) -> list[tuple[list[dict[str, Any]], float]]:
-    """Per evaluation, (its per-fold metrics in fold order, the seconds its fits took in all).
-
-    ``frame`` holds the labelled rows (``fold``, ``label`` and every feature column any evaluation
-    reads), sorted by track id. One Spark job: a task per (evaluation, fold), largest first.
-    """
-    import pandas as pd
-
-    if not evaluations:
-        return []
-    frame = frame.sort_values(TRACK_ID, kind="stable").reset_index(drop=True) if TRACK_ID in frame.columns \
-        else frame
-    columns = sorted({LABEL, FOLD, *(c for e in evaluations for c in (*e.features, *e.complete_for)),
-                      *(c for c in (WEIGHT, TRUTH) if c in frame.columns)})
-    shared = spark.sparkContext.broadcast((frame[columns], list(evaluations)))
-    tasks = sorted(((i, fold) for i in range(len(evaluations)) for fold in range(k)),
-                   key=lambda t: (-_cost(evaluations[t[0]]), t))
-
-    def run(batches):
-        data, evals = shared.value
-        for batch in batches:
-            out = [run_task(data, evals[int(i)], int(fold), seed, threshold, threads)
-                   for i, fold in zip(batch["evaluation"], batch["fold"])]
-            out = [{**o, "evaluation": int(i)} for o, i in zip(out, batch["evaluation"]) if o is not None]
-            yield pd.DataFrame(out, columns=[c.split()[0] for c in TASK_SCHEMA.split(", ")])
-
-    collected = _one_task_per_partition(spark, tasks).mapInPandas(run, TASK_SCHEMA).collect()
-    shared.unpersist()
-    out: list[tuple[list[dict[str, Any]], float]] = [([], 0.0) for _ in evaluations]
-    for r in sorted(collected, key=lambda r: (r["evaluation"], r["fold"])):
-        folds, seconds = out[r["evaluation"]]
-        entry = r.asDict()
-        seconds += entry.pop("seconds")
-        entry.pop("evaluation")
-        folds.append(entry)
-        out[r["evaluation"]] = (folds, seconds)
-    return out
-
-
-def _one_task_per_partition(spark: "SparkSession", tasks: list[tuple[int, int]]) -> "DataFrame":
-    """The task list as a DataFrame with one task per partition, in the given order."""
-    rdd = spark.sparkContext.parallelize(tasks, numSlices=len(tasks))
-    return spark.createDataFrame(rdd, "evaluation int, fold int")
-
-
-# ---- scoring ------------------------------------------------------------------------------------
-
-_LOADED: dict[str, SklearnModel] = {}  # per Python worker: sha256 of the model bytes -> the model loaded from them
-
-
-def predict(model: SklearnModel, df: "DataFrame", score_col: str) -> "DataFrame":
-    """``df`` with ``score_col``: a pandas UDF over the model's stored bytes, broadcast once.
-
-    Each executor's Python worker loads the model once (through the same allow-list as the
-    driver, :mod:`weekly_discovery.recommend.persist`) and scores Arrow batches of the feature
-    columns only, so scoring scales out with the cluster like any Spark column expression.
-    """
-    import pandas as pd
-    from pyspark.sql import functions as F
-    from pyspark.sql.functions import pandas_udf
-
-    from weekly_discovery.recommend import persist
-
-    import hashlib
-
-    blob = persist.dumps(model)
-    key = hashlib.sha256(blob).hexdigest()
-    payload = df.sparkSession.sparkContext.broadcast(blob)
-    features = list(model.features)
-
-    def probability(batch, /):
-        loaded = _LOADED.get(key)
-        if loaded is None:
-            loaded = _LOADED[key] = persist.loads(payload.value, "the broadcast model")
-        return pd.Series(loaded.probability(batch[features].to_numpy(dtype=float)))
-
-    # real classes, not the strings `from __future__ import annotations` would leave for Spark to resolve
-    probability.__annotations__ = {"batch": pd.DataFrame, "return": pd.Series}
-    probability = pandas_udf(probability, "double")
-    inputs = F.struct(*[F.col(f).cast("double").alias(f) for f in features])
-    return df.withColumn(score_col, probability(inputs))

@@ -16,7 +16,7 @@ Candidates are every role-``candidates`` row: the candidate playlists' songs (so
 one ``source_key`` per playlist, so "N of M" stays per playlist) and the songs discovery found
 (``source_key`` ``discover-<source>``: reccobeats, artists), plus, when the ``catalog`` source is on,
 the catalogue's rows (``discover-catalog``, read by Spark in the score job:
-:mod:`weekly_discovery.recommend.catalog`), which never pass through ``tracks_enriched``.
+:mod:`weekly_discovery.recommend.scoring.catalog`), which never pass through ``tracks_enriched``.
 """
 
 from __future__ import annotations
@@ -26,20 +26,26 @@ from typing import TYPE_CHECKING
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from weekly_discovery.core.vocabulary import DISCOVER_SOURCE_PREFIX, STATUS_OK
-from weekly_discovery.recommend import catalog
-from weekly_discovery.recommend.models import SCORE, predict
+from weekly_discovery.core.vocabulary import (
+    CANDIDATES,
+    DISCOVER_SOURCE_PREFIX,
+    LIBRARY_ROLES,
+    LIKED,
+    STATUS_OK,
+    TRAINING_ROLES,
+)
+from weekly_discovery.recommend.model.columns import SCORE
+from weekly_discovery.recommend.model.predict import predict
 from weekly_discovery.recommend.profile import (
     base_feature,
     is_profile,
     with_artist_profile,
 )
+from weekly_discovery.recommend.scoring import catalog
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
 
-CANDIDATES, LIKED, DISLIKED, REFERENCE = "candidates", "liked", "disliked", "reference"
-LIBRARY_ROLES = (LIKED, DISLIKED, REFERENCE)  # a song in any of these is never a pick
 PLAYLISTS = "playlists"  # the source of the candidate playlists' songs
 SCORED = "scored"
 SCORE_COLUMNS = (
@@ -68,15 +74,15 @@ def score_candidates(
 
     Artist-profile features (``artist_avg_*``) are computed from the whole ``enriched`` table, as
     in training (:mod:`weekly_discovery.recommend.profile`). ``catalogue``: the catalogue's candidate
-    rows (:func:`weekly_discovery.recommend.catalog.catalogue_candidates`), scored with the others;
-    their profile as :func:`~weekly_discovery.recommend.catalog.with_catalogue_profile` says.
+    rows (:func:`weekly_discovery.recommend.scoring.catalog.catalogue_candidates`), scored with the others;
+    their profile as :func:`~weekly_discovery.recommend.scoring.catalog.with_catalogue_profile` says.
     """
     return scored_rows(model, enriched, features, threshold, catalogue, pu).select(*SCORE_COLUMNS)
 
 
 def liked_probability(score: Column, pu: dict | None) -> Column:
     """The model's score as P(liked): itself, or for a model that learned from background songs (the card's
-    ``pu``) the positive-unlabeled correction :func:`weekly_discovery.recommend.sk.pu_probability`."""
+    ``pu``) the positive-unlabeled correction :func:`weekly_discovery.recommend.model.scikit.pu_probability`."""
     if not pu:
         return score
     ratio, c = float(pu["weight_ratio"]), float(pu["label_frequency"])
@@ -171,8 +177,8 @@ def known_track_ids(enriched: DataFrame) -> DataFrame:
 def excluded_track_ids(enriched: DataFrame, recent_picks: DataFrame) -> DataFrame:
     """The songs that cannot be picked this week (novelty): every library song (:func:`known_track_ids`)
     and the ``recent_picks`` (a ``track_id`` column): every song published in the last ``novelty_weeks``
-    weeks (:func:`weekly_discovery.recommend.history.recent_pick_ids`) and every song the user removed
-    from the playlist after it was offered (:func:`weekly_discovery.recommend.removals.removed_pick_ids`).
+    weeks (:func:`weekly_discovery.recommend.publish.history.recent_pick_ids`) and every song the user removed
+    from the playlist after it was offered (:func:`weekly_discovery.recommend.publish.removals.removed_pick_ids`).
 
     A song the user disliked since it was offered is in a disliked playlist, so in the library.
     """
@@ -293,11 +299,11 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
                  scored: DataFrame | None = None, catalogue_path: str | None = None) -> dict[str, str]:
     """``track_id -> reason`` for the week's few picks (rows of :func:`recommend`, collected).
 
-    Each reason (:func:`weekly_discovery.recommend.reasons.reason_line`) names where the song came
+    Each reason (:func:`weekly_discovery.recommend.scoring.reasons.reason_line`) names where the song came
     from (its ``silver/candidates`` provenance, carried in ``tracks_enriched``: the seed songs by name,
     the liked artist and how many of their songs are liked, the playlist), the model's probability and
     the liked songs nearest to it in the model's audio features
-    (:func:`~weekly_discovery.recommend.reasons.nearest_liked`). The feature space is the champion's base
+    (:func:`~weekly_discovery.recommend.scoring.reasons.nearest_liked`). The feature space is the champion's base
     features (an artist-profile feature is its base feature's average, so it is left out).
 
     Two small collects reach the driver, whatever the size of the candidates: the picks' own rows
@@ -305,11 +311,7 @@ def pick_reasons(enriched: DataFrame, picks: list[dict], features: tuple[str, ..
     training collects it); the rest is plain Python. A catalogue pick is not in ``enriched``: its features
     come from ``scored`` (:func:`scored_rows`, the job's cached rows) and its provenance is ``catalogue_path``.
     """
-    from weekly_discovery.recommend.reasons import (
-        TRAINING_ROLES,
-        nearest_liked,
-        reason_line,
-    )
+    from weekly_discovery.recommend.scoring.reasons import nearest_liked, reason_line
 
     if not picks:
         return {}

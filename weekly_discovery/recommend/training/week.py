@@ -15,22 +15,26 @@ from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.vocabulary import POST_FEATURES
 from weekly_discovery.lake import Lake
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import sk, store
-from weekly_discovery.recommend.dataset import GROUP, LABEL, WEIGHT, LabelledSet, Negatives, labelled_set
-from weekly_discovery.recommend.feedback import reaction_rows
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model import scikit as sk
+from weekly_discovery.recommend.model import store
+from weekly_discovery.recommend.model.columns import GROUP, LABEL, WEIGHT
+from weekly_discovery.recommend.model.predict import describe
 from weekly_discovery.recommend.profile import with_artist_profile
-from weekly_discovery.recommend.train import (
+from weekly_discovery.recommend.training import cross_validation
+from weekly_discovery.recommend.training.dataset import LabelledSet, Negatives, labelled_set
+from weekly_discovery.recommend.training.feedback import reaction_rows
+from weekly_discovery.recommend.training.selection import (
     CandidateResult,
     Decision,
     best_of,
     candidate_features,
     check_trainable,
-    prepare_local,
     coefficient_lines,
     decide,
     evaluate,
     metrics_text,
+    prepare_local,
     refit,
     spark_rows,
     train_candidates,
@@ -99,7 +103,7 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
     """Train, select and store the model of ``ds``; update the champion pointer; return the card.
 
     A rerun of a week whose version is frozen (later weeks were trained since, see
-    :mod:`weekly_discovery.recommend.store`) trains nothing: it returns the stored card, and the
+    :mod:`weekly_discovery.recommend.model.store`) trains nothing: it returns the stored card, and the
     lake is left as it was, so later weeks' records keep pointing at the model that won.
     """
     frozen = store.frozen_card(lake, ds)
@@ -152,12 +156,12 @@ def train_week(enriched: "DataFrame", lake: Lake, ds: str, settings: TrainSettin
         baseline_rows.unpersist()
     model = baseline_model if challenger is None else challenger
     log.info("cross-validation and refits: %.1f s", time.monotonic() - cv_started)
-    baseline_desc = cand.describe(baseline_result.candidate, baseline_model, features)
+    baseline_desc = describe(baseline_result.candidate, baseline_model, features)
     log.info("the post's model (%s) refit on all %d rows with Spark ML, coefficients on raw feature scales:",
              baseline_result.candidate.label(), labelled.counts["rows"])
     for line in coefficient_lines(baseline_desc):
         log.info("%s", line)
-    best_desc = cand.describe(best.candidate, model, best_features)
+    best_desc = describe(best.candidate, model, best_features)
 
     decision = _decide(plan, frame, best_features, best, results, evaluated[len(grid):], settings)
     log.info("champion decision: %s", decision.reason)
@@ -202,7 +206,7 @@ def positive_unlabeled(labelled: LabelledSet, frame: "pd.DataFrame", best: Candi
 
     Elkan and Noto (KDD 2008): a classifier g of labelled (liked) against unlabeled songs estimates
     P(labelled | x) = c P(liked | x), with c the label frequency, estimated as g's mean over held-out liked
-    songs (:func:`weekly_discovery.recommend.metrics.summarize`); scoring divides by it. ``weight_ratio`` is
+    songs (:func:`weekly_discovery.recommend.training.metrics.summarize`); scoring divides by it. ``weight_ratio`` is
     W_1 / W_0 of the training rows, which undoes the class balancing first (:func:`sk.unweighted`). The
     prior printed is the share of the unlabeled songs that are liked by the same estimate.
     """
@@ -266,7 +270,7 @@ class _IncumbentPlan:
     incumbent: store.ChampionRef | None = None
     unknown: tuple[str, ...] = ()
     same_rows: bool = True
-    extra: list[sk.Evaluation] = field(default_factory=list)
+    extra: list[cross_validation.Evaluation] = field(default_factory=list)
 
 
 def _incumbent_plan(incumbent: store.ChampionRef | None, frame: "pd.DataFrame", grid: list[cand.Candidate],
@@ -288,7 +292,7 @@ def _incumbent_plan(incumbent: store.ChampionRef | None, frame: "pd.DataFrame", 
         return _IncumbentPlan(incumbent, same_rows=True)
     complete = () if same_rows else tuple(incumbent.features)
     return _IncumbentPlan(incumbent, same_rows=same_rows,
-                          extra=[sk.Evaluation(incumbent.candidate, tuple(incumbent.features), complete)])
+                          extra=[cross_validation.Evaluation(incumbent.candidate, tuple(incumbent.features), complete)])
 
 
 def _decide(plan: _IncumbentPlan, frame: "pd.DataFrame", features: tuple[str, ...], best: CandidateResult,
@@ -316,7 +320,7 @@ def _decide(plan: _IncumbentPlan, frame: "pd.DataFrame", features: tuple[str, ..
         old_cv = next(r.cv for r in results if r.candidate == incumbent.candidate)
     new_cv = best.cv
     if not plan.same_rows:
-        new_cv = evaluate(frame, [sk.Evaluation(best.candidate, features, tuple(incumbent.features))],
+        new_cv = evaluate(frame, [cross_validation.Evaluation(best.candidate, features, tuple(incumbent.features))],
                           settings.folds, settings.seed, settings.threshold)[0][0]
     log.info("current champion on this week's folds: %s", metrics_text(old_cv))
     return decide(new_cv, old_cv, incumbent=info)

@@ -4,7 +4,7 @@ Used by ``jobs/train.py`` (weekly) and ``benchmarks/model_quality.py`` (the figu
 so both measure the same code. The labelled rows and their ``fold`` come from Spark (:func:`prepare`,
 cached in one partition, which the post's Spark ML refit reads); the cross-validation collects them
 once as a small pandas frame (:func:`local_rows`) and runs the whole (configuration x fold) grid as
-one Spark job of single-node scikit-learn fits (:mod:`weekly_discovery.recommend.sk`).
+one Spark job of single-node scikit-learn fits (:mod:`weekly_discovery.recommend.model.scikit`).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Union
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.recommend import models as cand
-from weekly_discovery.recommend import sk
-from weekly_discovery.recommend.dataset import GROUP, LABEL, TRACK_ID
-from weekly_discovery.recommend.folds import FOLD, assign_folds
-from weekly_discovery.recommend.metrics import summarize
+from weekly_discovery.recommend.model import families as cand
+from weekly_discovery.recommend.model import scikit as sk
+from weekly_discovery.recommend.model.columns import GROUP, LABEL, TRACK_ID
 from weekly_discovery.recommend.profile import model_features
+from weekly_discovery.recommend.training import cross_validation
+from weekly_discovery.recommend.training.folds import FOLD, assign_folds
+from weekly_discovery.recommend.training.metrics import summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -94,10 +95,10 @@ def prepare_local(labelled: "DataFrame", k: int, seed: int) -> "pd.DataFrame":
     """The labelled rows collected once (the week's one pass over the data) with their fold, sorted by
     track id: id, artist group, label, fold and every numeric column (features, artist profile).
 
-    The folds follow the same rule as :func:`prepare` (:func:`weekly_discovery.recommend.folds.python_folds`
+    The folds follow the same rule as :func:`prepare` (:func:`weekly_discovery.recommend.training.folds.python_folds`
     is its plain-Python twin), computed on the driver: the set is one person's likes and dislikes.
     """
-    from weekly_discovery.recommend.folds import python_folds
+    from weekly_discovery.recommend.training.folds import python_folds
 
     numeric = _numeric_columns(labelled)
     frame = labelled.select(TRACK_ID, GROUP, LABEL, *numeric).toPandas()
@@ -159,7 +160,7 @@ def local_rows(data: "Rows") -> "pd.DataFrame":
 
 def evaluate(
     data: "Rows",
-    evaluations: list[sk.Evaluation],
+    evaluations: list[cross_validation.Evaluation],
     k: int,
     seed: int,
     threshold: float = 0.5,
@@ -173,7 +174,7 @@ def evaluate(
 
     frame = local_rows(data)
     spark = SparkSession.getActiveSession() or SparkSession.builder.getOrCreate()
-    results = sk.cross_validate_grid(spark, frame, evaluations, k, seed, threshold, fit_threads())
+    results = cross_validation.cross_validate_grid(spark, frame, evaluations, k, seed, threshold, fit_threads())
     return [(summarize(per_fold), seconds) for per_fold, seconds in results]
 
 
@@ -186,7 +187,7 @@ def cross_validate(
     threshold: float = 0.5,
 ) -> dict[str, Any]:
     """Fit ``candidate`` on k-1 folds and score the held-out fold, for each fold; return the CV metrics."""
-    return evaluate(data, [sk.Evaluation(candidate, tuple(features))], k, seed, threshold)[0][0]
+    return evaluate(data, [cross_validation.Evaluation(candidate, tuple(features))], k, seed, threshold)[0][0]
 
 
 def candidate_features(candidate: cand.Candidate, features: tuple[str, ...] | list[str],
@@ -207,7 +208,7 @@ def train_candidates(
     threshold: float = 0.5,
     on_result: Callable[[CandidateResult], None] | None = None,
     artist_profile: bool = False,
-    extra: list[sk.Evaluation] = (),
+    extra: list[cross_validation.Evaluation] = (),
 ) -> list[CandidateResult]:
     """Cross-validate each candidate (one Spark job for the whole grid); log one line each; results in order.
 
@@ -216,7 +217,7 @@ def train_candidates(
     ``extra`` evaluations (the incumbent champion's configuration) run in the same job; their
     results follow the candidates' in the returned list.
     """
-    evaluations = [sk.Evaluation(c, candidate_features(c, features, artist_profile)) for c in candidates]
+    evaluations = [cross_validation.Evaluation(c, candidate_features(c, features, artist_profile)) for c in candidates]
     evaluations += list(extra)
     started = time.monotonic()
     outcomes = evaluate(data, evaluations, k, seed, threshold)

@@ -8,7 +8,7 @@ therefore leaves the same playlist with the same tracks, never duplicates. The l
 ``snapshot_id`` is recorded in the Delta table ``gold/published`` (one row per week ``D``: a few scalar
 columns, :data:`RECORD_COLUMNS`, and the whole record as a JSON string in ``record``;
 :func:`read_record` parses it), and the songs published, with their source, probability and reason, in
-``gold/picks`` (:mod:`weekly_discovery.recommend.history`; not on a dry run or a skipped week: only what the
+``gold/picks`` (:mod:`weekly_discovery.recommend.publish.history`; not on a dry run or a skipped week: only what the
 user was really offered is history). Both are written with ``write_date``: one commit each, a rerun of
 ``D`` replaces ``D`` only.
 
@@ -55,8 +55,8 @@ from weekly_discovery.core.errors import TransientError, UserError
 from weekly_discovery.lake import METRICS, PUBLISHED, RECOMMENDATIONS, Lake, check_ds, read_json
 from weekly_discovery.lake import delta
 from weekly_discovery.lake import write_json as write_json_file
-from weekly_discovery.recommend.history import pick_rows, write_picks
-from weekly_discovery.recommend.removals import detect_removals
+from weekly_discovery.recommend.publish.history import pick_rows, write_picks
+from weekly_discovery.recommend.publish.removals import detect_removals
 from weekly_discovery.spotify.errors import REAUTHORIZE_HINT, Forbidden, ReauthorizationRequired, SpotifyUnavailable
 
 log = logging.getLogger(__name__)
@@ -274,7 +274,7 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
 
 def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[str]:
     """Before week ``ds`` is trained: record the picks of the week the playlist holds that the user took out
-    (:func:`weekly_discovery.recommend.removals.detect_removals`); return the newly seen ones.
+    (:func:`weekly_discovery.recommend.publish.removals.detect_removals`); return the newly seen ones.
 
     Nothing to compare (no playlist yet, or it already holds ``ds`` or a later week: a rerun), or an earlier
     publish stopped while replacing the items (``writing_ds`` after ``published_ds``: what the playlist holds

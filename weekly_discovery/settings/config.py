@@ -225,7 +225,7 @@ class Model:
         AfterValidator(_distinct)] = POST_FEATURES
     top_n: Annotated[WholeNumber, _between(1, 10_000)] = 30
     # at most this many songs of one artist in a week's playlist; "auto": from how concentrated the liked
-    # songs are on a few artists (recommend/cap.py)
+    # songs are on a few artists (recommend/scoring/cap.py)
     max_per_artist: Annotated[Union[Literal["auto"], Annotated[WholeNumber, _between(1, 10_000)]], Field(
         description='"auto" or a whole number from 1 to 10000')] = "auto"
     playlist_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
@@ -302,7 +302,7 @@ class Discover:
     * ``catalog``: no default. The path (beside the config file when relative) or object-store URI of
       a track catalogue CSV the user downloaded once (Kaggle's "Spotify 1.2M+ Songs"
       ``tracks_features.csv`` layout); the ``catalog`` source, listed in ``sources``, needs it. Spark
-      reads it in the score job (:mod:`weekly_discovery.recommend.catalog`); its budget is 0 (no requests).
+      reads it in the score job (:mod:`weekly_discovery.recommend.scoring.catalog`); its budget is 0 (no requests).
     """
 
     sources: Annotated[tuple[DiscoverSource, ...], Field(

@@ -14,7 +14,7 @@ features, so another feature set (the incumbent champion's) can be evaluated on 
 
 Besides the library's liked (label 1) and disliked (0) sources, the rows may come from the person's
 reaction to earlier picks (role ``removed``: taken out of the playlist; ``unsaved``: still not saved
-weeks later; both label 0, see :mod:`weekly_discovery.recommend.feedback`) and from the **background**:
+weeks later; both label 0, see :mod:`weekly_discovery.recommend.training.feedback`) and from the **background**:
 a seeded sample of the week's candidates that are in no library role, label 0 but *unlabeled* rather
 than disliked (positive-unlabeled learning, docs/model.md). Each row carries its ``kind`` (the
 strongest role it has: liked, disliked, removed, unsaved, background) and a ``weight``.
@@ -27,19 +27,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.core.vocabulary import FEATURE_COLUMNS, STATUS_OK
+from weekly_discovery.core.vocabulary import CANDIDATES, DISLIKED, FEATURE_COLUMNS, LIBRARY_ROLES, LIKED, STATUS_OK
+from weekly_discovery.recommend.model.columns import GROUP, KIND, LABEL, TRACK_ID, WEIGHT
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-LIKED, DISLIKED, REMOVED, UNSAVED, BACKGROUND = "liked", "disliked", "removed", "unsaved", "background"
+REMOVED, UNSAVED, BACKGROUND = "removed", "unsaved", "background"  # the kinds beside the roles liked, disliked
 #: The kinds of training rows, strongest first: a track with several roles takes the first (liked AND
 #: disliked is a conflict and dropped). Background is what is left of the week's candidates.
 KINDS = (LIKED, DISLIKED, REMOVED, UNSAVED, BACKGROUND)
 LABELLED_ROLES = (LIKED, DISLIKED, REMOVED, UNSAVED)
-LIBRARY_ROLES = ("liked", "disliked", "reference")  # a candidate in one of these is never background
-CANDIDATES = "candidates"
-TRACK_ID, GROUP, LABEL, KIND, WEIGHT = "track_id", "group_id", "label", "kind", "weight"
 MIN_DISLIKED = 50  # [model] background = "auto": background when the disliked sources give fewer usable songs
 # at most this many background songs per liked song: in practice every candidate of the week (a catalogue is not in
 # tracks_enriched). More background measured better than 2 per liked song on Kaggle's 600-song subsamples
@@ -59,7 +57,7 @@ class Negatives:
     ``background``: "always", "never", or "auto" (drawn when the disliked sources give fewer than
     :data:`MIN_DISLIKED` usable songs: most people keep no disliked playlist). A disliked or removed song
     weighs 1, an unsaved pick ``unsaved_weight``, a background song ``background_weight``; the classes
-    are then balanced on these weights (:func:`weekly_discovery.recommend.sk.balanced_weights`).
+    are then balanced on these weights (:func:`weekly_discovery.recommend.model.scikit.balanced_weights`).
     """
 
     background: str = "auto"
@@ -135,7 +133,7 @@ def labelled_set(enriched: "DataFrame", features: tuple[str, ...] | list[str],
     """The labelled set for ``features`` from a tracks_enriched DataFrame (see module docstring).
 
     ``enriched`` may also hold the reaction rows (roles ``removed`` and ``unsaved``,
-    :func:`weekly_discovery.recommend.feedback.reaction_rows`). ``more_background(n)``: n more candidate
+    :func:`weekly_discovery.recommend.training.feedback.reaction_rows`). ``more_background(n)``: n more candidate
     rows for the background (a catalogue's sample, one per liked song), asked only when the background is
     drawn. Only counts (a handful of rows) come to the driver.
     """

@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from weekly_discovery.core.vocabulary import LIKED
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
@@ -44,6 +46,6 @@ def liked_artist_counts(enriched: "DataFrame") -> list[int]:
     """Distinct liked songs per primary artist in the week's enriched table (a few thousand numbers)."""
     from pyspark.sql import functions as F
 
-    liked = enriched.where(F.col("role") == "liked").select("track_id", "primary_artist_id").dropDuplicates(["track_id"])
+    liked = enriched.where(F.col("role") == LIKED).select("track_id", "primary_artist_id").dropDuplicates(["track_id"])
     artist = F.coalesce(F.col("primary_artist_id"), F.col("track_id"))
     return [r["n"] for r in liked.groupBy(artist.alias("_a")).agg(F.count(F.lit(1)).alias("n")).collect()]

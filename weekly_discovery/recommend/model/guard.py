@@ -12,7 +12,7 @@ storage layer (a local folder or a bucket), and checked:
   marker) and lists stage ids of Spark's own form (``VectorAssembler_1a2b3c``: no ``/`` or ``..``
   that would point the loader outside ``stages/``);
 - ``stages/`` holds exactly the folders those ids name, and each stage record names one of
-  :data:`STAGE_CLASSES`, the classes :func:`weekly_discovery.recommend.models.build_pipeline` fits (a
+  :data:`STAGE_CLASSES`, the classes :func:`weekly_discovery.recommend.model.families.build_pipeline` fits (a
   nested ``PipelineModel``, whose own stages would go unchecked, is not one of them);
 - each ``metadata`` folder holds one ``part-*`` file with exactly one record, and besides it only Spark's
   ``_SUCCESS`` marker and the Hadoop checksums of the two (``.<name>.crc``). PySpark reads the folder with
@@ -44,9 +44,9 @@ STAGE_CLASSES = frozenset({
     "org.apache.spark.ml.classification.RandomForestClassificationModel",
     "org.apache.spark.ml.classification.GBTClassificationModel",
 })
-"""What recommend/models.py's ``build_pipeline`` fits: the post's model, which the weekly job still stores as
+"""What recommend/model/families.py's ``build_pipeline`` fits: the post's model, which the weekly job still stores as
 a Spark ML PipelineModel, and every family as older versions stored them (they must keep loading). A
-scikit-learn champion (``model.skops``) is checked by :mod:`weekly_discovery.recommend.persist` instead."""
+scikit-learn champion (``model.skops``) is checked by :mod:`weekly_discovery.recommend.model.skops_file` instead."""
 
 SUCCESS = "_SUCCESS"
 """The marker Spark writes beside a metadata folder's part file (ignored when reading: its name starts with ``_``)."""

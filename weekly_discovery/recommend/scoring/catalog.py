@@ -12,13 +12,14 @@ must be seen, not silently nulled by a parser) and :func:`catalogue_candidates` 
 candidate rows (source key ``discover-catalog``, features from the file, ``feature_status`` ok):
 
 * a row whose id is not a Spotify track id, whose artist lists do not parse, or whose feature is not
-  a number or out of the range the enrichment's quality gates accept (the same ranges:
-  docs/enrichment.md), or a line with too many or too few fields, is **quarantined**: kept with
-  ``feature_status`` ``quarantined`` and no features, so it is counted ("N without usable features")
+  a number or out of the range of the feature contract (:data:`weekly_discovery.core.features.RULES`,
+  which the enrichment's quality gates apply too: docs/enrichment.md), or a line with too many or too few
+  fields, is **quarantined**: kept with ``feature_status`` ``quarantined`` and no features, so it is
+  counted ("N without usable features")
   and never scored; the reasons are counted per field in the job's metrics. A bad row is not fatal.
 * ``tempo`` 0 and ``time_signature`` 0 or 1 mean "not detected", as in the quality gates: null;
 * a song in any library role is dropped (it is never a candidate); recently published songs are kept
-  out later by the same novelty rule as every candidate (:func:`~weekly_discovery.recommend.score.recommend`).
+  out later by the same novelty rule as every candidate (:func:`~weekly_discovery.recommend.scoring.score.recommend`).
 
 :func:`with_catalogue_profile` gives catalogue rows the artist-profile features the way training
 computes them for the week's table (see its docstring).
@@ -26,13 +27,16 @@ computes them for the week's table (see its docstring).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.errors import UserError
+from weekly_discovery.core.features import RULES, Rule
+from weekly_discovery.core.spotify_ids import SPOTIFY_ID_PATTERN
 from weekly_discovery.core.vocabulary import (
+    CANDIDATES,
     DISCOVER_SOURCE_PREFIX,
     FEATURE_COLUMNS,
+    LIBRARY_ROLES,
     STATUS_OK,
     STATUS_QUARANTINED,
 )
@@ -47,37 +51,9 @@ SOURCE_NAME = "From your catalogue"  # the enrichment's name for the source, for
 REQUIRED_COLUMNS = ("id", "name", "artists", "artist_ids", *FEATURE_COLUMNS)
 OPTIONAL_COLUMNS = ("album", "album_id", "track_number", "disc_number", "explicit", "year", "release_date")
 CORRUPT = "_corrupt_record"
-TRACK_ID = r"^[0-9A-Za-z]{22}$"
+TRACK_ID = f"^{SPOTIFY_ID_PATTERN}$"
 
-
-@dataclass(frozen=True)
-class Check:
-    """The accepted values of one feature of the file: the enrichment's quality gate for that field."""
-
-    field: str
-    type: str  # Spark type of the typed column
-    low: float | None
-    high: float | None
-    unknown: tuple[float, ...] = ()  # "not detected": null, not quarantined
-
-
-def _ratio(name: str) -> Check:
-    return Check(name, "double", 0.0, 1.0)
-
-
-CHECKS: tuple[Check, ...] = (
-    _ratio("danceability"), _ratio("energy"), _ratio("speechiness"), _ratio("instrumentalness"),
-    _ratio("acousticness"), _ratio("liveness"), _ratio("valence"),
-    Check("loudness", "double", -70.0, 10.0),
-    Check("tempo", "double", 0.0, None, unknown=(0.0,)),
-    Check("key", "int", -1, 11),
-    Check("mode", "int", 0, 1),
-    Check("time_signature", "int", 3, 7, unknown=(0.0, 1.0)),
-    Check("duration_ms", "long", 1, None),
-)
-"""One check per feature column; tests/recommend/test_catalog_rules.py keeps them equal to the
-enrichment's quality rules (a stage may not import another, so the ranges are restated here)."""
-REASONS = ("line", "id", "artists", "artist_ids", *(c.field for c in CHECKS))
+REASONS = ("line", "id", "artists", "artist_ids", *(rule.field for rule in RULES))
 """Why a row is quarantined: a malformed line (field count), then each column that failed its check."""
 
 # a Python str literal inside a list repr: '...' or "..." with backslash escapes
@@ -122,7 +98,7 @@ def parse_list(text: "Column") -> "Column":
     return F.when(F.trim(text).rlike(r"^\[.*\]$"), unquoted)
 
 
-def _typed(check: Check) -> tuple["Column", "Column"]:
+def _typed(check: Rule) -> tuple["Column", "Column"]:
     """(the typed value or null, whether the value fails the check) for one feature column, from its number
     ``_n_<field>`` (the text cast once to double by :func:`parse_catalogue`)."""
     from pyspark.sql import functions as F
@@ -160,10 +136,10 @@ def parse_catalogue(raw: "DataFrame") -> "DataFrame":
         optional["album"].alias("album_name"),
         optional["album_id"].alias("album_id"),
         optional["release_date"].alias("release_date"),
-        *[F.trim(F.col(c.field)).try_cast("double").alias(f"_n_{c.field}") for c in CHECKS],
+        *[F.trim(F.col(c.field)).try_cast("double").alias(f"_n_{c.field}") for c in RULES],
         F.col(CORRUPT).isNotNull().alias("_bad_line"),
     )
-    checks = [(c, *_typed(c)) for c in CHECKS]
+    checks = [(c, *_typed(c)) for c in RULES]
     artists, artist_ids = F.col("artist_names"), F.col("artist_ids")
     problems = F.array_compact(F.array(
         F.when(F.col("_bad_line"), F.lit("line")),
@@ -219,7 +195,7 @@ def catalogue_candidates(raw: "DataFrame", known: "DataFrame", path: str,
         F.lit(SOURCE_NAME).alias("source_name"),
         F.monotonically_increasing_id().alias("position"),
         F.when(ok, F.lit(STATUS_OK)).otherwise(F.lit(STATUS_QUARANTINED)).alias("feature_status"),
-        *[F.when(ok, F.col(c.field)).alias(c.field) for c in CHECKS],
+        *[F.when(ok, F.col(c.field)).alias(c.field) for c in RULES],
         F.lit(path).alias("catalogue"),
     )
 
@@ -232,12 +208,12 @@ def background_rows(spark: "SparkSession", path: str, enriched: "DataFrame", siz
     same sample on every run. One pass over the file."""
     from pyspark.sql import functions as F
 
-    library = enriched.where(F.col("role").isin("liked", "disliked", "reference")).select("track_id").distinct()
+    library = enriched.where(F.col("role").isin(*LIBRARY_ROLES)).select("track_id").distinct()
     rows = catalogue_candidates(read_catalogue(spark, path), library, path).where(F.col("feature_status") == STATUS_OK)
     return (rows.withColumn("_draw", F.sha2(F.concat(F.lit(f"{seed}:"), F.col("track_id")), 256))
             .orderBy("_draw").limit(size)
-            .select("track_id", "name", ARTIST, "primary_artist_name", F.lit("candidates").alias("role"),
-                    "source_key", F.lit(0).alias("position"), "feature_status", *[c.field for c in CHECKS]))
+            .select("track_id", "name", ARTIST, "primary_artist_name", F.lit(CANDIDATES).alias("role"),
+                    "source_key", F.lit(0).alias("position"), "feature_status", *[c.field for c in RULES]))
 
 
 def count_columns() -> list["Column"]:

@@ -3,7 +3,7 @@
 Layout (under ``lake.table(LIKE_MODEL)``)::
 
     version=<ds>/model/            the week's selected model, refit on all rows: model.skops (a scikit-learn
-                                   challenger, :mod:`weekly_discovery.recommend.persist`) or a Spark ML
+                                   challenger, :mod:`weekly_discovery.recommend.model.skops_file`) or a Spark ML
                                    PipelineModel (the post's model; every model of older versions)
     version=<ds>/baseline/         the post's logistic regression (Spark ML PipelineModel), refit on all rows
     version=<ds>/model_card.json   data, features, every candidate's CV metrics, the decision and why
@@ -19,7 +19,7 @@ A version is **frozen** once a later week has been trained (:func:`frozen_card`)
 decision, and every later one, was taken against the champion chain as it stood, and their history
 entries and cards point at it. Replacing it would put a model that never won its comparison under
 their records, so :func:`write_version` refuses, and a rerun of the week reuses the stored version
-(:func:`weekly_discovery.recommend.week.train_week`). Only the newest trained week (or a week never
+(:func:`weekly_discovery.recommend.training.week.train_week`). Only the newest trained week (or a week never
 trained) is trained again, which a seeded run does reproducibly.
 
 The pointer keeps one history entry per training date: ``{"ds", "champion", "promoted", "reason"}``.
@@ -39,12 +39,12 @@ from typing import TYPE_CHECKING, Any
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, check_ds, read_json, rmtree
 from weekly_discovery.lake import write_json as write_json_file
-from weekly_discovery.recommend.models import Candidate
+from weekly_discovery.recommend.model.families import Candidate
 
 if TYPE_CHECKING:
     from pyspark.ml import PipelineModel
 
-    from weekly_discovery.recommend.sk import SklearnModel
+    from weekly_discovery.recommend.model.scikit import SklearnModel
 
 log = logging.getLogger(__name__)
 
@@ -149,17 +149,17 @@ def load_model(ref: ChampionRef) -> "PipelineModel | SklearnModel":
     """The stored model of ``ref``, checked before anything in it is instantiated.
 
     A scikit-learn model (``model.skops``) goes through the skops allow-list
-    (:mod:`weekly_discovery.recommend.persist`); a Spark ML PipelineModel (the post's model, and every
+    (:mod:`weekly_discovery.recommend.model.skops_file`); a Spark ML PipelineModel (the post's model, and every
     model stored before the scikit-learn challengers) through the metadata allow-list
-    (:mod:`weekly_discovery.recommend.model_guard`). Both raise a UserError naming what they refused.
+    (:mod:`weekly_discovery.recommend.model.guard`). Both raise a UserError naming what they refused.
     """
-    from weekly_discovery.recommend import persist
+    from weekly_discovery.recommend.model import skops_file
 
-    if persist.is_stored(ref.model_path):
-        return persist.load(ref.model_path)
+    if skops_file.is_stored(ref.model_path):
+        return skops_file.load(ref.model_path)
     from pyspark.ml import PipelineModel
 
-    from weekly_discovery.recommend.model_guard import check_model
+    from weekly_discovery.recommend.model.guard import check_model
 
     check_model(ref.model_path)  # Spark instantiates the classes the lake's metadata names: check them first
     return PipelineModel.load(str(ref.model_path))
@@ -200,7 +200,7 @@ def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | Sklear
             f"model version {ds} under {table(lake)} is not replaced: week(s) {', '.join(later)} were trained "
             f"after it and their champion decisions rest on it; a rerun of {ds} reuses the stored version"
         )
-    from weekly_discovery.recommend import persist
+    from weekly_discovery.recommend.model import skops_file
 
     final = version_dir(lake, ds)
     (final / CARD).unlink(missing_ok=True)  # from here on the old version is no version
@@ -210,7 +210,7 @@ def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | Sklear
         if hasattr(model, "write"):
             model.write().overwrite().save(str(final / name))
         else:
-            persist.save(model, final / name)
+            skops_file.save(model, final / name)
     _sync(final)  # the models are on disk before the card says they are there
     write_json_file(final / CARD, card)
     return final

@@ -1,4 +1,4 @@
-"""The models that compete every week: the families, their grids, and the post's model in Spark ML.
+"""The models that compete every week: the families, their grids, and their Spark ML form.
 
 - ``post_lr``: the 2016 post's model exactly: ``VectorAssembler`` on the raw, unscaled features,
   then Spark ML ``LogisticRegression(elasticNetParam=1, regParam=0, maxIter=500)``. With ``regParam``
@@ -6,7 +6,7 @@
   internally by default, which changes the optimizer's path, not the optimum). Its coefficients
   are on the raw feature scales, as the post printed them. The weekly job refits it on all rows with
   Spark (:func:`fit`) and stores it as a PipelineModel; its cross-validation uses the same
-  maximum-likelihood fit in scikit-learn (:mod:`weekly_discovery.recommend.sk`).
+  maximum-likelihood fit in scikit-learn (:mod:`weekly_discovery.recommend.model.scikit`).
 - ``weighted_lr``: standardized features and balanced class weights, so that 700 liked vs 100
   disliked songs do not make "liked" the answer to everything.
 - ``random_forest`` and ``gbt``: tree ensembles (non-linear: "loud AND fast" is not "loud" plus
@@ -15,7 +15,7 @@
   (scikit-learn's soft ``VotingClassifier``); scikit-learn only, it has no Spark ML form.
 
 The challengers are cross-validated and refit as single-node scikit-learn fits run by Spark tasks
-(:mod:`weekly_discovery.recommend.sk`); parameters keep Spark ML's names (``numTrees``, ``maxDepth``,
+(:mod:`weekly_discovery.recommend.model.scikit`); parameters keep Spark ML's names (``numTrees``, ``maxDepth``,
 ``maxIter``, ``stepSize``...), so :func:`build_pipeline` still builds every family in Spark ML and a
 champion stored as a Spark PipelineModel by an older version still loads, scores and is re-evaluated.
 Class weights are ``n / (2 * n_class)`` computed on the rows a model is fitted on, so liked and
@@ -28,25 +28,21 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from weekly_discovery.recommend.dataset import LABEL
+from weekly_discovery.recommend.model.columns import (
+    CLASS_WEIGHT,
+    FEATURES_VECTOR,
+    LABEL,
+    PROBABILITY,
+    SCALED_VECTOR,
+)
 
 if TYPE_CHECKING:
     from pyspark.ml import Pipeline, PipelineModel
     from pyspark.sql import DataFrame
 
-    from weekly_discovery.recommend.sk import SklearnModel
-
-    Model = PipelineModel | SklearnModel
-
-FEATURES_VECTOR = "features"
-SCALED_VECTOR = "scaled_features"
-WEIGHT = "class_weight"
-PROBABILITY = "probability"
-SCORE = "score"
-
 BASELINE = "post_lr"
 FAMILIES = (BASELINE, "weighted_lr", "random_forest", "forests", "gbt")
-#: families with no Spark ML form: fitted, stored and scored with scikit-learn only (recommend/sk.py)
+#: families with no Spark ML form: fitted, stored and scored with scikit-learn only (recommend/model/scikit.py)
 SKLEARN_ONLY = ("forests",)
 
 
@@ -126,7 +122,7 @@ def build_pipeline(candidate: Candidate, features: tuple[str, ...] | list[str], 
 
     The weekly job fits only the post's model this way; the other families are here so that the
     Spark form of every family stays defined (the stored models of older versions are of this form,
-    and recommend/model_guard.py allows exactly these stage classes).
+    and recommend/model/guard.py allows exactly these stage classes).
     """
     from pyspark.ml import Pipeline
     from pyspark.ml.classification import GBTClassifier, LogisticRegression, RandomForestClassifier
@@ -144,13 +140,13 @@ def build_pipeline(candidate: Candidate, features: tuple[str, ...] | list[str], 
         return Pipeline(stages=[assembler, model])
     if candidate.name == "weighted_lr":
         scaler = StandardScaler(inputCol=FEATURES_VECTOR, outputCol=SCALED_VECTOR, withMean=True, withStd=True)
-        model = LogisticRegression(featuresCol=SCALED_VECTOR, weightCol=WEIGHT, standardization=False,
+        model = LogisticRegression(featuresCol=SCALED_VECTOR, weightCol=CLASS_WEIGHT, standardization=False,
                                    maxIter=int(p.get("maxIter", 200)), regParam=float(p.get("regParam", 0.0)),
                                    elasticNetParam=float(p.get("elasticNetParam", 0.0)), **common)
         return Pipeline(stages=[assembler, scaler, model])
     if candidate.name == "random_forest":
         model = RandomForestClassifier(
-            featuresCol=FEATURES_VECTOR, weightCol=WEIGHT, seed=seed,
+            featuresCol=FEATURES_VECTOR, weightCol=CLASS_WEIGHT, seed=seed,
             numTrees=int(p.get("numTrees", 100)), maxDepth=int(p.get("maxDepth", 8)),
             featureSubsetStrategy=str(p.get("featureSubsetStrategy", "auto")),
             minInstancesPerNode=int(p.get("minInstancesPerNode", 1)), maxBins=int(p.get("maxBins", 32)),
@@ -158,7 +154,7 @@ def build_pipeline(candidate: Candidate, features: tuple[str, ...] | list[str], 
         )
         return Pipeline(stages=[assembler, model])
     model = GBTClassifier(
-        featuresCol=FEATURES_VECTOR, weightCol=WEIGHT, seed=seed,
+        featuresCol=FEATURES_VECTOR, weightCol=CLASS_WEIGHT, seed=seed,
         maxIter=int(p.get("maxIter", 50)), maxDepth=int(p.get("maxDepth", 3)), stepSize=float(p.get("stepSize", 0.1)),
         subsamplingRate=float(p.get("subsamplingRate", 0.8)), maxBins=int(p.get("maxBins", 32)),
         labelCol=LABEL,  # GBTClassifier takes no probabilityCol argument; its default is "probability"
@@ -175,51 +171,10 @@ def with_class_weights(df: "DataFrame") -> "DataFrame":
     neg = n - pos
     w_pos = n / (2.0 * pos) if pos else 0.0
     w_neg = n / (2.0 * neg) if neg else 0.0
-    return df.withColumn(WEIGHT, F.when(F.col(LABEL) == 1.0, F.lit(w_pos)).otherwise(F.lit(w_neg)))
+    return df.withColumn(CLASS_WEIGHT, F.when(F.col(LABEL) == 1.0, F.lit(w_pos)).otherwise(F.lit(w_neg)))
 
 
 def fit(candidate: Candidate, df: "DataFrame", features: tuple[str, ...] | list[str], seed: int) -> "PipelineModel":
     """Fit ``candidate`` in Spark ML on the labelled rows ``df`` (class weights added when the family uses them)."""
     data = with_class_weights(df) if candidate.weighted else df
     return build_pipeline(candidate, features, seed).fit(data)
-
-
-def predict(model: "Model", df: "DataFrame") -> "DataFrame":
-    """``df`` with ``score``: the model's probability that the track is liked (class 1).
-
-    A Spark ML model (the post's, or a champion stored by an older version) transforms ``df``; a
-    scikit-learn champion scores it as a pandas UDF over the broadcast model (:func:`sk.predict`),
-    so both scale out on a cluster.
-    """
-    from pyspark.ml.functions import vector_to_array
-    from pyspark.sql import functions as F
-
-    from weekly_discovery.recommend.sk import SklearnModel, predict as predict_sklearn
-
-    if isinstance(model, SklearnModel):
-        return predict_sklearn(model, df, SCORE)
-
-    return model.transform(df).withColumn(SCORE, vector_to_array(F.col(PROBABILITY))[1])
-
-
-def describe(candidate: Candidate, model: "Model", features: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """What the fitted model learned, feature by feature: coefficients (+ intercept) or importances.
-
-    The post's model reports raw-scale coefficients; ``weighted_lr`` reports coefficients per
-    standard deviation of each feature (its inputs are standardized); trees report importances
-    (impurity-based, summing to 1, in Spark ML and scikit-learn alike).
-    """
-    from weekly_discovery.recommend.sk import SklearnModel, describe as describe_sklearn
-
-    if isinstance(model, SklearnModel):
-        return describe_sklearn(model)
-    last = model.stages[-1]
-    if candidate.name in (BASELINE, "weighted_lr"):
-        coefficients = last.coefficients.toArray().tolist()
-        return {
-            "coefficients": {name: float(v) for name, v in zip(features, coefficients)},
-            "intercept": float(last.intercept),
-            "scale": "raw feature units" if candidate.name == BASELINE else "per standard deviation",
-        }
-    importances = last.featureImportances.toArray().tolist()
-    return {"importances": {name: float(v) for name, v in zip(features, importances)}}

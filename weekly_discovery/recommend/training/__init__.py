@@ -1,0 +1,1 @@
+"""Training the weekly model: labelled set, grouped folds, cross-validation, selection, the champion decision."""

@@ -88,7 +88,7 @@ def test_playlist_summary_is_the_posts_n_of_m(scores):
     lines = sc.summary_lines(got, [rec(1, "s1", "ar1", 0.95, A_KEY, A_NAME)], 0.5)
     assert lines[0] == f"{A_NAME}: 6 of 7 songs recommended (probability >= 0.5)"
     assert lines[1] == f"{B_NAME}: 3 of 4 songs recommended (probability >= 0.5; 1 without usable features)"
-    assert lines[-1] == f"  1. Song s1 - Artist ar1 (0.950, from {A_NAME})"
+    assert lines[-1] == f"  1. Song s1 - Artist ar1 (0.950, {A_NAME})"
 
 
 def test_score_candidates_scores_usable_rows_and_explains_the_others(spark):

@@ -133,7 +133,7 @@ def test_publish_task_updates_the_playlist_logs_it_and_sets_the_event(config, st
     assert event.extra == {"ds": DS, "lake_root": config.lake_root, "playlist_id": playlist.id,
                            "snapshot_id": playlist.snapshot_id, "dry_run": False}
     assert "Discovery Mix: 4 of 9 songs recommended (probability >= 0.5)" in caplog.text
-    assert "  1. Song 0 - Someone (0.990, from Discovery Mix)" in caplog.text
+    assert "  1. Song 0 - Someone (0.990, Discovery Mix)" in caplog.text
     assert f"https://open.spotify.com/playlist/{playlist.id}" in caplog.text
     assert publish_record(lake, DS)["tracks"] == 4
 

@@ -291,7 +291,7 @@ def summary_lines(playlists: list[dict], recommendations: list[dict], threshold:
     for r in recommendations:
         artists = ", ".join(r["artists"] or []) or r.get("primary_artist_name") or "?"
         lines.append(f"{r['rank']:>3}. {r['name']} - {artists} "
-                     f"({r['probability']:.3f}, from {r['source_name'] or r['source_key']})")
+                     f"({r['probability']:.3f}, {r['source_name'] or r['source_key']})")
     return lines
 
 

@@ -24,7 +24,7 @@ export SPARK_LOCAL_IP := 127.0.0.1
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__PARALLELISM := 4
 
-.PHONY: setup demo ui sql upgrade-lake test test-fast bench spotify-auth clean help
+.PHONY: setup demo ui sql upgrade-lake test test-fast bench spotify-auth run stop status clean help
 
 help:
 	@echo "make demo          run the pipeline on a generated library (no Spotify account, no network)"
@@ -35,7 +35,11 @@ help:
 	@echo "make test-fast     the fast tier only: no Spark session, no Airflow run (about a minute)"
 	@echo "make bench         measure requests, Spark jobs vs pandas, overheads (docs/benchmarks.md), then every"
 	@echo "                   target of issues 13-14 with MET/MISSED and its baseline (benchmarks/targets.py; long)"
-	@echo "make spotify-auth  authorize your Spotify account once and print the connection to store"
+	@echo "make spotify-auth  authorize your Spotify account and store the connection for make run (AUTH_ARGS=--print-export:"
+	@echo "                   print an export line instead); again within six months, when the token expires"
+	@echo "make run           Airflow with your config (CONFIG=~/weekly-discovery.toml), a playlist every Monday (docs/run.md)"
+	@echo "make stop          stop the running make run"
+	@echo "make status        last runs, the playlist's week, the next run, the Spotify token's age"
 	@echo "make clean         remove the demo's Airflow home and lake"
 
 setup: $(STAMP)
@@ -84,7 +88,18 @@ bench: setup
 	$(PY) -m benchmarks.targets $(TARGET_ARGS)
 
 spotify-auth: setup
-	$(PY) -m weekly_discovery.spotify.authorize
+	@$(PY) -m weekly_discovery.service.spotify_auth $(AUTH_ARGS)
+
+# The run home: $$WEEKLY_DISCOVERY_HOME, else ~/.local/share/weekly-discovery (docs/run.md).
+run: setup
+	@scripts/check-java.sh
+	@$(PY) -m weekly_discovery.service run $(if $(CONFIG),--config "$$CONFIG") $(RUN_ARGS)
+
+stop:
+	@$(PY) -m weekly_discovery.service stop
+
+status:
+	@$(PY) -m weekly_discovery.service status $(if $(CONFIG),--config "$$CONFIG")
 
 clean:
 	rm -rf .demo

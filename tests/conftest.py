@@ -80,7 +80,7 @@ def shared_data() -> Path:
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/e2e/test_pipeline_on_bucket.py",
-    "tests/ui/test_make_ui.py",
+    "tests/run/test_make_run.py",
     "tests/cluster/test_spark_standalone.py",
     "tests/services/test_airflow_services.py",
     "tests/jobs/test_train_score_jobs.py",

@@ -1,8 +1,10 @@
-"""`make spotify-auth`: the Authorization Code flow with a loopback redirect, against the stand-in."""
+"""`make spotify-auth`: the Authorization Code flow with a loopback redirect, and the stored connection, against the
+stand-in."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from urllib.parse import parse_qs, urlsplit
@@ -10,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import requests
 
 from devtools.standin import StandIn, generate_demo_library
-from weekly_discovery.spotify.authorize import SCOPES, authorize, main
+from weekly_discovery.service.spotify_auth import main
+from weekly_discovery.spotify.authorize import SCOPES, authorize
 
 
 def run_flow(standin: StandIn, **kwargs):
@@ -128,3 +131,36 @@ def test_an_answer_with_another_state_is_ignored_and_the_timeout_says_so():
         assert "no answer from Spotify within 2 s" in message
         assert "1 answer with another state was ignored (possible CSRF)" in message
         assert "access_denied" not in message and "\x1b" not in message
+
+
+def test_cli_stores_the_connection_in_the_run_home_replaces_it_and_prints_no_secret(tmp_path, monkeypatch, capsys):
+    from weekly_discovery.spotify import authorize as module
+
+    home = tmp_path / "home"
+    monkeypatch.setenv("WEEKLY_DISCOVERY_HOME", str(home))
+    with StandIn(generate_demo_library(seed=1, n_tracks=200), client_secret="s3cr3t-" + "x" * 12) as standin:
+        monkeypatch.setenv("SPOTIFY_CLIENT_SECRET", standin.client_secret)
+        # the "browser": opens the consent address the command opens, the stand-in consents
+        monkeypatch.setattr(module.webbrowser, "open", lambda url: threading.Thread(
+            target=requests.get, args=(url,), kwargs={"timeout": 10}).start())
+        args = ["--client-id", standin.client_id, "--port", "0", "--authorize-url", standin.authorize_url,
+                "--token-url", standin.token_url, "--api-base-url", standin.api_base_url]
+        store = home / "secrets" / "connections.json"
+        tokens = []
+        for _ in range(2):
+            assert main(args) == 0
+            stored = json.loads(store.read_text())
+            assert list(stored) == ["spotify_default"]  # replaced, not added
+            tokens.append(json.loads(stored["spotify_default"]["extra"])["refresh_token"])
+        said = capsys.readouterr()
+        assert os.stat(store).st_mode & 0o777 == 0o600
+        assert tokens[0] != tokens[1] and stored["spotify_default"]["password"] == standin.client_secret
+        assert f"Stored the connection spotify_default in {store}" in said.out
+        assert [t for t in (standin.client_secret, *tokens) if t in said.out + said.err] == []
+
+        assert main([*args, "--print-export"]) == 0  # for environment variables: printed, not stored
+        exported = capsys.readouterr().out
+        line = re.search(r"^export AIRFLOW_CONN_SPOTIFY_DEFAULT='(.+)'$", exported, re.M).group(1)
+        assert json.loads(line)["password"] == standin.client_secret
+        assert json.loads(line)["extra"]["refresh_token"] not in tokens
+        assert json.loads(json.loads(store.read_text())["spotify_default"]["extra"])["refresh_token"] == tokens[1]

@@ -11,7 +11,7 @@ import json
 import os
 import stat
 
-from devtools import ui
+from weekly_discovery.service import airflow_services as ui
 
 
 def test_the_password_file_is_0600_when_the_secret_is_written(tmp_path, monkeypatch):

@@ -1,6 +1,6 @@
 """Services stop side by side (one grace period for all), the api-server after the others.
 
-Real processes, each in its own session as :func:`devtools.processes.start` starts them: a shell that
+Real processes, each in its own session as :func:`weekly_discovery.service.processes.start` starts them: a shell that
 writes when its SIGTERM came and leaves 1.5 s later (a service shutting down), and one that
 ignores SIGTERM (a service stuck in its shutdown) and must be SIGKILLed when the grace period ends.
 """

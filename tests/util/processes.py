@@ -1,6 +1,7 @@
-"""The tests' names for :mod:`devtools.processes` (shared with `make ui`, which may not import tests)."""
+"""The tests' names for :mod:`weekly_discovery.service.processes` (shared with `make run` and `make ui`, which may not
+import tests)."""
 
-from devtools.processes import (
+from weekly_discovery.service.processes import (
     Service,
     free_port,
     http_json,

@@ -1,13 +1,9 @@
-"""One-time authorization: get a refresh token for your Spotify account (``make spotify-auth``).
+"""One-time authorization: the Authorization Code flow that gets a refresh token for your Spotify account.
 
-Runs the Authorization Code flow with a loopback redirect, ``http://127.0.0.1:PORT/callback``
-(Spotify refuses ``localhost`` redirect URIs since 2025: register exactly this URI in your app's
-settings), asks only for the scopes the pipeline uses, and prints the Airflow connection to store.
-
-    python -m weekly_discovery.spotify.authorize --client-id ID   # the secret is asked for
-
-The printed line contains your client secret and refresh token: store it as the Airflow connection
-and do not paste it anywhere else. Nothing is written to disk.
+Runs the flow with a loopback redirect, ``http://127.0.0.1:PORT/callback`` (Spotify refuses ``localhost``
+redirect URIs since 2025: register exactly this URI in your app's settings) and asks only for the scopes the
+pipeline uses. ``make spotify-auth`` (:mod:`weekly_discovery.service.spotify_auth`) runs it and stores the
+connection.
 
 The loopback server answers every request until the one to ``/callback`` carrying this run's
 ``state`` arrives (or the wait ends): a favicon fetch, a scanner or an old tab's answer must neither
@@ -17,17 +13,14 @@ characters first (:func:`printable`).
 
 from __future__ import annotations
 
-import argparse
-import getpass
 import http.server
-import os
 import secrets
-import sys
 import time
 import unicodedata
 import urllib.parse
 import webbrowser
 from dataclasses import dataclass
+from datetime import timedelta
 
 import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
@@ -43,6 +36,9 @@ from weekly_discovery.spotify.credentials import (
 #: Read Liked Songs; read your own and collaborative playlists; write the private "Weekly Discovery" playlist.
 SCOPES = ("user-library-read", "playlist-read-private", "playlist-read-collaborative", "playlist-modify-private")
 DEFAULT_PORT = 8888
+DEFAULT_CONNECTION_ID = "spotify_default"
+#: Spotify's refresh tokens expire six months after consent (docs/run.md); counted as 182 days.
+TOKEN_LIFETIME = timedelta(days=182)
 WAIT_SECONDS = 300
 REQUEST_SECONDS = 10  # one connection to the callback port may hold the loop this long, no more
 
@@ -181,37 +177,3 @@ def _callback_server(port: int, callback: _Callback) -> http.server.HTTPServer:
             pass
 
     return http.server.HTTPServer(("127.0.0.1", port), Handler)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--client-id", default=os.environ.get("SPOTIFY_CLIENT_ID"),
-                        help="your app's client id (or $SPOTIFY_CLIENT_ID)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="loopback port of the redirect URI")
-    parser.add_argument("--no-browser", action="store_true", help="only print the address to open")
-    parser.add_argument("--authorize-url", default=DEFAULT_AUTHORIZE_URL, help=argparse.SUPPRESS)
-    parser.add_argument("--token-url", default=DEFAULT_TOKEN_URL, help=argparse.SUPPRESS)
-    parser.add_argument("--api-base-url", default=DEFAULT_API_BASE_URL, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if not args.client_id:
-        parser.error("no client id: pass --client-id or set SPOTIFY_CLIENT_ID "
-                     "(create an app on developer.spotify.com/dashboard first)")
-    client_secret = os.environ.get("SPOTIFY_CLIENT_SECRET") or getpass.getpass("Client secret: ")
-    try:
-        credentials = authorize(
-            args.client_id, client_secret, port=args.port, authorize_url=args.authorize_url,
-            token_url=args.token_url, api_base_url=args.api_base_url, open_browser=not args.no_browser,
-            announce=lambda text: print(text, file=sys.stderr),
-        )
-    except AuthorizationFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    line = credentials.connection_uri_json()
-    print("Authorized. Store this connection (it holds secrets; keep it out of logs and the repo):", file=sys.stderr)
-    print(f"export AIRFLOW_CONN_SPOTIFY_DEFAULT='{line}'")
-    print("or: airflow connections add spotify_default --conn-json '<the JSON above>'", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,8 @@
 """Spotify credentials as stored in an Airflow connection (default id ``spotify_default``).
 
-login = client id, password = client secret, extra = {"refresh_token", "api_base_url"?, "token_url"?}.
-The optional URLs point the pipeline at a proxy or at the local stand-in used by tests and the demo.
+login = client id, password = client secret, extra = {"refresh_token", "api_base_url"?, "token_url"?,
+"authorized_at"?}. The optional URLs point the pipeline at a proxy or at the local stand-in used by tests and the
+demo; ``authorized_at`` (ISO 8601) is when consent was given: Spotify's refresh tokens expire six months later.
 """
 
 from __future__ import annotations
@@ -50,8 +51,8 @@ class SpotifyCredentials:
         ]
         if missing:
             raise CredentialsError(
-                f"Airflow connection {conn_id!r} lacks {', '.join(missing)}. Run `make spotify-auth` and "
-                "store the connection line it prints (see README, 'Connect your Spotify account')."
+                f"Airflow connection {conn_id!r} lacks {', '.join(missing)}. Run `make spotify-auth`: it stores "
+                "the connection for `make run` (README, 'Use it with your Spotify account')."
             )
         api_base_url = extra.get("api_base_url") or DEFAULT_API_BASE_URL
         if not api_base_url.endswith("/"):
@@ -64,13 +65,20 @@ class SpotifyCredentials:
             token_url=extra.get("token_url") or DEFAULT_TOKEN_URL,
         )
 
-    def connection_uri_json(self) -> str:
-        """The JSON form Airflow accepts in ``AIRFLOW_CONN_<ID>`` (contains secrets: print, never log)."""
+    def connection_fields(self, authorized_at: str | None = None) -> dict[str, Any]:
+        """The Airflow connection as a dict (``extra`` as a JSON string), as Airflow's local-filesystem
+        secrets backend reads it; ``authorized_at``: when consent was given (contains secrets: never log)."""
         extra: dict[str, str] = {"refresh_token": self.refresh_token}
         if self.api_base_url != DEFAULT_API_BASE_URL:
             extra["api_base_url"] = self.api_base_url
         if self.token_url != DEFAULT_TOKEN_URL:
             extra["token_url"] = self.token_url
-        return json.dumps(
-            {"conn_type": "generic", "login": self.client_id, "password": self.client_secret, "extra": extra}
-        )
+        if authorized_at:
+            extra["authorized_at"] = authorized_at
+        return {"conn_type": "generic", "login": self.client_id, "password": self.client_secret,
+                "extra": json.dumps(extra)}
+
+    def connection_uri_json(self) -> str:
+        """The JSON form Airflow accepts in ``AIRFLOW_CONN_<ID>`` (contains secrets: print, never log)."""
+        fields = self.connection_fields()
+        return json.dumps(fields | {"extra": json.loads(fields["extra"])})

@@ -1,5 +1,5 @@
-"""Background services for `make ui` and the tests that run real ones: free ports, processes, waiting,
-HTTP JSON calls, log tails.
+"""Background processes for `make run`, `make ui` and the tests that run real services: free ports, processes,
+waiting, HTTP JSON calls, log tails.
 
 Every process is started in its own session (process group), so stopping it also stops whatever it
 spawned (an Airflow scheduler's executor workers, a task's spark-submit JVM).

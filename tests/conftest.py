@@ -49,13 +49,15 @@ for _folder in ("dags", "plugins"):
 # demo's small-job settings through SPARK_SUBMIT_OPTS (devtools.demo.small_job_env): no UI, C1 JIT only, and
 # the class-data archive of Spark's classes (weekly_discovery.airflow.spark_class_data, made once per
 # machine). The suite keeps both cores busy: C2's compiler threads were ~40% of a short job's CPU
-# (tests/jobs/test_normalize_job.py: 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes
+# (tests/ingest/test_normalize_job.py: 54 s of user CPU with C2, 32 s with C1), and loading Spark's classes
 # half of a trivial job's. A developer's own SPARK_SUBMIT_OPTS is kept. The controller of an xdist run
 # imports this file first, so the archive is made once, before the workers start.
 from devtools.demo import small_job_env  # noqa: E402
 
 if "SPARK_SUBMIT_OPTS" not in os.environ:
     os.environ["SPARK_SUBMIT_OPTS"] = small_job_env(dict(os.environ), executors=True)["SPARK_SUBMIT_OPTS"]
+
+from tests.util.spark import spark  # noqa: E402,F401 - the shared SparkSession fixture, for every folder
 
 
 @pytest.fixture(scope="session")
@@ -76,16 +78,16 @@ def shared_data() -> Path:
 # (the Makefile) xdist's loadfile hands files out in collection order as workers free up, so starting the longest
 # first keeps one long file from running alone at the end. Without it xdist hands out the files with the most
 # tests first: the one-test browser and services files started 6 and 8.5 minutes in, and one worker idled for
-# the last 70 s (tests/unit/test_test_order.py runs the Makefile's own options).
+# the last 70 s (tests/project/test_test_order.py runs the Makefile's own options).
 LONGEST_FILES = (
     "tests/e2e/test_pipeline.py",
     "tests/e2e/test_pipeline_on_bucket.py",
     "tests/run/test_make_run.py",
     "tests/cluster/test_spark_standalone.py",
     "tests/services/test_airflow_services.py",
-    "tests/jobs/test_train_score_jobs.py",
+    "tests/recommend/test_train_score_jobs.py",
     "tests/reliability/test_rerun_keeps_later_dates.py",
-    "tests/jobs/test_enrich_jobs.py",
+    "tests/enrich/test_enrich_jobs.py",
     "tests/reliability/test_spark_write_crash.py",
 )
 

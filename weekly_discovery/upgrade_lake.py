@@ -58,8 +58,8 @@ from weekly_discovery.lake import (
     ObjectPath,
     Table,
     arrow_source,
-    check_ds,
     delta,
+    parse_ds,
     read_json,
     rmtree,
     write_atomic,
@@ -276,7 +276,7 @@ def _scan(lake: Lake, spec: Spec) -> TablePlan | None:
                 continue  # a writer's temporary folder (Spark's _temporary): not data, left where it is
             raise UpgradeError(f"{folder}/{relative}: a folder inside a date folder, which the pre-Delta code never "
                                "wrote; move it out of the lake and run the upgrade again")
-        by_date.setdefault(check_ds(match.group(1)), []).append(parts[1])
+        by_date.setdefault(parse_ds(match.group(1)), []).append(parts[1])
     plan = TablePlan(str(spec.table))
     for ds, names in sorted(by_date.items()):
         if lake.on_object_storage and COMMIT_MARKER not in names:

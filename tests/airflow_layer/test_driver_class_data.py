@@ -1,7 +1,7 @@
 """The DAGs' spark-submits start a local driver JVM from this machine's class-data archive, when there is one.
 
 :mod:`weekly_discovery.airflow.spark_class_data`; the archive itself is made by the test session
-(tests/conftest.py) and checked in tests/spark/test_class_data_archive.py.
+(tests/conftest.py) and checked in tests/airflow_layer/test_class_data_archive.py.
 """
 
 from __future__ import annotations

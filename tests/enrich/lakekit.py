@@ -1,6 +1,6 @@
 """A tiny lake for the enrichment tests: Delta tables written with delta-rs, configs written by hand.
 
-Shared by tests/enrich (no Spark), tests/spark/test_enrich.py and tests/jobs/test_enrich_jobs.py. Tables
+Shared by tests/enrich (no Spark), tests/enrich/test_enrich.py and tests/enrich/test_enrich_jobs.py. Tables
 (silver tracks, the feature cache) go through :mod:`weekly_discovery.lake.delta` (``write_date``,
 ``merge``), as the jobs would write them; raw partitions (the file look-up) are plain files.
 """

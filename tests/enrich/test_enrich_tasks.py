@@ -84,8 +84,9 @@ def test_bad_ds_fails_without_retries(config):
 
 
 def test_file_in_chain_short_circuits(config):
-    assert enrich_tasks.file_in_chain({"use_file": True, "providers": ["file"]}) is True
-    assert enrich_tasks.file_in_chain({"use_file": False, "providers": ["spotify"]}) is False
+    run = {"ds": "2026-11-23", "lake_root": "lake", "config_path": "wd.toml"}  # what prepare hands on, with:
+    assert enrich_tasks.file_in_chain({**run, "use_file": True, "providers": ["file"]}) is True
+    assert enrich_tasks.file_in_chain({**run, "use_file": False, "providers": ["spotify"]}) is False
 
 
 def test_fetch_task_uses_the_airflow_connection(demo, tmp_path, monkeypatch):
@@ -124,7 +125,7 @@ def test_publish_logs_coverage_and_sets_the_event_extra(tmp_path, caplog):
     (partition / "_metrics.json").write_text(json.dumps(metrics))
     event = SimpleNamespace(extra=None)
     with caplog.at_level("INFO"):
-        result = enrich_tasks.publish({"ds": D1, "lake_root": lake.root}, event)
+        result = enrich_tasks.publish({"ds": D1, "lake_root": lake.root, "config_path": "wd.toml"}, event)
     assert event.extra == {"ds": D1, "lake_root": lake.root}
     assert result == {"liked": 0.75}
     assert ("coverage liked: 3 of 4 tracks have features (75.0%); by source: reccobeats 3; without: missing 1"

@@ -3,8 +3,8 @@
 Two plan properties, checked on small inputs: the page texts (the whole raw input) are never shuffled
 to be joined to the page list, and an item keeps its raw JSON text only when it is quarantined (the
 one output that shows it), so the texts do not travel through the first-occurrence window and the
-cache. The outputs themselves are covered by tests/spark/test_normalize.py and
-tests/jobs/test_normalize_job.py; expected values here are written by hand.
+cache. The outputs themselves are covered by tests/ingest/test_normalize.py and
+tests/ingest/test_normalize_job.py; expected values here are written by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.spark
 DS = "2026-11-23"
 PLAYLIST = "playlist-" + "Mix".ljust(22, "0")
 
-os.environ["TZ"] = "UTC"  # as tests/spark/conftest.py: PySpark's timestamps in the process's zone
+os.environ["TZ"] = "UTC"  # as tests/util/spark.py: PySpark's timestamps in the process's zone
 time.tzset()
 
 

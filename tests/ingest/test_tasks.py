@@ -40,7 +40,7 @@ def test_publish_reads_the_metrics_and_announces_the_date(tmp_path, caplog):
     write_normalized(lake, DS, ["a", "b"])
     event = SimpleNamespace(extra=None)
     with caplog.at_level("INFO"):
-        totals = publish_tracks({"ds": DS, "lake_root": lake.root}, event)
+        totals = publish_tracks({"ds": DS, "lake_root": lake.root, "config_path": "wd.toml"}, event)
     assert totals == METRICS["totals"]
     assert event.extra == {"ds": DS, "lake_root": lake.root}
     assert "liked      Liked Songs: 2 tracks from 3 items (full; quarantined 1: null_item=1)" in caplog.text
@@ -53,7 +53,8 @@ def test_a_date_normalized_to_no_tracks_is_still_published(tmp_path):
     write_normalized(lake, "2026-11-16", ["a"])
     write_normalized(lake, DS, [])
     assert not delta.has_date(lake, SILVER_TRACKS, DS)
-    assert publish_tracks({"ds": DS, "lake_root": lake.root}, SimpleNamespace(extra=None)) == METRICS["totals"]
+    run = {"ds": DS, "lake_root": lake.root, "config_path": "wd.toml"}
+    assert publish_tracks(run, SimpleNamespace(extra=None)) == METRICS["totals"]
 
 
 def test_a_date_without_metrics_fails_with_the_fix(tmp_path):
@@ -61,7 +62,7 @@ def test_a_date_without_metrics_fails_with_the_fix(tmp_path):
     write_normalized(lake, "2026-11-16", ["a"])
     with pytest.raises(FileNotFoundError, match=r"silver/tracks has no rows for ds=2026-11-23\): the normalize job "
                                                 r"did not complete for 2026-11-23; rerun the ingest DAG"):
-        publish_tracks({"ds": DS, "lake_root": lake.root}, SimpleNamespace(extra=None))
+        publish_tracks({"ds": DS, "lake_root": lake.root, "config_path": "wd.toml"}, SimpleNamespace(extra=None))
 
 
 def test_landed_lines_name_each_table_and_the_date(tmp_path):

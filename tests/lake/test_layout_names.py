@@ -91,7 +91,7 @@ def test_partition_takes_a_table_and_keeps_the_older_layer_name_form(tmp_path):
 
 
 def test_the_package_re_exports_what_stages_use():
-    for name in ("Lake", "LakeError", "check_ds", "read_json", "MANIFEST", "METRICS",
+    for name in ("Lake", "LakeError", "PartitionDate", "parse_ds", "read_json", "MANIFEST", "METRICS",
                  "write_json", "write_atomic", "arrow_source", "SILVER_TRACKS", "batch_file_name"):
         assert name in lake_api.__all__ and hasattr(lake_api, name)
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.spark.conftest import spark  # noqa: F401 - fixture: the shared SparkSession
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.lake.storage import ObjectPath, open_store
 from weekly_discovery.recommend.model import families as cand

@@ -10,7 +10,6 @@ from __future__ import annotations
 import pytest
 
 from tests.recommend.kit import row, sid, table
-from tests.spark.conftest import spark  # noqa: F401  (the one shared session)
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.recommend.scoring import catalog
 from weekly_discovery.recommend.scoring import score as sc

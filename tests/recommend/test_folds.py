@@ -1,4 +1,4 @@
-"""The fold rule in plain Python (the Spark version is checked against it in tests/spark/test_train.py)."""
+"""The fold rule in plain Python (the Spark version is checked against it in tests/recommend/test_train.py)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Summarising per-fold metrics (the per-fold values are checked against scikit-learn in tests/spark)."""
+"""Summarising per-fold metrics (the per-fold values are checked against scikit-learn in tests/recommend/test_train.py)."""
 
 from __future__ import annotations
 

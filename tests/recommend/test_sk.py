@@ -2,7 +2,7 @@
 
 Expected values are worked out by hand from the definitions (metrics.py) or come from independent
 scikit-learn fits; the Spark-distributed grid and the Spark/scikit-learn equivalence of the post's
-model are checked in tests/spark/test_train.py.
+model are checked in tests/recommend/test_train.py.
 """
 
 from __future__ import annotations

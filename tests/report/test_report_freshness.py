@@ -2,7 +2,7 @@
 
 report.json is written by the real report job's ``run()`` with Spark and the aggregates replaced by
 stand-ins (no JVM here: what is tested is the fingerprint the job records and the decision on it; the
-numbers are tests/jobs/test_report_job.py's). The enriched tracks are a Delta table written with delta-rs;
+numbers are tests/report/test_report_job.py's). The enriched tracks are a Delta table written with delta-rs;
 the expected fingerprints are read from its log with deltalake directly. Whether to compute is written by
 hand for each case.
 """

@@ -22,7 +22,7 @@ def test_render_task_logs_the_summary_and_where_to_open_it(lake, caplog):
     write_report(lake, make_report("2026-11-23"))
     outlet = SimpleNamespace(extra=None)
     with caplog.at_level(logging.INFO):
-        result = report_tasks.render({"ds": "2026-11-23", "lake_root": lake.root}, outlet)
+        result = report_tasks.render({"ds": "2026-11-23", "lake_root": lake.root, "config_path": "wd.toml"}, outlet)
     assert outlet.extra == {"ds": "2026-11-23", "lake_root": lake.root}
     assert result["path"].endswith("reports/library/ds=2026-11-23/index.html")
     lines = [r.getMessage() for r in caplog.records if r.name == "weekly_discovery.report.tasks"]
@@ -119,4 +119,4 @@ def test_render_without_report_json_fails_without_retry(tmp_path):
     from airflow.sdk.exceptions import AirflowFailException
 
     with pytest.raises(AirflowFailException, match="no report for ds=2026-11-23 at .*: run the library_report DAG"):
-        report_tasks.render({"ds": "2026-11-23", "lake_root": str(tmp_path / "lake")})
+        report_tasks.render({"ds": "2026-11-23", "lake_root": str(tmp_path / "lake"), "config_path": "wd.toml"})

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import datetime
 
+import pytest
+
 from weekly_discovery.enrich import transforms as tx
 from weekly_discovery.spark.schemas import PAGE_LIST_SCHEMA
 from weekly_discovery.spark.session import local_frame
+
+pytestmark = pytest.mark.spark
 
 PAGES = [
     ("2026-11-23", "saved_tracks", "saved", "liked", None, "Liked Songs", None, "raw/a/page-00000.json", 0),

@@ -3,7 +3,11 @@ jobs take, and Spark's defaults for a block, restored after it."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.util.spark import LARGE_INPUT_CONF, runtime_conf
+
+pytestmark = pytest.mark.spark
 
 
 def test_the_shared_session_runs_the_small_input_settings_with_two_partitions(spark):

@@ -1,4 +1,5 @@
-"""The settings of the in-process test sessions (tests/spark, tests/reliability, tests/ingest).
+"""The in-process test sessions: the shared ``spark`` fixture (tests/conftest.py offers it to every folder) and
+their settings.
 
 Their inputs are a few hundred rows, so they run as a job on a personal library runs in production:
 with :data:`weekly_discovery.spark.session.SMALL_INPUT_CONF` (no adaptive query execution, no whole-stage
@@ -8,15 +9,24 @@ that a result that must not depend on how rows are partitioned is checked across
 
 Spark's defaults (adaptive execution and code generation on, what a lake above the threshold gets) are
 checked by tests/ingest/test_normalize_memory.py (:data:`LARGE_INPUT_CONF`: the normalize transforms that
-guard the 1M-track job), by the real spark-submit of tests/jobs/test_report_job.py with the rule turned off,
+guard the 1M-track job), by the real spark-submit of tests/report/test_report_job.py with the rule turned off,
 and by the benchmarks."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import time
+
+import pytest
 
 from weekly_discovery.spark.session import SMALL_INPUT_CONF
+
+# PySpark turns timestamps into naive datetimes in the Python process's local zone; pin it
+# so expected values written in UTC hold on any machine (sessions use UTC, see get_spark).
+os.environ["TZ"] = "UTC"
+time.tzset()
 
 IN_PROCESS_CONF = {
     "spark.master": "local[2]",
@@ -48,6 +58,18 @@ def runtime_conf(session, conf: dict):
                 session.conf.unset(key)
             else:
                 session.conf.set(key, value)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One SparkSession for every Spark test of a test worker: starting a JVM costs ~10 s, so it is shared
+    (``getOrCreate``). Only a test that asks for ``spark`` starts it."""
+    from weekly_discovery.spark.session import get_spark
+
+    session = get_spark("weekly-discovery-tests", IN_PROCESS_CONF)
+    with runtime_conf(session, IN_PROCESS_CONF):  # in case another package's session came first
+        yield session
+    session.stop()
 
 
 def without_python_workers() -> list[str]:

@@ -1,17 +1,21 @@
 """What tasks need from Airflow at run time: the config, the partition date, the Spotify client.
 
-Everything here is called inside a running task, never while a DAG file is parsed.
+Everything here is called inside a running task, never while a DAG file is parsed. A DAG's ``prepare``
+task fixes the run (:class:`TaskRun`: its date, checked once, its lake and config) and hands it to the
+other tasks through XCom as a plain dict; each task turns it back into the typed run on entry.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
-from typing import Any, Iterator, NamedTuple
+from collections.abc import Mapping
+from typing import Any, Iterator, NamedTuple, Self
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import Lake, LakeError, check_ds
+from weekly_discovery.lake import Lake, LakeError, PartitionDate, parse_ds
 from weekly_discovery.settings.config import LAKE_ENV, Config, load_config, resolve_config_path
 from weekly_discovery.spotify.credentials import SpotifyCredentials
 
@@ -29,9 +33,31 @@ def load_run_config() -> Config:
 class Partition(NamedTuple):
     """The partition a run works on: its date, its lake root, and where the date came from (for the log)."""
 
-    ds: str
+    ds: PartitionDate
     lake_root: str
     origin: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskRun:
+    """What a DAG's ``prepare`` task fixed for the run's other tasks; a DAG needing more extends it.
+
+    XCom holds JSON and the DAGs' templates read its keys (``xcom("prepare", "ds")``), so ``prepare``
+    returns :meth:`to_xcom` and a task taking the run starts with :meth:`from_xcom`.
+    """
+
+    ds: PartitionDate
+    lake_root: str
+    config_path: str
+
+    def to_xcom(self) -> dict[str, Any]:
+        return {**dataclasses.asdict(self), "ds": str(self.ds)}
+
+    @classmethod
+    def from_xcom(cls, data: Mapping[str, Any]) -> Self:
+        """The run from prepare's XCom value; its date is parsed (XCom is text from outside the task)."""
+        names = {field.name for field in dataclasses.fields(cls)}
+        return cls(**{**{key: value for key, value in data.items() if key in names}, "ds": parse_ds(data["ds"])})
 
 
 def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
@@ -49,7 +75,7 @@ def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
     """
     params = context.get("params") or {}
     if params.get("ds"):
-        return Partition(check_ds(str(params["ds"])), config.lake_root, "from the ds param")
+        return Partition(parse_ds(str(params["ds"])), config.lake_root, "from the ds param")
     event = _newest_event(context.get("triggering_asset_events") or {})
     if event is not None:
         extra, asset_name = event
@@ -61,9 +87,9 @@ def resolve_partition(context: dict[str, Any], config: Config) -> Partition:
                 f"the triggering {asset_name} event names the lake {event_lake!r}, but the configured lake is "
                 f"{config.lake_root!r}: a run only reads and writes the configured lake. If the lake moved, set "
                 f"[lake] root in the config (or ${LAKE_ENV}) and rerun with the ds param")
-        return Partition(check_ds(str(extra["ds"])), config.lake_root, f"from the {asset_name} event")
+        return Partition(parse_ds(str(extra["ds"])), config.lake_root, f"from the {asset_name} event")
     when = context.get("logical_date") or context["dag_run"].run_after
-    return Partition(when.astimezone(dt.timezone.utc).date().isoformat(), config.lake_root, "from the run date")
+    return Partition(parse_ds(when.astimezone(dt.timezone.utc).date().isoformat()), config.lake_root, "from the run date")
 
 
 def _newest_event(events_by_asset: Any) -> tuple[dict[str, Any], str] | None:

@@ -26,7 +26,7 @@ from weekly_discovery.discover.store import (
     write_candidates,
     write_raw,
 )
-from weekly_discovery.lake import Lake, check_ds
+from weekly_discovery.lake import Lake, PartitionDate
 from weekly_discovery.settings.config import Discover
 
 log = logging.getLogger(__name__)
@@ -50,14 +50,14 @@ class SourceSummary:
 
 @dataclass(frozen=True)
 class GatherResult:
-    ds: str
+    ds: PartitionDate
     sources: tuple[SourceSummary, ...]
     candidates: int  # rows of silver/candidates
     candidates_path: Any  # the table's folder
     albums_known: int
 
 
-def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int = 0,
+def gather(lake: Lake, ds: PartitionDate, *, settings: Discover | None = None, seed: int = 0,
            clients: Clients | None = None) -> GatherResult:
     """Gather week ``ds``'s candidates from every configured source and land them (see the module docstring).
 
@@ -69,7 +69,6 @@ def gather(lake: Lake, ds: str, *, settings: Discover | None = None, seed: int =
     """
     settings = settings or Discover()
     clients = clients or Clients()
-    check_ds(ds)
     library = read_library(lake, ds)
     albums = read_album_tracks(lake, before_ds=ds)
     albums_before = len(albums)

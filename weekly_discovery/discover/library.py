@@ -14,7 +14,7 @@ from typing import Any
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.vocabulary import CANDIDATES, DISLIKED, LIBRARY_ROLES, LIKED
-from weekly_discovery.lake import METRICS, PICKS, SILVER_TRACKS, Lake, check_ds, delta
+from weekly_discovery.lake import METRICS, PICKS, SILVER_TRACKS, Lake, PartitionDate, delta
 
 _COLUMNS = ["track_id", "name", "artist_ids", "artist_names", "primary_artist_id", "primary_artist_name",
             "added_at", "role", "source_key", "source_id", "source_name", "position"]
@@ -63,12 +63,12 @@ class UserLibrary:
         return [(artist_id, names.get(artist_id), count) for artist_id, count in ranked]
 
 
-def read_library(lake: Lake, ds: str) -> UserLibrary:
+def read_library(lake: Lake, ds: PartitionDate) -> UserLibrary:
     """The library of week ``ds`` from ``silver/tracks`` (its rows of that date).
 
     A week with no rows is a missing library unless the ingest recorded a run for it (its
     ``_metrics.json``): then the library is empty."""
-    rows = delta.read_rows(lake, SILVER_TRACKS, check_ds(ds), columns=list(_COLUMNS))
+    rows = delta.read_rows(lake, SILVER_TRACKS, ds, columns=list(_COLUMNS))
     if not rows and not (lake.partition(SILVER_TRACKS, ds) / METRICS).is_file():
         raise LibraryMissing(
             f"no library for ds={ds}: {lake.table(SILVER_TRACKS)} has no rows of that date; "
@@ -78,13 +78,13 @@ def read_library(lake: Lake, ds: str) -> UserLibrary:
     return replace(library, hits=library.liked & frozenset(past_pick_ids(lake, ds)))
 
 
-def past_pick_ids(lake: Lake, ds: str) -> list[str]:
+def past_pick_ids(lake: Lake, ds: PartitionDate) -> list[str]:
     """Every song published before week ``ds`` (``gold/picks``, a few thousand rows a year at most), sorted.
 
     Read here, not through the recommend stage (stages do not import each other): the table's name
     comes from the lake layout, and only its ``track_id`` column of the dates before ``ds`` is read.
     """
-    rows = delta.read_rows(lake, PICKS, columns=["track_id"], filters=[(delta.DS, "<", check_ds(ds))])
+    rows = delta.read_rows(lake, PICKS, columns=["track_id"], filters=[(delta.DS, "<", ds)])
     return sorted({r["track_id"] for r in rows if r["track_id"]})
 
 

@@ -27,8 +27,9 @@ from weekly_discovery.lake import (
     METRICS,
     Lake,
     LakeError,
-    check_ds,
+    PartitionDate,
     delta,
+    parse_ds,
     write_atomic,
     write_json,
 )
@@ -70,9 +71,9 @@ def _album_tracks_schema() -> Any:
 
 # ---- raw answers ------------------------------------------------------------------------------------
 
-def raw_partition(lake: Lake, source: str, ds: str) -> Any:
+def raw_partition(lake: Lake, source: str, ds: PartitionDate) -> Any:
     """``raw/discover/source=<name>/ds=<date>``: one source's answers of one week."""
-    return lake.path(RAW, RAW_DISCOVER, f"source={check_provider(source)}", f"ds={check_ds(ds)}")
+    return lake.path(RAW, RAW_DISCOVER, f"source={check_provider(source)}", f"ds={parse_ds(ds)}")  # a path part: checked as the lake checks its own
 
 
 def answer_file_name(index: int) -> str:
@@ -81,7 +82,7 @@ def answer_file_name(index: int) -> str:
     return f"answer-{index:05d}.json"
 
 
-def write_raw(lake: Lake, source: str, ds: str, result: SourceResult, budget: RequestBudget) -> Any:
+def write_raw(lake: Lake, source: str, ds: PartitionDate, result: SourceResult, budget: RequestBudget) -> Any:
     """Keep a source's answers verbatim, with a manifest of what was asked, written last.
 
     The files are written in place: the old manifest goes first (from then until the new one is written
@@ -110,7 +111,7 @@ def write_raw(lake: Lake, source: str, ds: str, result: SourceResult, budget: Re
 
 # ---- silver/candidates --------------------------------------------------------------------------------
 
-def candidate_rows(ds: str, candidates: Iterable[Candidate]) -> list[dict[str, Any]]:
+def candidate_rows(ds: PartitionDate, candidates: Iterable[Candidate]) -> list[dict[str, Any]]:
     """``silver/candidates`` rows: one per (track_id, source), the first offer kept, ranked per source."""
     rows: list[dict[str, Any]] = []
     seen: set[tuple[str, str]] = set()
@@ -131,7 +132,7 @@ def candidate_rows(ds: str, candidates: Iterable[Candidate]) -> list[dict[str, A
     return rows
 
 
-def write_candidates(lake: Lake, ds: str, rows: list[dict[str, Any]], metrics: Mapping[str, Any]) -> Any:
+def write_candidates(lake: Lake, ds: PartitionDate, rows: list[dict[str, Any]], metrics: Mapping[str, Any]) -> Any:
     """Replace date ``ds`` of ``silver/candidates`` with ``rows`` (one commit), then write its ``_metrics.json``.
 
     Returns the table's folder. No rows (a week whose sources found nothing new) leaves the date without
@@ -139,7 +140,7 @@ def write_candidates(lake: Lake, ds: str, rows: list[dict[str, Any]], metrics: M
     before the new one is written leaves the date without a record of a run."""
     import pyarrow as pa
 
-    folder = lake.partition(CANDIDATES, check_ds(ds))
+    folder = lake.partition(CANDIDATES, ds)
     (folder / METRICS).unlink(missing_ok=True)  # a rerun: the old run's record goes before its rows change
     delta.write_date(lake, CANDIDATES, ds, pa.Table.from_pylist(rows, schema=_candidates_schema()))
     folder.mkdir(parents=True, exist_ok=True)
@@ -149,10 +150,9 @@ def write_candidates(lake: Lake, ds: str, rows: list[dict[str, Any]], metrics: M
 
 # ---- silver/album_tracks --------------------------------------------------------------------------------
 
-def read_album_tracks(lake: Lake, before_ds: str) -> dict[str, tuple[AlbumTrack, ...]]:
+def read_album_tracks(lake: Lake, before_ds: PartitionDate) -> dict[str, tuple[AlbumTrack, ...]]:
     """Album id -> its track list (in Spotify's order), as the cache held them before ``before_ds``: the rows
     read strictly before that week (empty: none yet)."""
-    check_ds(before_ds)
     albums: dict[str, list[AlbumTrack]] = {}
     # filtered here, not with filters=: files written by a delta-rs MERGE hold string_view columns, which
     # pyarrow's dataset filter cannot compare with a string
@@ -184,13 +184,12 @@ def album_track_rows(tracks: Iterable[AlbumTrack]) -> list[dict[str, Any]]:
     return rows
 
 
-def merge_album_tracks(lake: Lake, ds: str, tracks: Iterable[AlbumTrack]) -> int:
+def merge_album_tracks(lake: Lake, ds: PartitionDate, tracks: Iterable[AlbumTrack]) -> int:
     """Merge the album track lists read in week ``ds`` into ``silver/album_tracks`` (one commit), keyed by
     (album_id, track_id): new rows are inserted, a kept row changes only to record an earlier read.
     Nothing read: no commit. Returns the rows merged."""
     import pyarrow as pa
 
-    check_ds(ds)
     rows = album_track_rows(tracks)
     if rows:
         delta.merge(lake, ALBUM_TRACKS, pa.Table.from_pylist(rows, schema=_album_tracks_schema()),

@@ -40,9 +40,9 @@ def discover(context: dict[str, Any], outlet_event: Any) -> dict[str, Any]:
         needs_spotify = bool(SPOTIFY_SOURCES & set(settings.sources))
         clients = Clients(spotify=spotify_api(config.spotify_connection_id) if needs_spotify else None)
         result = gather(Lake(lake_root), ds, settings=settings, seed=config.model.seed, clients=clients)
-    outlet_event.extra = {"ds": ds, "lake_root": lake_root}
+    outlet_event.extra = {"ds": str(ds), "lake_root": lake_root}
     return {
-        "ds": ds,
+        "ds": str(ds),
         "lake_root": lake_root,
         "candidates": result.candidates,
         "sources": {s.source: s.as_metrics() for s in result.sources},

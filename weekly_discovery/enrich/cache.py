@@ -36,8 +36,8 @@ from weekly_discovery.lake import (
     METRICS,
     SILVER_TRACKS,
     Lake,
+    PartitionDate,
     arrow_source,
-    check_ds,
 )
 from weekly_discovery.lake import delta
 from weekly_discovery.settings.config import Enrichment
@@ -67,7 +67,7 @@ class CacheEntry:
 class Wanted:
     """The ids to ask on date ``ds`` and why the others are not asked."""
 
-    ds: str
+    ds: PartitionDate
     ids: tuple[str, ...]  # sorted, distinct
     library: int  # distinct track ids in silver tracks of ds
     known: int  # status ok in the cache: never asked again
@@ -82,13 +82,13 @@ class Wanted:
         }
 
 
-def silver_tracks_written(lake: Lake, ds: str) -> bool:
+def silver_tracks_written(lake: Lake, ds: PartitionDate) -> bool:
     """Whether ingest wrote the silver tracks of ``ds``: the date has rows, or (an empty library) its
     ``_metrics.json``, which the normalize job writes after every commit."""
     return delta.has_date(lake, SILVER_TRACKS, ds) or (lake.partition(SILVER_TRACKS, ds) / METRICS).is_file()
 
 
-def require_silver_tracks(lake: Lake, ds: str) -> None:
+def require_silver_tracks(lake: Lake, ds: PartitionDate) -> None:
     """:class:`FeatureInputError` naming the DAG to run when :func:`silver_tracks_written` is false."""
     if not silver_tracks_written(lake, ds):
         raise FeatureInputError(
@@ -97,7 +97,7 @@ def require_silver_tracks(lake: Lake, ds: str) -> None:
         )
 
 
-def _distinct_ids(lake: Lake, table, ds: str) -> list[str]:
+def _distinct_ids(lake: Lake, table, ds: PartitionDate) -> list[str]:
     import pyarrow.compute as pc
 
     data = delta.read(lake, table, ds, columns=["track_id"])
@@ -106,23 +106,22 @@ def _distinct_ids(lake: Lake, table, ds: str) -> list[str]:
     return sorted(pc.unique(data.column("track_id").drop_null()).to_pylist())
 
 
-def silver_track_ids(lake: Lake, ds: str) -> list[str]:
+def silver_track_ids(lake: Lake, ds: PartitionDate) -> list[str]:
     """Distinct track ids of the silver tracks of ``ds``, sorted (reads one column)."""
-    check_ds(ds)
     require_silver_tracks(lake, ds)
     return _distinct_ids(lake, SILVER_TRACKS, ds)
 
 
-def candidate_track_ids(lake: Lake, ds: str) -> list[str]:
+def candidate_track_ids(lake: Lake, ds: PartitionDate) -> list[str]:
     """Distinct track ids of ``silver/candidates`` of ``ds`` (the songs discovery found), sorted.
 
     Empty when the discover DAG has not run for ``ds`` (a week from before discovery, or a backfill):
     the library alone is enriched then.
     """
-    return _distinct_ids(lake, CANDIDATES, check_ds(ds))
+    return _distinct_ids(lake, CANDIDATES, ds)
 
 
-def features_as_of(lake: Lake, ds: str, columns: Sequence[str] | None = None, *, inclusive: bool = False,
+def features_as_of(lake: Lake, ds: PartitionDate, columns: Sequence[str] | None = None, *, inclusive: bool = False,
                    track_ids: Sequence[str] | None = None) -> "pa.Table | None":
     """The feature cache as of ``ds``: per track id, its row with the greatest ``fetched_ds`` before ``ds``.
 
@@ -132,7 +131,6 @@ def features_as_of(lake: Lake, ds: str, columns: Sequence[str] | None = None, *,
     ``track_ids`` limits the read to those tracks. One row per track id, sorted by it; None when the cache
     was never written.
     """
-    check_ds(ds)
     filters = [("fetched_ds", "<=" if inclusive else "<", ds)]
     if track_ids is not None:
         filters.append(("track_id", "in", list(track_ids)))
@@ -140,7 +138,7 @@ def features_as_of(lake: Lake, ds: str, columns: Sequence[str] | None = None, *,
                                 columns if columns is not None else CACHE_COLUMNS, filters)
 
 
-def read_cache_state(lake: Lake, ds: str) -> dict[str, CacheEntry]:
+def read_cache_state(lake: Lake, ds: PartitionDate) -> dict[str, CacheEntry]:
     """track id -> (status, fetched_ds, providers asked) of the cache as of ``ds`` (empty when there is none)."""
     table = features_as_of(lake, ds, ["status", "fetched_ds", "providers_asked"])
     if table is None:
@@ -151,7 +149,7 @@ def read_cache_state(lake: Lake, ds: str) -> dict[str, CacheEntry]:
     return state
 
 
-def retry_due(entry: CacheEntry, ds: str, chain: tuple[str, ...], retry_days: int) -> bool:
+def retry_due(entry: CacheEntry, ds: PartitionDate, chain: tuple[str, ...], retry_days: int) -> bool:
     """Whether a missing/quarantined id is asked again on ``ds``."""
     if entry.status == STATUS_OK:
         return False
@@ -159,9 +157,8 @@ def retry_due(entry: CacheEntry, ds: str, chain: tuple[str, ...], retry_days: in
     return days >= retry_days or bool(set(chain) - set(entry.providers_asked))
 
 
-def wanted_ids(lake: Lake, ds: str, enrichment: Enrichment) -> Wanted:
+def wanted_ids(lake: Lake, ds: PartitionDate, enrichment: Enrichment) -> Wanted:
     """The library ids of ``ds`` to ask the providers for (see the module docstring)."""
-    check_ds(ds)
     # the discovered candidates get their features from the same chain and cache as the library
     library = sorted(set(silver_track_ids(lake, ds)) | set(candidate_track_ids(lake, ds)))
     state = read_cache_state(lake, ds)
@@ -181,7 +178,7 @@ def wanted_ids(lake: Lake, ds: str, enrichment: Enrichment) -> Wanted:
     return Wanted(ds, tuple(wanted), len(library), known, backing_off, retrying, previous)
 
 
-def file_lookup(lake: Lake, ds: str) -> tuple[set[str], set[str]]:
+def file_lookup(lake: Lake, ds: PartitionDate) -> tuple[set[str], set[str]]:
     """(ids looked up, ids found usable) in the file provider's raw partition of ``ds``.
 
     The partition exists once its ``_manifest.json`` is there (the look-up job writes it last)."""

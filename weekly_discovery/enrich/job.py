@@ -48,8 +48,8 @@ from weekly_discovery.lake import (
     SILVER_TRACKS,
     TRACKS_ENRICHED,
     Lake,
+    PartitionDate,
     Table,
-    check_ds,
     read_json,
     tree_bytes,
 )
@@ -72,7 +72,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parse_job_args(job_parser(__doc__, settings=True), argv)
 
 
-def api_batches(lake: Lake, ds: str, name: str) -> tuple[list[str], list[str], dict | None]:
+def api_batches(lake: Lake, ds: PartitionDate, name: str) -> tuple[list[str], list[str], dict | None]:
     """(body paths, request paths, manifest) of one API provider's partition of ``ds``."""
     folder = lake.raw_features_partition(name, ds)
     manifest_path = folder / MANIFEST
@@ -89,7 +89,7 @@ def api_batches(lake: Lake, ds: str, name: str) -> tuple[list[str], list[str], d
     return bodies, requests, manifest
 
 
-def load_answers(spark, lake: Lake, ds: str, enrichment: Enrichment):
+def load_answers(spark, lake: Lake, ds: PartitionDate, enrichment: Enrichment):
     """All answers and asks of ``ds`` across the chain, and the provider manifests."""
     from pyspark.sql import functions as F
 
@@ -150,14 +150,14 @@ def table_bytes(lake: Lake, table: Table, ds: str | None = None) -> int:
     return int(pc.sum(actions.column("size_bytes")).as_py() or 0)
 
 
-def input_bytes(lake: Lake, ds: str, enrichment: Enrichment) -> int:
+def input_bytes(lake: Lake, ds: PartitionDate, enrichment: Enrichment) -> int:
     """What the job reads: silver tracks and candidates of ``ds``, the feature cache, the providers' partitions."""
     return (table_bytes(lake, SILVER_TRACKS, ds) + table_bytes(lake, CANDIDATES, ds)
             + table_bytes(lake, AUDIO_FEATURES)
             + sum(tree_bytes(lake.raw_features_partition(name, ds)) for name in enrichment.providers))
 
 
-def enrich_date(spark, lake: Lake, ds: str, enrichment: Enrichment) -> dict:
+def enrich_date(spark, lake: Lake, ds: PartitionDate, enrichment: Enrichment) -> dict:
     """Merge D's rows into the feature cache, write D's quarantine and tracks_enriched; return the metrics."""
     from pyspark.sql import functions as F
 
@@ -226,7 +226,7 @@ def check_coverage(metrics: dict, enrichment: Enrichment) -> None:
 
 def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
-    ds = check_ds(args.ds)
+    ds = args.ds
     enrichment = job_config(args).enrichment
     require_silver_tracks(lake, ds)  # before paying for a Spark session
     with job_session(f"weekly-discovery-enrich-{ds}", input_bytes=input_bytes(lake, ds, enrichment)) as spark:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from weekly_discovery.enrich.cache import FeatureInputError, wanted_ids
-from weekly_discovery.lake import MANIFEST, Lake, check_ds, tree_bytes
+from weekly_discovery.lake import MANIFEST, Lake, PartitionDate, tree_bytes
 from weekly_discovery.settings.config import LAKE_ENV, ConfigError, FeatureFile, load_config
 from weekly_discovery.spark.runner import job_parser, job_session, parse_job_args, run_job
 
@@ -143,7 +143,7 @@ def read_feature_file(spark, feature_file: FeatureFile):
     return df, columns, corrupt
 
 
-def lookup(spark, lake: Lake, ds: str, config_path: str) -> dict:
+def lookup(spark, lake: Lake, ds: PartitionDate, config_path: str) -> dict:
     """Write the look-up partition for ``ds``; return its manifest."""
     from pyspark.sql import functions as F
     from pyspark.sql.types import StringType, StructField, StructType
@@ -214,7 +214,7 @@ def input_bytes(lake: Lake, config_path: str) -> int:
 
 def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
-    ds = check_ds(args.ds)
+    ds = args.ds
     # The corrupt-record column is only filled reliably when the CSV parser reads every column.
     with job_session(f"weekly-discovery-lookup-features-file-{ds}",
                      {"spark.sql.csv.parser.columnPruning.enabled": "false"},

@@ -37,8 +37,8 @@ from weekly_discovery.lake import (
     QUARANTINE_ITEMS,
     SILVER_TRACKS,
     Lake,
+    PartitionDate,
     Table,
-    check_ds,
     read_json,
     tree_bytes,
 )
@@ -95,14 +95,14 @@ class RawInput:
     paths: list[str]  # absolute page file paths, each once
 
 
-def load_raw_input(lake: Lake, ds: str) -> RawInput:
+def load_raw_input(lake: Lake, ds: PartitionDate) -> RawInput:
     """Read and check the manifests of ``ds`` and the pages they list."""
     manifests = load_manifests(lake, ds)
     page_rows = nz.page_list_rows(ds, manifests)
     return RawInput(manifests, page_rows, page_files(lake, page_rows))
 
 
-def load_manifests(lake: Lake, ds: str) -> list[dict]:
+def load_manifests(lake: Lake, ds: PartitionDate) -> list[dict]:
     """The manifests of every source extracted for ``ds``; fails if there are none."""
     paths = lake.raw_manifests(ds)
     if not paths:
@@ -145,7 +145,7 @@ def read_pages(spark: SparkSession, paths: Sequence[str]) -> DataFrame:
     )
 
 
-def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> dict:
+def normalize_date(spark: SparkSession, lake: Lake, ds: PartitionDate, raw: RawInput) -> dict:
     """Normalize ``ds`` and write its date of the three tables; return the metrics."""
     page_list = local_frame(spark, raw.page_rows, PAGE_LIST_SCHEMA)
     pages = nz.parse_pages(page_list, read_pages(spark, raw.paths))
@@ -178,7 +178,7 @@ def normalize_date(spark: SparkSession, lake: Lake, ds: str, raw: RawInput) -> d
     return metrics
 
 
-def output_name(lake: Lake, table: Table, ds: str) -> str:
+def output_name(lake: Lake, table: Table, ds: PartitionDate) -> str:
     """How the metrics name one date of an output table: its lake-relative folder and the date,
     ``silver/tracks/ds=2026-11-23`` (Delta's partition of that date, where ``_metrics.json`` lives)."""
     return lake.relative(lake.partition(table, ds))
@@ -186,7 +186,7 @@ def output_name(lake: Lake, table: Table, ds: str) -> str:
 
 def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
-    ds = check_ds(args.ds)
+    ds = args.ds
     raw = load_raw_input(lake, ds)  # fail on bad input before paying for a Spark session
     conf = job_conf(submitted_conf())
     log.info("normalize ds=%s session settings: %s", ds, ", ".join(f"{k}={v}" for k, v in sorted(conf.items())))

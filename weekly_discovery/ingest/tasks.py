@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from weekly_discovery.airflow.runtime import (
+    TaskRun,
     fail_fast_on_user_errors,
     load_run_config,
     resolve_partition,
     spotify_api,
 )
 from weekly_discovery.core.vocabulary import ROLES
-from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake
+from weekly_discovery.lake import BRONZE_ITEMS, METRICS, QUARANTINE_ITEMS, SILVER_TRACKS, Lake, PartitionDate
 from weekly_discovery.lake.delta import has_date
 from weekly_discovery.settings.config import load_config
 
 log = logging.getLogger(__name__)
 
 
-def prepare(context: dict[str, Any]) -> dict[str, str]:
+def prepare(context: dict[str, Any]) -> dict[str, Any]:
     """Validate the config and fix the partition date before anything is fetched."""
     with fail_fast_on_user_errors():
         config = load_run_config()
@@ -29,31 +31,33 @@ def prepare(context: dict[str, Any]) -> dict[str, str]:
         names = ", ".join(s.describe() for s in config.sources_in(role)) or "-"
         log.info("config %s: %s = %s", config.path, role, names)
     log.info("partition ds=%s, lake %s", ds, config.lake_root)
-    return {"ds": ds, "lake_root": config.lake_root, "config_path": str(config.path)}
+    return TaskRun(ds, config.lake_root, str(config.path)).to_xcom()
 
 
-def extract(run: dict[str, str], full_resync: bool) -> dict[str, Any]:
+def extract(xcom: Mapping[str, Any], full_resync: bool) -> dict[str, Any]:
     """Extract every configured source into the raw layer for the run's date."""
     from weekly_discovery.ingest.extract import extract_library
 
     with fail_fast_on_user_errors():
-        config = load_config(run["config_path"])
+        run = TaskRun.from_xcom(xcom)
+        config = load_config(run.config_path)
         api = spotify_api(config.spotify_connection_id)
-        summary = extract_library(api, config.lake, config, run["ds"], full_resync=full_resync)
+        summary = extract_library(api, config.lake, config, run.ds, full_resync=full_resync)
     return summary.to_dict()
 
 
-def publish_tracks(run: dict[str, str], outlet_event: Any) -> dict[str, Any]:
+def publish_tracks(xcom: Mapping[str, Any], outlet_event: Any) -> dict[str, Any]:
     """Log what landed where and announce the run's date of the silver tracks table to downstream DAGs."""
-    lake = Lake(run["lake_root"])
-    metrics = tracks_metrics(lake, run["ds"])
-    for line in landed_lines(lake, run["ds"], metrics):
+    run = TaskRun.from_xcom(xcom)
+    lake = Lake(run.lake_root)
+    metrics = tracks_metrics(lake, run.ds)
+    for line in landed_lines(lake, run.ds, metrics):
         log.info("%s", line)
-    outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"]}
+    outlet_event.extra = {"ds": str(run.ds), "lake_root": run.lake_root}
     return metrics["totals"]
 
 
-def tracks_metrics(lake: Lake, ds: str) -> dict[str, Any]:
+def tracks_metrics(lake: Lake, ds: PartitionDate) -> dict[str, Any]:
     """The normalize job's metrics of ``ds``: written after its silver tracks commit, they are the proof
     the date was normalized (a date can have no tracks, so no rows)."""
     path = lake.partition(SILVER_TRACKS, ds) / METRICS

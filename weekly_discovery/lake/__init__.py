@@ -34,11 +34,12 @@ from weekly_discovery.lake.layout import (
     BatchFile,
     Lake,
     LakeError,
+    PartitionDate,
     Table,
     batch_file_name,
-    check_ds,
     check_raw_page,
     parse_batch_file_name,
+    parse_ds,
     read_json,
     source_key,
 )
@@ -59,6 +60,6 @@ __all__ = [
     "QUARANTINE_ITEMS",
     "RAW_PAGE_RE", "RECOMMENDATIONS", "REMOVED_PICKS", "REPORTS", "SCORES", "SILVER_TRACKS", "TABLES", "TRACKS_ENRICHED",
     "BatchFile", "Lake", "LakeError", "ObjectPath", "Table", "arrow_source", "batch_file_name",
-    "check_ds", "check_raw_page", "json_bytes", "parse_batch_file_name", "partition_rows",
+    "PartitionDate", "check_raw_page", "json_bytes", "parse_batch_file_name", "parse_ds", "partition_rows",
     "read_json", "rmtree", "source_key", "tree_bytes", "write_atomic", "write_json",
 ]

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.lake import storage
-from weekly_discovery.lake.layout import Lake, Table, check_ds
+from weekly_discovery.lake.layout import Lake, Table, parse_ds
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -61,7 +61,7 @@ def commit_info(ds: str | None, run: str | None = None, operation: str | None = 
     if os.environ.get(AIRFLOW_DAG_ENV):
         info["dag_id"] = os.environ[AIRFLOW_DAG_ENV]
     if ds is not None:
-        info[DS] = check_ds(ds)
+        info[DS] = parse_ds(ds)
     if operation:
         info["step"] = operation
     return info
@@ -127,7 +127,7 @@ def read(lake: Lake, table: Table, ds: str | None = None, columns: Sequence[str]
     pushed = [f for f in (filters or []) if f[0] in partition_columns]  # pruned by delta-rs
     later = [f for f in (filters or []) if f[0] not in partition_columns]  # applied here, after the read
     if ds is not None:
-        pushed.append((DS, "=", check_ds(ds)))
+        pushed.append((DS, "=", parse_ds(ds)))
     wanted = list(columns) if columns is not None else None
     if wanted is None and ds is not None:
         wanted = [f.name for f in dt.schema().fields if f.name != DS]
@@ -209,7 +209,7 @@ def dates(lake: Lake, table: Table) -> list[str]:
 
 
 def has_date(lake: Lake, table: Table, ds: str) -> bool:
-    return check_ds(ds) in dates(lake, table)
+    return parse_ds(ds) in dates(lake, table)
 
 
 def _partitions(dt: "DeltaTable") -> list[dict[str, str]]:
@@ -248,7 +248,7 @@ def write_date(lake: Lake, table: Table, ds: str, data: "pa.Table", *, run: str 
     import pyarrow as pa
     from deltalake import write_deltalake
 
-    check_ds(ds)
+    ds = parse_ds(ds)
     if DS in data.column_names:  # rows that carry their date: it must be this one
         if any(value != ds for value in data.column(DS).unique().to_pylist()):
             raise ValueError(f"{table}: rows of another date than ds={ds} in a write of that date")

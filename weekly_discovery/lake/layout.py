@@ -183,15 +183,29 @@ def source_key(kind: str, spotify_id: str | None = None) -> str:
     raise LakeError(f"no source key for kind={kind!r} id={spotify_id!r}")
 
 
-def check_ds(ds: str) -> str:
-    """Validate a partition date (``YYYY-MM-DD``) and return it."""
-    if not isinstance(ds, str) or not _DS_RE.fullmatch(ds):
-        raise LakeError(f"partition date must look like 2026-11-23, got {ds!r}")
+class PartitionDate(str):
+    """A checked partition date: ``YYYY-MM-DD`` and a real calendar day. Only :func:`parse_ds` makes one.
+
+    A ``str``, so f-strings, path parts, Delta predicates, Spark literals and JSON take it unchanged; its
+    type says the check is done, so code handed one never checks it again.
+    """
+
+    __slots__ = ()
+
+
+def parse_ds(text: object) -> PartitionDate:
+    """The partition date in ``text`` (``2026-11-23``), checked where text enters: a DAG task's ``ds``, a
+    job's ``--ds``, a CLI argument, a folder name. A :class:`PartitionDate` is returned as it is; anything
+    else that is not a real ``YYYY-MM-DD`` date raises :class:`LakeError` (a user error) with the form."""
+    if isinstance(text, PartitionDate):
+        return text
+    if not isinstance(text, str) or not _DS_RE.fullmatch(text):
+        raise LakeError(f"partition date must look like 2026-11-23, got {text!r}")
     try:
-        dt.date.fromisoformat(ds)
+        dt.date.fromisoformat(text)
     except ValueError:
-        raise LakeError(f"partition date {ds!r} is not a real calendar date") from None
-    return ds
+        raise LakeError(f"partition date {text!r} is not a real calendar date") from None
+    return PartitionDate(text)
 
 
 def check_provider(name: str) -> str:
@@ -263,14 +277,14 @@ class Lake:
         return self.path(RAW, RAW_PAGES, f"source={check_source_key(key)}")
 
     def raw_partition(self, key: str, ds: str) -> Path:
-        return self.raw_source_dir(key) / f"ds={check_ds(ds)}"
+        return self.raw_source_dir(key) / f"ds={parse_ds(ds)}"
 
     def raw_manifests(self, ds: str) -> list[Path]:
         """Manifests of every source extracted for ``ds``, sorted by source key."""
         base = self.path(RAW, RAW_PAGES)
         if not base.is_dir():
             return []
-        found = [p / f"ds={check_ds(ds)}" / MANIFEST for p in sorted(base.glob("source=*"))]
+        found = [p / f"ds={parse_ds(ds)}" / MANIFEST for p in sorted(base.glob("source=*"))]
         return [p for p in found if p.is_file()]
 
     def previous_manifest(self, key: str, before_ds: str) -> dict[str, Any] | None:
@@ -279,7 +293,7 @@ class Lake:
         Strictly before, so that a rerun of a date builds on exactly what the first
         run built on, and gives the same result.
         """
-        check_ds(before_ds)
+        before_ds = parse_ds(before_ds)
         dates = sorted(
             (p.name[3:] for p in self.raw_source_dir(key).glob("ds=*") if (p / MANIFEST).is_file()),
             reverse=True,
@@ -333,7 +347,7 @@ class Lake:
 
     def raw_features_partition(self, provider: str, ds: str) -> Path:
         """One date's raw answers of one feature provider (API batches, or file look-up hits)."""
-        return self.raw_features_dir(provider) / f"ds={check_ds(ds)}"
+        return self.raw_features_dir(provider) / f"ds={parse_ds(ds)}"
 
     # ---- tables ----------------------------------------------------------------------
     def table(self, table: Table | str, name: str | None = None) -> Path:
@@ -349,11 +363,11 @@ class Lake:
             table, ds = _as_table(table, rest[0]), rest[1]
         else:
             raise TypeError("use lake.partition(TABLE, ds) with a Table of weekly_discovery.lake")
-        return self.table(table) / f"ds={check_ds(ds)}"
+        return self.table(table) / f"ds={parse_ds(ds)}"
 
     def version(self, table: Table, ds: str) -> Path:
         """One dated version of a table written as a whole folder (``models/like_model/version=<ds>``)."""
-        return self.table(table) / f"version={check_ds(ds)}"
+        return self.table(table) / f"version={parse_ds(ds)}"
 
 
 def _as_table(table: Table | str, name: str | None) -> Table:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from weekly_discovery.lake import TRACKS_ENRICHED, Lake, check_ds, tree_bytes
+from weekly_discovery.lake import TRACKS_ENRICHED, Lake, PartitionDate, tree_bytes
 from weekly_discovery.recommend.model import store
 from weekly_discovery.recommend.model.families import GRIDS
 from weekly_discovery.recommend.scoring import catalog
@@ -51,7 +51,7 @@ class TrainStep:
     """A checked training input: the enriched date exists and the ``[model]`` settings are valid."""
 
     lake: Lake
-    ds: str
+    ds: PartitionDate
     settings: TrainSettings
     catalogue: str | None = None  # the [discover] catalog file when that source is on: part of the background
 
@@ -60,7 +60,7 @@ class TrainStep:
         return enriched_bytes(self.lake, self.ds)
 
 
-def enriched_bytes(lake: Lake, ds: str) -> int:
+def enriched_bytes(lake: Lake, ds: PartitionDate) -> int:
     """The size of ``silver/tracks_enriched``'s folder of ``ds``: one listing, an upper bound of what a job reads
     (after a rerun it also holds files the table no longer uses, until VACUUM deletes them)."""
     return tree_bytes(lake.partition(TRACKS_ENRICHED, ds))
@@ -71,7 +71,7 @@ def catalogue_path(config: Config) -> str | None:
     return config.discover.catalog if "catalog" in config.discover.sources else None
 
 
-def train_step(lake: Lake, ds: str, model: Model, catalogue: str | None = None) -> TrainStep:
+def train_step(lake: Lake, ds: PartitionDate, model: Model, catalogue: str | None = None) -> TrainStep:
     """The training of ``ds`` with the config's ``[model]`` table; fails (LakeError) without the enriched input.
     ``catalogue``: :func:`catalogue_path`."""
     enriched_input(lake, ds)
@@ -100,7 +100,7 @@ class ScoreStep:
     """A checked scoring input. ``champion`` None: resolved when scoring starts (after a training step)."""
 
     lake: Lake
-    ds: str
+    ds: PartitionDate
     settings: Model
     novelty_weeks: int
     catalogue: dict[str, Any] | None
@@ -111,7 +111,7 @@ class ScoreStep:
         return enriched_bytes(self.lake, self.ds) + int((self.catalogue or {}).get("size") or 0)
 
 
-def score_step(lake: Lake, ds: str, config: Config, describe_catalogue: Callable[[str], Any], *,
+def score_step(lake: Lake, ds: PartitionDate, config: Config, describe_catalogue: Callable[[str], Any], *,
                champion: bool = True) -> ScoreStep:
     """The scoring of ``ds`` with the config's ``[model]`` and ``[discover]`` settings, its input checked.
 
@@ -136,7 +136,7 @@ def score(spark, step: ScoreStep) -> dict[str, Any]:
 
 
 @contextlib.contextmanager
-def timed(name: str, ds: str) -> Iterator[None]:
+def timed(name: str, ds: PartitionDate) -> Iterator[None]:
     """Log ``<name> ds=<D> done in <s> s`` when a step of a several-step job ends (as a one-step job's runner
     does), or which step stopped the job: the runner then logs the error itself."""
     started = time.monotonic()
@@ -160,7 +160,7 @@ def train_main(argv: Sequence[str] | None = None, doc: str | None = None) -> int
     """``jobs/train.py``: train the model of ``--ds`` and decide the champion. ``doc``: the job's ``--help``."""
 
     def run(args: argparse.Namespace) -> None:
-        ds = check_ds(args.ds)
+        ds = args.ds
         config = job_config(args)
         step = train_step(Lake(args.lake), ds, config.model, catalogue_path(config))  # before paying for Spark
         with job_session(f"weekly-discovery-train-{ds}", train_conf(), input_bytes=step.input_bytes()) as spark:
@@ -174,7 +174,7 @@ def score_main(describe_catalogue: DescribeCatalogue, argv: Sequence[str] | None
     """``jobs/score.py``: score the candidates of ``--ds`` with the champion and write the picks."""
 
     def run(args: argparse.Namespace) -> None:
-        ds = check_ds(args.ds)
+        ds = args.ds
         step = score_step(Lake(args.lake), ds, job_config(args), describe_catalogue)  # before paying for Spark
         with job_session(f"weekly-discovery-score-{ds}", input_bytes=step.input_bytes()) as spark:
             score(spark, step)
@@ -187,7 +187,7 @@ def weekly_main(describe_catalogue: DescribeCatalogue, argv: Sequence[str] | Non
     """``jobs/weekly.py``: train, then score with the new champion, in one Spark session."""
 
     def run(args: argparse.Namespace) -> None:
-        lake, ds, config = Lake(args.lake), check_ds(args.ds), job_config(args)
+        lake, ds, config = Lake(args.lake), args.ds, job_config(args)
         training = train_step(lake, ds, config.model, catalogue_path(config))  # inputs checked before Spark
         scoring = score_step(lake, ds, config, describe_catalogue, champion=False)  # the champion: after training
         size = scoring.input_bytes()  # the enriched rows training reads too, and the catalogue

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
-from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
-from weekly_discovery.lake import PICKS, PUBLISHED, Lake
+from weekly_discovery.airflow.runtime import TaskRun, fail_fast_on_user_errors, load_run_config, resolve_partition
+from weekly_discovery.lake import PICKS, PUBLISHED, Lake, PartitionDate
 from weekly_discovery.settings.config import LAKE_ENV, load_config
 
 log = logging.getLogger(__name__)
@@ -18,8 +20,19 @@ log = logging.getLogger(__name__)
 JOB_PARAMS = ("top_n", "playlist_name")
 
 
+@dataclasses.dataclass(frozen=True)
+class WeeklyRun(TaskRun):
+    """The weekly run as prepare fixed it: the jobs' ``--params`` (JSON text), where and how to publish."""
+
+    params: str = "{}"
+    playlist_name: str = ""
+    dry_run: bool = False
+    allow_empty: bool = False  # publish an empty week (empties the playlist)
+    allow_backfill: bool = False  # publish a week older than the one the playlist holds
+
+
 def prepare(context: dict[str, Any]) -> dict[str, Any]:
-    """Config, partition and the run's Params, checked before any Spark job starts.
+    """Config, partition and the run's Params, checked before any Spark job starts (a :class:`WeeklyRun`, as XCom).
 
     The partition comes from :func:`~weekly_discovery.airflow.runtime.resolve_partition` (the ``ds``
     param, else the triggering ``tracks_enriched`` event with its lake, else the run date). The jobs
@@ -41,11 +54,10 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
              model.folds, model.seed, model.threshold)
     log.info("recommendations: top %s, at most %s per artist, into the playlist %r%s", model.top_n,
              model.max_per_artist, model.playlist_name, " (dry run: nothing is written to Spotify)" if dry_run else "")
-    return {"ds": ds, "lake_root": lake_root, "config_path": str(config.path), "params": json.dumps(job_params),
-            "playlist_name": model.playlist_name, "dry_run": dry_run,
-            # publishing an empty week or an older week than the playlist holds needs these (default off)
-            "allow_empty": bool(params.get("allow_empty", False)),
-            "allow_backfill": bool(params.get("allow_backfill", False))}
+    return WeeklyRun(ds, lake_root, str(config.path), params=json.dumps(job_params),
+                     playlist_name=model.playlist_name, dry_run=dry_run,
+                     allow_empty=bool(params.get("allow_empty", False)),
+                     allow_backfill=bool(params.get("allow_backfill", False))).to_xcom()
 
 
 def source_playlist_ids(config: Any) -> frozenset[str]:
@@ -53,7 +65,7 @@ def source_playlist_ids(config: Any) -> frozenset[str]:
     return frozenset(s.spotify_id for s in config.sources if s.spotify_id)
 
 
-def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
+def read_reaction(config: Any, lake: Lake, ds: PartitionDate, playlist_name: str) -> None:
     """Which of the picks the playlist holds did you take out since? Read before training, which learns from it."""
     from weekly_discovery.airflow.runtime import spotify_api
     from weekly_discovery.recommend.publish.playlist import detect_reaction, stored_playlist
@@ -66,17 +78,18 @@ def read_reaction(config: Any, lake: Lake, ds: str, playlist_name: str) -> None:
              "offered again)", len(removed), playlist_name)
 
 
-def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
+def publish(xcom: Mapping[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     """Log the week's "N of M" lines and recommendations, update the playlist, announce the asset."""
     from weekly_discovery.airflow.runtime import spotify_api
     from weekly_discovery.recommend.publish.playlist import publish as publish_playlist
     from weekly_discovery.recommend.publish.playlist import read_recommendations
     from weekly_discovery.recommend.scoring.score import summary_lines
 
-    lake = Lake(run["lake_root"])
     with fail_fast_on_user_errors():
-        config = load_config(run["config_path"])
-        rows, metrics = read_recommendations(lake, run["ds"])
+        run = WeeklyRun.from_xcom(xcom)
+        lake = Lake(run.lake_root)
+        config = load_config(run.config_path)
+        rows, metrics = read_recommendations(lake, run.ds)
         log.info("model version %s (%s)", metrics.get("model_version"), (metrics.get("model") or {}).get("name"))
         for line in summary_lines(metrics["playlists"], rows, metrics["threshold"]):
             log.info("%s", line)
@@ -84,9 +97,8 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
             if r.get("reason"):
                 log.info("%3d. why: %s", r["rank"], r["reason"])
         api = spotify_api(config.spotify_connection_id)
-        result = publish_playlist(api, lake, run["ds"], run["playlist_name"], dry_run=bool(run["dry_run"]),
-                                  allow_empty=bool(run.get("allow_empty")),
-                                  allow_backfill=bool(run.get("allow_backfill")),
+        result = publish_playlist(api, lake, run.ds, run.playlist_name, dry_run=run.dry_run,
+                                  allow_empty=run.allow_empty, allow_backfill=run.allow_backfill,
                                   sources=source_playlist_ids(config))
     if result.skipped:
         log.warning("the playlist was not published (the task succeeds, Spotify untouched): %s", result.skipped)
@@ -96,20 +108,21 @@ def publish(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     else:
         log.info("playlist %r: %s (%d tracks, snapshot %s)", result.playlist_name, result.playlist_url,
                  result.tracks, result.snapshot_id)
-        log.info("publish record: %s ds=%s; picks history: %s ds=%s", lake.table(PUBLISHED), run["ds"],
-                 lake.table(PICKS), run["ds"])
+        log.info("publish record: %s ds=%s; picks history: %s ds=%s", lake.table(PUBLISHED), run.ds,
+                 lake.table(PICKS), run.ds)
     if outlet_event is not None:
-        outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"], "playlist_id": result.playlist_id,
+        outlet_event.extra = {"ds": str(run.ds), "lake_root": run.lake_root, "playlist_id": result.playlist_id,
                               "snapshot_id": result.snapshot_id, "dry_run": result.dry_run}
     return result.to_dict()
 
 
-def vacuum_task(run: dict[str, Any]) -> dict[str, int]:
+def vacuum_task(xcom: Mapping[str, Any]) -> dict[str, int]:
     """The ``vacuum`` task: VACUUM the run's lake, files unused for ``[lake] keep_versions_days``."""
     from weekly_discovery.lake.maintenance import vacuum_lake
 
-    config = load_config(run["config_path"], env={LAKE_ENV: run["lake_root"]})
-    deleted = vacuum_lake(Lake(run["lake_root"]), config.keep_versions_days)
+    lake_root = xcom["lake_root"]  # the whole lake, whatever the run's date
+    config = load_config(xcom["config_path"], env={LAKE_ENV: lake_root})
+    deleted = vacuum_lake(Lake(lake_root), config.keep_versions_days)
     log.info("VACUUM (files unused for more than %d days): %s", config.keep_versions_days,
              ", ".join(f"{name} {n}" for name, n in deleted.items()))
     return deleted

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.lake import TRACKS_ENRICHED, Lake, Table, check_ds, read_json
+from weekly_discovery.lake import TRACKS_ENRICHED, Lake, PartitionDate, Table, read_json
 from weekly_discovery.lake import delta
 from weekly_discovery.lake.storage import ObjectPath
 from weekly_discovery.report.compute import REPORT_VERSION, ReportSettings
@@ -68,12 +68,11 @@ def side_files(partition: Path | ObjectPath) -> dict[str, dict[str, int]]:
     return dict(sorted(files.items()))
 
 
-def date_files(lake: Lake, table: Table, ds: str) -> dict[str, dict[str, int]]:
+def date_files(lake: Lake, table: Table, ds: PartitionDate) -> dict[str, dict[str, int]]:
     """``{path: {"size", "mtime_ns"}}`` of the data files the table's current version holds for ``ds``, from
     its Delta log (paths relative to the table); empty when the table or the date has none."""
     import pyarrow as pa
 
-    check_ds(ds)
     current = delta.open_table(lake, table)
     if current is None:
         return {}
@@ -97,13 +96,13 @@ def _epoch_ns(value: Any) -> int:
     return int(value) * 1_000_000
 
 
-def input_files(lake: Lake, ds: str) -> dict[str, dict[str, int]]:
+def input_files(lake: Lake, ds: PartitionDate) -> dict[str, dict[str, int]]:
     """What the analysis of ``ds`` reads: date ``ds`` of ``silver/tracks_enriched`` (the log's files) and the
     ``_metrics.json`` beside it."""
     return {**date_files(lake, TRACKS_ENRICHED, ds), **side_files(lake.partition(TRACKS_ENRICHED, ds))}
 
 
-def input_fingerprint(lake: Lake, ds: str, config: Config) -> dict[str, Any]:
+def input_fingerprint(lake: Lake, ds: PartitionDate, config: Config) -> dict[str, Any]:
     """What the analysis of ``ds`` reads, as JSON: compared whole by :func:`decide`."""
     partition = lake.partition(TRACKS_ENRICHED, ds)
     return {
@@ -123,7 +122,7 @@ class Decision:
     reason: str
 
 
-def decide(lake: Lake, ds: str, config: Config, *, recompute: bool = False) -> Decision:
+def decide(lake: Lake, ds: PartitionDate, config: Config, *, recompute: bool = False) -> Decision:
     """Run the analysis unless ``report.json`` of ``ds`` was computed from the input and settings there now."""
     path = report_dir(lake, ds) / REPORT_JSON
     if recompute:

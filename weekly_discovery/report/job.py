@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake, check_ds, delta, read_json, write_atomic
+from weekly_discovery.lake import METRICS, TRACKS_ENRICHED, Lake, PartitionDate, delta, read_json, write_atomic
 from weekly_discovery.report.analysis import summary_lines
 from weekly_discovery.report.compute import ReportSettings, build_report
 from weekly_discovery.report.freshness import FINGERPRINT_KEY, input_fingerprint, report_settings
@@ -50,7 +50,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parse_job_args(job_parser(__doc__, settings=True), argv)
 
 
-def check_input(lake: Lake, ds: str) -> None:
+def check_input(lake: Lake, ds: PartitionDate) -> None:
     """Raise :class:`InputMissing` unless enrichment ran for ``ds``: the table has rows of that date, or (a
     library without tracks) the date's ``_metrics.json`` is there. Reads the Delta log only (no JVM)."""
     if delta.has_date(lake, TRACKS_ENRICHED, ds):
@@ -61,7 +61,7 @@ def check_input(lake: Lake, ds: str) -> None:
                        f"(the spotify_enrich DAG) for {ds} first")
 
 
-def run_report(spark, lake: Lake, ds: str, settings: ReportSettings,
+def run_report(spark, lake: Lake, ds: PartitionDate, settings: ReportSettings,
                fingerprint: dict[str, Any] | None = None) -> dict:
     """Compute and write ``report.json`` for ``ds`` (with ``fingerprint``, what it was computed from); return
     the report. The caller has checked the input (:func:`check_input`)."""
@@ -81,7 +81,7 @@ def run_report(spark, lake: Lake, ds: str, settings: ReportSettings,
     return report
 
 
-def write_report_json(lake: Lake, ds: str, report: dict) -> None:
+def write_report_json(lake: Lake, ds: PartitionDate, report: dict) -> None:
     """``reports/library/ds=D/report.json``, written atomically. The date's ``index.html`` goes first: a page
     shows the numbers of the report.json beside it, and ``render`` writes the new page last."""
     folder = report_dir(lake, ds)
@@ -93,7 +93,7 @@ def write_report_json(lake: Lake, ds: str, report: dict) -> None:
 
 def run(args: argparse.Namespace) -> None:
     lake = Lake(args.lake)
-    ds = check_ds(args.ds)
+    ds = args.ds
     config = job_config(args)
     check_input(lake, ds)  # fail on missing input before paying for a Spark session
     # taken before any row is read: an input rewritten while the job runs makes the next run compute again

@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from weekly_discovery.lake import REPORTS, Lake, LakeError, check_ds, read_json, write_atomic
+from weekly_discovery.lake import REPORTS, Lake, LakeError, parse_ds, read_json, write_atomic
 from weekly_discovery.settings.config import CONFIG_ENV, CONFIG_VARIABLE, LAKE_ENV, ConfigError, load_config
 
 REPORT_JSON = "report.json"
@@ -38,17 +38,14 @@ def reports_table(lake: Lake) -> Path:
 
 def report_dir(lake: Lake, ds: str) -> Path:
     """The folder of one date's report files (not a table partition: the reports are plain files)."""
-    return reports_table(lake) / f"ds={check_ds(ds)}"
+    return reports_table(lake) / f"ds={parse_ds(ds)}"
 
 
 def report_file(lake: Lake, ds: str, name: str = INDEX_HTML) -> Path:
     """The path of a report's file, for a date given by a user (a URL). Raises LakeError if unsafe."""
     if name not in SERVED_FILES:
         raise LakeError(f"not a report file: {name!r}")
-    try:
-        ds = check_ds(ds)  # the pattern, then a real calendar date (2026-13-45 is a ValueError)
-    except ValueError as exc:
-        raise LakeError(str(exc)) from None
+    ds = parse_ds(ds)  # the pattern, then a real calendar date (2026-13-45 is refused)
     table = reports_table(lake).resolve()
     path = (report_dir(lake, ds) / name).resolve()
     if not path.is_relative_to(table) or path.parent.parent != table:
@@ -61,7 +58,7 @@ def list_reports(lake: Lake) -> list[str]:
     dates = []
     for folder in reports_table(lake).glob("ds=*"):  # no folder yet: nothing (locally and on object storage)
         try:
-            dates.append(check_ds(folder.name[len("ds="):]))
+            dates.append(parse_ds(folder.name[len("ds="):]))
         except LakeError:
             continue  # not a date folder of ours
     return [ds for ds in sorted(dates, reverse=True) if (report_dir(lake, ds) / INDEX_HTML).is_file()]
@@ -71,7 +68,7 @@ def read_latest(lake: Lake) -> str | None:
     """The ``latest`` pointer's date, if the pointer exists and its report is there."""
     path = reports_table(lake) / LATEST
     try:
-        ds = check_ds(str(read_json(path).get("ds")))
+        ds = parse_ds(str(read_json(path).get("ds")))
     except (FileNotFoundError, ValueError, AttributeError):
         return None
     return ds if (report_dir(lake, ds) / INDEX_HTML).is_file() else None
@@ -118,4 +115,4 @@ UI_PREFIX = "/weekly-discovery"
 
 def ui_route(ds: str) -> str:
     """The path of a report's page on the api-server (under ``[api] base_url``)."""
-    return f"{UI_PREFIX}/reports/{check_ds(ds)}/"
+    return f"{UI_PREFIX}/reports/{parse_ds(ds)}/"

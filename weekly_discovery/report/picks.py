@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from weekly_discovery.core.vocabulary import SAVED_TRACKS
-from weekly_discovery.lake import METRICS, PICKS, RECOMMENDATIONS, SILVER_TRACKS, Lake, check_ds, delta, read_json
+from weekly_discovery.lake import METRICS, PICKS, RECOMMENDATIONS, SILVER_TRACKS, Lake, PartitionDate, delta, read_json
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +29,10 @@ PICK_COLUMNS = ("rank", "track_id", "name", "artist_names", "primary_artist_name
 SOURCE_ORDER = ("reccobeats", "artists", "catalog", "playlists")  # the page's column order; others follow
 
 
-def week_picks(lake: Lake, ds: str) -> list[dict[str, Any]]:
+def week_picks(lake: Lake, ds: PartitionDate) -> list[dict[str, Any]]:
     """The picks published for ``ds`` (date ``ds`` of ``gold/picks``), by rank; empty when none were."""
     out = []
-    for r in delta.read_rows(lake, PICKS, check_ds(ds)):
+    for r in delta.read_rows(lake, PICKS, ds):
         artists = r.get("artist_names")
         if not isinstance(artists, list):
             artists = [r["primary_artist_name"]] if r.get("primary_artist_name") else []
@@ -43,12 +43,11 @@ def week_picks(lake: Lake, ds: str) -> list[dict[str, Any]]:
     return out
 
 
-def saved_track_ids(lake: Lake, ds: str) -> set[str] | None:
+def saved_track_ids(lake: Lake, ds: PartitionDate) -> set[str] | None:
     """The Liked Songs as the ingest read them on ``ds``, or None when it has not run for ``ds``.
 
     The ingest ran for ``ds`` when ``silver/tracks`` has rows of that date, or (an empty library) its
     ``_metrics.json`` of that date is there."""
-    ds = check_ds(ds)
     saved = delta.read(lake, SILVER_TRACKS, ds, columns=["track_id"],
                        filters=[("role", "=", "liked"), ("source_key", "=", SAVED_TRACKS)])
     if saved is None:
@@ -64,7 +63,7 @@ def _rate(offered: int, saved: int | None) -> dict[str, Any]:
             "rate": (saved / offered) if saved is not None and offered else None}
 
 
-def hit_rates(lake: Lake, ds: str) -> dict[str, Any]:
+def hit_rates(lake: Lake, ds: PartitionDate) -> dict[str, Any]:
     """For every week before ``ds`` with picks: picks offered, saved since, and the rate, per source and in total.
 
     Returns ``{"ds", "saved_known", "sources": [...], "weeks": [{"ds", "offered", "saved", "rate",
@@ -72,7 +71,6 @@ def hit_rates(lake: Lake, ds: str) -> dict[str, Any]:
     "by_source": {...}}}``, weeks oldest first. ``saved_known`` is False when the ingest has not run for
     ``ds`` (:func:`saved_track_ids`): the weeks are listed with their picks, and ``saved``/``rate`` are None.
     """
-    ds = check_ds(ds)
     saved = saved_track_ids(lake, ds)
     if saved is None:
         log.warning("no %s rows for ds=%s: the hit rates of earlier picks are unknown", SILVER_TRACKS, ds)
@@ -116,11 +114,11 @@ def _ordered(per_source: Mapping[str, Any]) -> dict[str, Any]:
     return {s: per_source[s] for s in sorted(per_source, key=lambda s: (rank.get(s, len(rank)), s))}
 
 
-def novelty(lake: Lake, ds: str) -> dict[str, Any] | None:
+def novelty(lake: Lake, ds: PartitionDate) -> dict[str, Any] | None:
     """The novelty rules the week's picks were made under, from the score step's ``_metrics.json``
     (``gold/recommendations``): ``weeks`` (novelty_weeks), ``recent`` (songs published in those weeks)
     and ``removed`` (songs the user took out of the playlist) kept out; None before the score step ran."""
-    path = lake.partition(RECOMMENDATIONS, check_ds(ds)) / METRICS
+    path = lake.partition(RECOMMENDATIONS, ds) / METRICS
     if not path.is_file():  # a local path or an object-store path alike
         return None
     metrics = read_json(path)
@@ -130,7 +128,7 @@ def novelty(lake: Lake, ds: str) -> dict[str, Any] | None:
             "removed": metrics.get("removed_by_you_excluded")}
 
 
-def load_picks(lake: Lake, ds: str) -> dict[str, Any]:
+def load_picks(lake: Lake, ds: PartitionDate) -> dict[str, Any]:
     """What the report's "This week's picks" and "Your reaction" sections show for ``ds``."""
-    return {"ds": check_ds(ds), "picks": week_picks(lake, ds), "reaction": hit_rates(lake, ds),
+    return {"ds": ds, "picks": week_picks(lake, ds), "reaction": hit_rates(lake, ds),
             "novelty": novelty(lake, ds)}

@@ -31,7 +31,7 @@ from markupsafe import Markup
 
 from weekly_discovery.core.errors import UserError
 from weekly_discovery.core.spotify_ids import SPOTIFY_ID_RE
-from weekly_discovery.lake import Lake, check_ds, read_json, write_atomic
+from weekly_discovery.lake import Lake, PartitionDate, read_json, write_atomic
 from weekly_discovery.report import analysis as an
 from weekly_discovery.report import svg
 from weekly_discovery.report.model_outputs import load_model_outputs
@@ -62,14 +62,14 @@ class ReportNotFound(UserError, FileNotFoundError):
     """``report.json`` of the date is not there: the report job has not run for it."""
 
 
-def render_report(lake: Lake, ds: str, *, missing_ok: bool = False) -> Path | None:
+def render_report(lake: Lake, ds: PartitionDate, *, missing_ok: bool = False) -> Path | None:
     """Render ``reports/library/ds=<ds>/index.html`` from its ``report.json`` and the model outputs of ``ds``.
 
     Writes atomically (temp file + rename) and moves ``latest.json`` to the newest rendered date.
     Returns the page's path. Without a ``report.json`` raises :class:`ReportNotFound`, or returns
     None when ``missing_ok`` (nothing to show yet for that date).
     """
-    folder = report_dir(lake, check_ds(ds))
+    folder = report_dir(lake, ds)
     source = folder / REPORT_JSON
     if not source.is_file():
         if missing_ok:

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from weekly_discovery.airflow.runtime import fail_fast_on_user_errors, load_run_config, resolve_partition
+from weekly_discovery.airflow.runtime import TaskRun, fail_fast_on_user_errors, load_run_config, resolve_partition
 from weekly_discovery.lake import Lake
 
 log = logging.getLogger(__name__)
@@ -23,10 +23,10 @@ def prepare(context: dict[str, Any]) -> dict[str, Any]:
     log.info("report settings: bins of %g, artists with more than %d liked tracks, strong correlation |r| >= %g, "
              "correlation over %s", r.bin_width, r.top_artist_min_tracks, r.strong_correlation,
              ", ".join(config.model.features))
-    return {"ds": ds, "lake_root": lake_root, "config_path": str(config.path)}
+    return TaskRun(ds, lake_root, str(config.path)).to_xcom()
 
 
-def analysis_needed(run: dict[str, Any], params: Mapping[str, Any] | None = None) -> bool:
+def analysis_needed(xcom: Mapping[str, Any], params: Mapping[str, Any] | None = None) -> bool:
     """Whether the Spark analysis must run: False when ``report.json`` of the date was computed from the
     enriched tracks of the date and the settings there now (:mod:`weekly_discovery.report.freshness`), unless the
     ``recompute`` param asks for it. Logs why, either way; ``render`` then re-renders the page."""
@@ -34,28 +34,30 @@ def analysis_needed(run: dict[str, Any], params: Mapping[str, Any] | None = None
     from weekly_discovery.settings.config import load_config
 
     with fail_fast_on_user_errors():
-        config = load_config(run["config_path"])  # the file the job reads (--config), as prepare resolved it
-    decision = decide(Lake(run["lake_root"]), run["ds"], config, recompute=bool((params or {}).get("recompute")))
+        run = TaskRun.from_xcom(xcom)
+        config = load_config(run.config_path)  # the file the job reads (--config), as prepare resolved it
+    decision = decide(Lake(run.lake_root), run.ds, config, recompute=bool((params or {}).get("recompute")))
     log.info("%s", decision.reason)
     return decision.run_analysis
 
 
-def render(run: dict[str, Any], outlet_event: Any = None) -> dict[str, Any]:
+def render(xcom: Mapping[str, Any], outlet_event: Any = None) -> dict[str, Any]:
     """Render index.html, log the summary and where to open it, announce the report."""
     from weekly_discovery.lake import read_json
     from weekly_discovery.report.analysis import summary_lines
     from weekly_discovery.report.paths import REPORT_JSON, report_dir
     from weekly_discovery.report.render import render_report
 
-    lake = Lake(run["lake_root"])
     with fail_fast_on_user_errors():  # no report.json: run the report job first, a retry won't make one
-        path = render_report(lake, run["ds"])
-    report = read_json(report_dir(lake, run["ds"]) / REPORT_JSON)
-    for line in summary_lines(report, html_path=str(path), ui_route=ui_url(run["ds"])):
+        run = TaskRun.from_xcom(xcom)
+        lake = Lake(run.lake_root)
+        path = render_report(lake, run.ds)
+    report = read_json(report_dir(lake, run.ds) / REPORT_JSON)
+    for line in summary_lines(report, html_path=str(path), ui_route=ui_url(run.ds)):
         log.info("%s", line)
     if outlet_event is not None:
-        outlet_event.extra = {"ds": run["ds"], "lake_root": run["lake_root"]}
-    return {"ds": run["ds"], "path": str(path)}
+        outlet_event.extra = {"ds": str(run.ds), "lake_root": run.lake_root}
+    return {"ds": str(run.ds), "path": str(path)}
 
 
 def ui_url(ds: str) -> str:

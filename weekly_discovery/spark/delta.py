@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from pathlib import Path
 
-from weekly_discovery.lake import Lake, ObjectPath, Table, check_ds, write_json
+from weekly_discovery.lake import Lake, ObjectPath, Table, parse_ds, write_json
 from weekly_discovery.lake.delta import DS, commit_info
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def write_date(df: "DataFrame", lake: Lake, table: Table, ds: str, *, num_files:
     ``lake.partition(table, ds) / metrics_name``."""
     from pyspark.sql import functions as F
 
-    check_ds(ds)
+    ds = parse_ds(ds)  # it goes into the replaceWhere predicate below
     df = df.drop(DS) if DS in df.columns else df  # the partition column is the date written
     (df.coalesce(num_files).withColumn(DS, F.lit(ds)).write.format("delta").mode("overwrite")
      .option("replaceWhere", f"{DS} = '{ds}'")
@@ -83,7 +83,7 @@ def read_date(spark: "SparkSession", lake: Lake, table: Table, ds: str) -> "Data
     from pyspark.sql import functions as F
 
     return (spark.read.format("delta").load(table_path(lake, table))
-            .where(F.col(DS) == check_ds(ds)).drop(DS))
+            .where(F.col(DS) == parse_ds(ds)).drop(DS))
 
 
 def read_table(spark: "SparkSession", lake: Lake, table: Table) -> "DataFrame":

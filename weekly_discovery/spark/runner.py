@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from weekly_discovery.core.errors import FAILURE_EXIT, USER_ERROR_EXIT, UserError
-from weekly_discovery.lake import TRACKS_ENRICHED, Lake, LakeError
+from weekly_discovery.lake import TRACKS_ENRICHED, Lake, LakeError, parse_ds
 from weekly_discovery.settings.config import CONFIG_ENV, LAKE_ENV, Config, load_config
 
 log = logging.getLogger(__name__)
@@ -62,9 +62,14 @@ def job_parser(doc: str | None, *, settings: bool = False) -> argparse.ArgumentP
 
 
 def parse_job_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """``parser``'s arguments; exits with the fix (status 2, argparse's) when no lake root (or, for a
-    job with settings, no config) is given."""
+    """``parser``'s arguments, ``--ds`` parsed into a :class:`~weekly_discovery.lake.PartitionDate` (the job's
+    one check of it); exits with the fix (status 2, argparse's) on a malformed date or when no lake root (or,
+    for a job with settings, no config) is given."""
     args = parser.parse_args(argv)
+    try:
+        args.ds = parse_ds(args.ds)
+    except LakeError as exc:
+        parser.error(str(exc))
     if not args.lake:
         parser.error(f"no lake root: pass --lake or set {LAKE_ENV}")
     if hasattr(args, "config") and not args.config:

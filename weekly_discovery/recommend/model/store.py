@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.errors import UserError
-from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, check_ds, read_json, rmtree
+from weekly_discovery.lake import CHAMPION, LIKE_MODEL, MODEL_CARD, Lake, PartitionDate, read_json, rmtree
 from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.model.families import Candidate
 
@@ -82,7 +82,7 @@ def table(lake: Lake) -> Path:
     return lake.table(LIKE_MODEL)
 
 
-def version_dir(lake: Lake, ds: str) -> Path:
+def version_dir(lake: Lake, ds: PartitionDate) -> Path:
     return lake.version(LIKE_MODEL, ds)
 
 
@@ -100,9 +100,8 @@ def read_card(lake: Lake, version: str) -> dict[str, Any] | None:
     return read_json(path) if path.is_file() else None
 
 
-def champion_version(lake: Lake, ds: str, *, strictly_before: bool) -> str | None:
+def champion_version(lake: Lake, ds: PartitionDate, *, strictly_before: bool) -> str | None:
     """The champion version in force for date ``ds`` (see the module docstring), or None."""
-    check_ds(ds)
     pointer = read_pointer(lake) or {}
     entries = [e for e in pointer.get("history", []) if (e["ds"] < ds if strictly_before else e["ds"] <= ds)]
     if not entries:
@@ -127,13 +126,13 @@ def champion_ref(lake: Lake, version: str) -> ChampionRef | None:
     )
 
 
-def incumbent_for(lake: Lake, ds: str) -> ChampionRef | None:
+def incumbent_for(lake: Lake, ds: PartitionDate) -> ChampionRef | None:
     """The champion a training run of ``ds`` competes against (in force strictly before ``ds``)."""
     version = champion_version(lake, ds, strictly_before=True)
     return None if version is None else champion_ref(lake, version)
 
 
-def champion_for_scoring(lake: Lake, ds: str) -> ChampionRef:
+def champion_for_scoring(lake: Lake, ds: PartitionDate) -> ChampionRef:
     """The champion that scores date ``ds``'s candidates; fails with the fix when there is none."""
     version = champion_version(lake, ds, strictly_before=False)
     ref = None if version is None else champion_ref(lake, version)
@@ -165,13 +164,12 @@ def load_model(ref: ChampionRef) -> "PipelineModel | SklearnModel":
     return PipelineModel.load(str(ref.model_path))
 
 
-def later_weeks(lake: Lake, ds: str) -> list[str]:
+def later_weeks(lake: Lake, ds: PartitionDate) -> list[str]:
     """Dates of the pointer's history entries after ``ds``, oldest first."""
-    check_ds(ds)
     return sorted(e["ds"] for e in (read_pointer(lake) or {}).get("history", []) if e["ds"] > ds)
 
 
-def frozen_card(lake: Lake, ds: str) -> dict[str, Any] | None:
+def frozen_card(lake: Lake, ds: PartitionDate) -> dict[str, Any] | None:
     """The card of version ``ds`` if that version is frozen, else None (the week may be trained).
 
     Frozen: the version exists, its decision is recorded, and a later week has been trained since.
@@ -184,7 +182,7 @@ def frozen_card(lake: Lake, ds: str) -> dict[str, Any] | None:
     return read_card(lake, ds)
 
 
-def write_version(lake: Lake, ds: str, models: dict[str, "PipelineModel | SklearnModel"],
+def write_version(lake: Lake, ds: PartitionDate, models: dict[str, "PipelineModel | SklearnModel"],
                   card: dict[str, Any]) -> Path:
     """Save ``models`` (folder name -> model) and the card as ``version=<ds>``, the card last.
 
@@ -231,14 +229,13 @@ def _sync(folder: Path | Any) -> None:
                 os.close(fd)
 
 
-def record_decision(lake: Lake, ds: str, *, promoted: bool, incumbent: str | None, reason: str) -> dict[str, Any]:
+def record_decision(lake: Lake, ds: PartitionDate, *, promoted: bool, incumbent: str | None, reason: str) -> dict[str, Any]:
     """Add (or replace) ``ds``'s entry in the pointer's history and point at the champion now in force.
 
     The champion of ``ds`` is ``ds`` itself when promoted, else the incumbent. The pointer's
     top-level fields describe the champion of the newest entry, so backfilling an old date never
     moves the current champion back in time.
     """
-    check_ds(ds)
     pointer = read_pointer(lake) or {}
     champion = ds if promoted or incumbent is None else incumbent
     history = [e for e in pointer.get("history", []) if e["ds"] != ds]

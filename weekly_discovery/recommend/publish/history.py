@@ -16,7 +16,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from weekly_discovery.lake import PICKS, Lake, check_ds
+from weekly_discovery.lake import PICKS, Lake, PartitionDate
 from weekly_discovery.lake import delta
 
 PICK_COLUMNS = ("ds", "rank", "track_id", "track_uri", "name", "artist_names", "primary_artist_id",
@@ -30,7 +30,7 @@ def pick_schema() -> Any:
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in PICK_COLUMNS])
 
 
-def pick_rows(ds: str, recommendations: Sequence[Mapping[str, Any]], playlist_id: str) -> list[dict[str, Any]]:
+def pick_rows(ds: PartitionDate, recommendations: Sequence[Mapping[str, Any]], playlist_id: str) -> list[dict[str, Any]]:
     """``gold/picks`` rows from the week's ``gold/recommendations`` rows (in rank order) and the playlist."""
     return [{
         "ds": ds, "rank": int(r["rank"]), "track_id": r["track_id"], "track_uri": r.get("uri") or r.get("track_uri"),
@@ -42,12 +42,11 @@ def pick_rows(ds: str, recommendations: Sequence[Mapping[str, Any]], playlist_id
     } for r in sorted(recommendations, key=lambda r: r["rank"])]
 
 
-def write_picks(lake: Lake, ds: str, rows: Sequence[Mapping[str, Any]]) -> str:
+def write_picks(lake: Lake, ds: PartitionDate, rows: Sequence[Mapping[str, Any]]) -> str:
     """Replace week ``ds``'s picks with ``rows`` (one commit; other weeks untouched); returns what was written,
     for the log (``gold/picks ds=<ds>``)."""
     import pyarrow as pa
 
-    check_ds(ds)
     delta.write_date(lake, PICKS, ds, pa.Table.from_pylist(list(rows), schema=pick_schema()))
     return f"{PICKS} ds={ds} ({lake.table(PICKS)})"
 
@@ -60,9 +59,9 @@ def read_picks(lake: Lake, ds: str | None = None, columns: Sequence[str] = PICK_
     wanted = list(dict.fromkeys(["ds", "rank", *columns]))
     filters = []
     if ds is not None:
-        filters.append(("ds", "=", check_ds(ds)))
+        filters.append(("ds", "=", ds))
     if before is not None:
-        filters.append(("ds", "<", check_ds(before)))
+        filters.append(("ds", "<", before))
     rows = delta.read_rows(lake, PICKS, columns=wanted, filters=filters)
     rows.sort(key=lambda r: (r["ds"], r["rank"] if r["rank"] is not None else 0))
     return [{c: r[c] for c in columns} for r in rows]
@@ -73,14 +72,14 @@ def published_weeks(lake: Lake) -> list[str]:
     return delta.dates(lake, PICKS)
 
 
-def window_weeks(ds: str, weeks: int, published: Sequence[str]) -> list[str]:
+def window_weeks(ds: PartitionDate, weeks: int, published: Sequence[str]) -> list[str]:
     """The published weeks that keep their songs out of week ``ds``: strictly before ``ds`` and at most
     ``weeks`` x 7 days before it (``weeks`` 12: the twelve Mondays before; 0: none)."""
-    day = dt.date.fromisoformat(check_ds(ds))
+    day = dt.date.fromisoformat(ds)
     return [w for w in published if 0 < (day - dt.date.fromisoformat(w)).days <= 7 * weeks]
 
 
-def recent_pick_ids(lake: Lake, ds: str, weeks: int) -> list[str]:
+def recent_pick_ids(lake: Lake, ds: PartitionDate, weeks: int) -> list[str]:
     """Distinct track ids published in the :func:`window_weeks` of ``ds``, sorted."""
     window = window_weeks(ds, weeks, published_weeks(lake))
     if not window:

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 from weekly_discovery.core.errors import TransientError, UserError
-from weekly_discovery.lake import METRICS, PUBLISHED, RECOMMENDATIONS, Lake, check_ds, read_json
+from weekly_discovery.lake import METRICS, PUBLISHED, RECOMMENDATIONS, Lake, PartitionDate, read_json
 from weekly_discovery.lake import delta
 from weekly_discovery.lake import write_json as write_json_file
 from weekly_discovery.recommend.publish.history import pick_rows, write_picks
@@ -96,7 +96,7 @@ class PlaylistCreateUncertain(TransientError, RuntimeError):
 class PublishResult:
     """What a publish did (or, in a dry run, would do)."""
 
-    ds: str
+    ds: PartitionDate
     dry_run: bool
     playlist_name: str
     playlist_id: str | None
@@ -117,12 +117,12 @@ def published_table(lake: Lake) -> Path:
     return lake.table(PUBLISHED)
 
 
-def read_recommendations(lake: Lake, ds: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def read_recommendations(lake: Lake, ds: PartitionDate) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """The recommendations of ``ds`` in rank order, and their ``_metrics.json``.
 
     The metrics file, written after the date's commit, says the score step ran for ``ds`` (a week may
     have no rows at all)."""
-    metrics = lake.partition(RECOMMENDATIONS, check_ds(ds)) / METRICS
+    metrics = lake.partition(RECOMMENDATIONS, ds) / METRICS
     if not metrics.is_file():
         raise PublishInputError(
             f"no recommendations for ds={ds} in {lake.table(RECOMMENDATIONS)}: run the score step (jobs/score.py) "
@@ -140,7 +140,7 @@ def published_schema() -> Any:
     return pa.schema([pa.field(name, types.get(name, pa.string())) for name in (*RECORD_COLUMNS, RECORD)])
 
 
-def write_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
+def write_record(lake: Lake, ds: PartitionDate, record: dict[str, Any]) -> None:
     """Replace the publish record of ``ds`` (one row of ``gold/published``; one commit)."""
     import pyarrow as pa
 
@@ -150,9 +150,9 @@ def write_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
     delta.write_date(lake, PUBLISHED, ds, pa.Table.from_pylist([row], schema=published_schema()))
 
 
-def read_record(lake: Lake, ds: str) -> dict[str, Any] | None:
+def read_record(lake: Lake, ds: PartitionDate) -> dict[str, Any] | None:
     """The publish record of ``ds`` (what the run wrote, or why it skipped), or None when there is none."""
-    rows = delta.read_rows(lake, PUBLISHED, check_ds(ds), [RECORD])
+    rows = delta.read_rows(lake, PUBLISHED, ds, [RECORD])
     return json.loads(rows[0][RECORD]) if rows else None
 
 
@@ -207,7 +207,7 @@ def remember_playlist(lake: Lake, name: str, entry: dict[str, Any]) -> None:
     write_json_file(path, {"playlists": playlists})
 
 
-def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool = False,
+def publish(api: Any, lake: Lake, ds: PartitionDate, playlist_name: str, *, dry_run: bool = False,
             allow_empty: bool = False, allow_backfill: bool = False,
             sources: frozenset[str] = frozenset()) -> PublishResult:
     """Replace the items of the playlist ``playlist_name`` with the recommendations of ``ds``.
@@ -272,7 +272,7 @@ def publish(api: Any, lake: Lake, ds: str, playlist_name: str, *, dry_run: bool 
     return result
 
 
-def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[str]:
+def detect_reaction(api: Any, lake: Lake, ds: PartitionDate, playlist_name: str) -> list[str]:
     """Before week ``ds`` is trained: record the picks of the week the playlist holds that the user took out
     (:func:`weekly_discovery.recommend.publish.removals.detect_removals`); return the newly seen ones.
 
@@ -291,7 +291,7 @@ def detect_reaction(api: Any, lake: Lake, ds: str, playlist_name: str) -> list[s
     return detect_removals(api, lake, ds, entry["id"], held)
 
 
-def _target_playlist(api: Any, lake: Lake, ds: str, name: str, entry: dict[str, Any] | None,
+def _target_playlist(api: Any, lake: Lake, ds: PartitionDate, name: str, entry: dict[str, Any] | None,
                      result: PublishResult, sources: frozenset[str] = frozenset()) -> dict[str, Any] | None:
     """The ``_playlist.json`` entry of the playlist to fill, checked; None only in a dry run that would create one.
 
@@ -334,7 +334,7 @@ def created_here(playlist: dict[str, Any]) -> bool:
     return MARKER in (playlist.get("description") or "")
 
 
-def skip_reason(lake: Lake, ds: str, playlist_name: str, entry: dict[str, Any] | None, uris: list[str], *,
+def skip_reason(lake: Lake, ds: PartitionDate, playlist_name: str, entry: dict[str, Any] | None, uris: list[str], *,
                 allow_empty: bool, allow_backfill: bool) -> str | None:
     """Why publishing ``ds`` would harm the live playlist without the matching parameter, or None."""
     if not uris and not allow_empty:
@@ -480,7 +480,7 @@ def _owner_id(playlist: dict[str, Any]) -> str | None:
     return (playlist.get("owner") or {}).get("id")
 
 
-def _write_skip_record(lake: Lake, ds: str, record: dict[str, Any]) -> None:
+def _write_skip_record(lake: Lake, ds: PartitionDate, record: dict[str, Any]) -> None:
     """Record a skipped publish, keeping the record of what that week published before (if any)."""
     earlier = read_record(lake, ds)
     if earlier is not None:

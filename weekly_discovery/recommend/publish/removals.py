@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from weekly_discovery.lake import REMOVED_PICKS, Lake, check_ds
+from weekly_discovery.lake import REMOVED_PICKS, Lake, PartitionDate
 from weekly_discovery.lake import delta
 from weekly_discovery.recommend.publish.history import read_picks, recent_pick_ids
 
@@ -36,7 +36,7 @@ ITEMS_PAGE = 50  # the API's maximum for playlist items
 
 def week_pick_ids(lake: Lake, week: str) -> list[str]:
     """The track ids published in ``week`` (``gold/picks``), in rank order; [] when none were."""
-    return [r["track_id"] for r in read_picks(lake, check_ds(week), ["track_id"]) if r["track_id"]]
+    return [r["track_id"] for r in read_picks(lake, week, ["track_id"]) if r["track_id"]]
 
 
 def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
@@ -52,13 +52,12 @@ def playlist_track_ids(api: Any, playlist_id: str) -> set[str]:
     return ids
 
 
-def detect_removals(api: Any, lake: Lake, ds: str, playlist_id: str, offered_ds: str | None) -> list[str]:
+def detect_removals(api: Any, lake: Lake, ds: PartitionDate, playlist_id: str, offered_ds: str | None) -> list[str]:
     """Record the picks of ``offered_ds`` that the playlist no longer holds; return the newly seen ones.
 
     Called when the weekly run of ``ds`` starts, before training. ``offered_ds`` None (a new
     playlist, or one never filled) or a week with no recorded picks: nothing to compare, no request.
     """
-    check_ds(ds)
     if not offered_ds:
         return []
     offered = week_pick_ids(lake, offered_ds)
@@ -90,15 +89,14 @@ def _write(lake: Lake, offered_ds: str, rows: list[dict[str, Any]]) -> None:
     delta.write_date(lake, REMOVED_PICKS, offered_ds, pa.Table.from_pylist(rows, schema=removed_schema()))
 
 
-def removed_pick_ids(lake: Lake, ds: str) -> list[str]:
+def removed_pick_ids(lake: Lake, ds: PartitionDate) -> list[str]:
     """Every song removed from the playlist and detected by week ``ds``, sorted (see the module)."""
-    check_ds(ds)
     rows = delta.read_rows(lake, REMOVED_PICKS, columns=["track_id"],
                            filters=[("ds", "<", ds), ("detected_ds", "<=", ds)])
     return sorted({r["track_id"] for r in rows})
 
 
-def kept_out_ids(lake: Lake, ds: str, novelty_weeks: int) -> tuple[list[str], list[str]]:
+def kept_out_ids(lake: Lake, ds: PartitionDate, novelty_weeks: int) -> tuple[list[str], list[str]]:
     """``(recent, removed)``: the picks of the ``novelty_weeks`` weeks before ``ds`` and the picks the user
     removed (detected by ``ds``); together with the library, what week ``ds`` may not pick."""
     return recent_pick_ids(lake, ds, novelty_weeks), removed_pick_ids(lake, ds)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from weekly_discovery.core.vocabulary import FEATURE_COLUMNS
-from weekly_discovery.lake import AUDIO_FEATURES, Lake, check_ds
+from weekly_discovery.lake import AUDIO_FEATURES, Lake, PartitionDate
 from weekly_discovery.lake import delta
 from weekly_discovery.recommend.publish.history import read_picks
 from weekly_discovery.recommend.publish.removals import removed_pick_ids
@@ -52,22 +52,22 @@ class Reaction:
         return [*self.removed, *self.unsaved]
 
 
-def unsaved_weeks(ds: str, published: list[str], after_weeks: int) -> list[str]:
+def unsaved_weeks(ds: PartitionDate, published: list[str], after_weeks: int) -> list[str]:
     """The published weeks whose picks are old enough to count as unsaved on ``ds``: offered at least
     ``after_weeks`` x 7 days before it (0: none)."""
     if after_weeks <= 0:
         return []
-    day = dt.date.fromisoformat(check_ds(ds))
+    day = dt.date.fromisoformat(ds)
     return [w for w in published if (day - dt.date.fromisoformat(w)).days >= 7 * after_weeks]
 
 
-def reaction(lake: Lake, ds: str, liked_ids: set[str], after_weeks: int) -> Reaction:
+def reaction(lake: Lake, ds: PartitionDate, liked_ids: set[str], after_weeks: int) -> Reaction:
     """The removed picks and the unsaved ones of week ``ds`` (see the module docstring); ``liked_ids``
     are the songs in a liked source on ``ds``."""
     removed = [t for t in removed_pick_ids(lake, ds) if t not in liked_ids]
     info: dict[str, dict[str, Any]] = {}
     unsaved: list[str] = []
-    picks = read_picks(lake, columns=["ds", *PICK_INFO], before=check_ds(ds))  # by week, then rank
+    picks = read_picks(lake, columns=["ds", *PICK_INFO], before=ds)  # by week, then rank
     old_enough = set(unsaved_weeks(ds, sorted({p["ds"] for p in picks}), after_weeks))
     for row in picks:
         week, track = row.pop("ds"), row["track_id"]
@@ -80,7 +80,7 @@ def reaction(lake: Lake, ds: str, liked_ids: set[str], after_weeks: int) -> Reac
     return Reaction(tuple(removed), tuple(unsaved), info)
 
 
-def reaction_rows(spark: "SparkSession", lake: Lake, ds: str, enriched: "DataFrame",
+def reaction_rows(spark: "SparkSession", lake: Lake, ds: PartitionDate, enriched: "DataFrame",
                   after_weeks: int) -> tuple["DataFrame | None", dict[str, int]]:
     """(The reaction rows in the enriched table's shape or None, their counts by kind): see the module."""
     from pyspark.sql import functions as F
@@ -116,7 +116,7 @@ def reaction_rows(spark: "SparkSession", lake: Lake, ds: str, enriched: "DataFra
     return rows, counts
 
 
-def cached_features(lake: Lake, ds: str, track_ids: "list[str] | tuple[str, ...]") -> "pa.Table | None":
+def cached_features(lake: Lake, ds: PartitionDate, track_ids: "list[str] | tuple[str, ...]") -> "pa.Table | None":
     """The feature cache's rows of ``track_ids`` as the enrichment of ``ds`` left it: per track id, its row with
     the greatest ``fetched_ds`` on or before ``ds`` (``track_id``, ``status`` and the feature columns the cache
     has), one row per id found, sorted by id; None when the cache was never written.
@@ -125,7 +125,6 @@ def cached_features(lake: Lake, ds: str, track_ids: "list[str] | tuple[str, ...]
     cache's snapshot of ``ds`` held before the cache became one table. It is the enrichment's
     ``features_as_of(..., inclusive=True)`` restricted to a few ids (both read through the lake's
     :func:`~weekly_discovery.lake.delta.newest_per_key`)."""
-    check_ds(ds)
     table = delta.open_table(lake, AUDIO_FEATURES)
     if table is None:
         return None

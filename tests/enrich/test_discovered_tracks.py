@@ -6,6 +6,7 @@ writer (delta-rs), read back by Spark's Delta reader as the enrich job does (the
 from __future__ import annotations
 
 import pyarrow as pa
+import pytest
 
 from tests.discover.kit import sid
 from tests.enrich.lakekit import SILVER_SCHEMA, silver_row
@@ -13,6 +14,8 @@ from weekly_discovery.discover.store import write_candidates
 from weekly_discovery.enrich.transforms import PROVENANCE_COLUMNS, with_discovered
 from weekly_discovery.lake import CANDIDATES, Lake
 from weekly_discovery.spark import delta as spark_delta
+
+pytestmark = pytest.mark.spark
 
 DS = "2026-11-23"
 

@@ -3,7 +3,7 @@ worker daemon (:mod:`weekly_discovery.spark.pythonpath`, :func:`weekly_discovery
 
 The layouts are built here in a temporary folder: a ``site-packages`` with a pyspark package that carries
 ``python/lib/pyspark.zip`` as the pip package does, a Spark distribution whose zip is its only pyspark, and
-paths mixing them. The real spark-submit is in tests/jobs/test_installed_pyspark.py.
+paths mixing them. The real spark-submit is in tests/spark/test_installed_pyspark.py.
 """
 
 from __future__ import annotations

@@ -207,7 +207,7 @@ def test_a_second_run_makes_zero_feature_requests(pipeline):
 
 
 def test_both_jobs_ran_with_the_small_input_settings(pipeline):
-    # a few KB of CSV and lake: one shuffle partition, no AQE, no codegen (the mechanism: tests/jobs/test_report_job.py)
+    # a few KB of CSV and lake: one shuffle partition, no AQE, no codegen (the mechanism: tests/report/test_report_job.py)
     for job, name in ((pipeline["lookup"], "lookup-features-file"), (pipeline["enrich"], "enrich")):
         assert re.search(rf"weekly-discovery-{name}-{D1}: small input \(0\.0 MB, under 32 MB\): "
                          r"[^\n]*spark\.sql\.adaptive\.enabled=false", output(job)), output(job)[-3000:]

@@ -199,7 +199,7 @@ def test_metrics_and_log(first_run):
     assert f"normalize ds={DS} source=saved_tracks role=liked items=5 tracks=4 quarantined=0 superseded=1" \
         in output(result)
     assert f"wrote silver: date {DS} of the Delta table {lake.table(SILVER_TRACKS)}" in output(result)
-    # five pages of a few KB: the small-input settings (the mechanism: tests/jobs/test_report_job.py)
+    # five pages of a few KB: the small-input settings (the mechanism: tests/report/test_report_job.py)
     assert re.search(rf"weekly-discovery-normalize-{DS}: small input \(0\.0 MB, under 32 MB\): "
                      r".*spark\.sql\.adaptive\.enabled=false", output(result))
 

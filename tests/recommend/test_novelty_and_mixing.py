@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.recommend.kit import SOURCES, row, sid, table
-from tests.spark.test_score import SCORES_DDL
+from tests.recommend.test_score import SCORES_DDL
 from weekly_discovery.recommend.scoring import score as sc
 
 pytestmark = pytest.mark.spark

@@ -237,7 +237,7 @@ def test_the_training_log_has_no_warning_about_the_refits_pool(runs):
 
 
 def test_every_job_ran_with_the_small_input_settings(runs, weekly_run):
-    # a small enriched partition, no catalogue: one shuffle partition, no AQE, no codegen (tests/jobs/test_report_job.py)
+    # a small enriched partition, no catalogue: one shuffle partition, no AQE, no codegen (tests/report/test_report_job.py)
     _, train_log, score_log = runs
     _, weekly_log = weekly_run
     for name, log in (("train", train_log), ("score", score_log), ("train-and-score", weekly_log)):

@@ -1,7 +1,7 @@
 """benchmarks/normalize_heap.py reads the live heap from jcmd's class histograms and the collections from the
 GC log, where the full collections jcmd asked for are not the JVM's own.
 
-The lines are copied from real 1M-track runs (JDK 17, sessions 5 and 10)."""
+The lines are copied from real 1M-track runs (JDK 17)."""
 
 from __future__ import annotations
 

@@ -248,8 +248,8 @@ def test_file_lookup_on_a_tiny_csv_with_broken_rows_and_a_column_mapping(spark, 
 
 def test_file_lookup_joins_the_file_once_and_gives_one_row_per_wanted_id(spark, tmp_path):
     """The absent ids come from a union and a group-by, not from a second join: Spark's constraint inference
-    over a left join of the wanted ids with the looked-up rows took ~10 s to plan (docs/benchmarks.md,
-    session 10). A wanted id asked twice still gives one row."""
+    over a left join of the wanted ids with the looked-up rows took ~10 s to plan.
+    A wanted id asked twice still gives one row."""
     csv = write_csv(tmp_path / "features.csv", "id,danceability\n" + f"{A},0.5\n{B},x\n")
     df, mapping, corrupt = lookup_job.read_feature_file(
         spark, FeatureFile(csv, "csv", {"id": "id", "danceability": "danceability"}))

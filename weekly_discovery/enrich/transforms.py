@@ -187,7 +187,7 @@ def file_lookup(
     # Every wanted id the file lacks is "absent": a row per wanted id, kept where the file has none. Not a left
     # join of the wanted ids with `found`: Spark's constraint inference over that join (InferFiltersFromConstraints
     # on the many aliased feature expressions below it) took ~10 s to plan, far longer than the look-up itself;
-    # a union and a group-by give the same rows and plan in milliseconds (docs/benchmarks.md, session 10).
+    # a union and a group-by give the same rows and plan in milliseconds.
     absent = wanted.select(
         "track_id",
         F.lit(1).alias("_absent"),

@@ -64,8 +64,8 @@ LISTING_CONF = {"spark.sql.sources.parallelPartitionDiscovery.threshold": 1_000_
 # 710 MB (bronze sort) after GC at 1M tracks (benchmarks/normalize_heap.py). 20% (145 MB) makes the
 # sorts spill earlier, to local disk, and leaves the rest of the heap to what Spark does not account:
 # the parsers of ~100 KB page texts, the cached batches being built, the Parquet writer's row group.
-# Measured: window 422 MB, bronze sort 453 MB after GC; no full GC. The live heap (what a full collection
-# keeps) then peaks at ~315-375 MB, Spark's memory pages ~140 MB of it (docs/benchmarks.md, session 10).
+# The live heap (what a full collection keeps) then peaks at ~450 MB, Spark's memory pages ~130 MB of it, with
+# no full GC (docs/benchmarks.md).
 # Only in local mode, where that one JVM is driver and executor: a cluster's executors keep Spark's default
 # (or what the submitter set), and so does a local run that sets spark.memory.fraction itself.
 MEMORY_CONF = {"spark.memory.fraction": 0.2}

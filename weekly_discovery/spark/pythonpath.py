@@ -5,7 +5,7 @@ a job's driver and, in local mode, the executors' worker daemon (Spark's ``Pytho
 no setting to leave it out). With Spark from the pip package, ``SPARK_HOME`` is the installed ``pyspark`` folder
 and that zip holds a second copy of the same package. Python keeps no bytecode for modules imported from a zip,
 so each of those processes compiled pyspark's modules from source on every run: ~0.7 CPU s in a job's driver
-and ~1.5 CPU s in the workers of a job with pandas UDFs (docs/benchmarks.md, session 12), where the installed
+and ~1.5 CPU s in the workers of a job with pandas UDFs, where the installed
 copy's bytecode was compiled once, by pip.
 
 :func:`prefer_installed_pyspark` drops the zip from ``sys.path`` when, and only when, it lies inside the very

@@ -181,7 +181,7 @@ def local_frame(spark: "SparkSession", rows: Sequence[Sequence[Any]], schema: "S
     Built from an Arrow table, which the JVM reads as it is. ``spark.createDataFrame(rows, schema)``
     pickles the rows instead, and Spark then starts its Python worker daemon and two workers to read
     them back: ~1 CPU s and a second of every short job that needs no Python code on its executors
-    (normalize, enrich, the file look-up). docs/benchmarks.md, session 9."""
+    (normalize, enrich, the file look-up)."""
     import pyarrow as pa
     from pyspark.sql.pandas.types import to_arrow_schema
 

@@ -47,7 +47,6 @@ def fold_metrics(
         F.sum(F.col(label_col)).cast("double").alias("pos"),
         F.sum(1.0 - F.col(label_col)).cast("double").alias("neg"),
     )
-    fold_w = Window.partitionBy(fold_col)
     below = Window.partitionBy(fold_col).orderBy(F.col(score_col).asc()).rowsBetween(Window.unboundedPreceding, -1)
     above = Window.partitionBy(fold_col).orderBy(F.col(score_col).desc()).rowsBetween(
         Window.unboundedPreceding, Window.currentRow

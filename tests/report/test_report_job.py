@@ -205,10 +205,12 @@ def test_coverage_and_log(job_run):
 def test_a_small_input_runs_with_the_small_input_settings_and_the_same_report_as_with_sparks(job_run, tmp_path):
     lake, report, log, _, config, settings = job_run
     small = {"spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
-             "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false"}
+             "spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false",
+             "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
     assert {key: settings.get(key) for key in small} == small  # what the session really ran with
     assert re.search(r"small input \(0\.0 MB, under 32 MB\): spark\.databricks\.delta\.snapshotPartitions=1, "
-                     r"spark\.sql\.adaptive\.enabled=false, spark\.sql\.codegen\.wholeStage=false, "
+                     r"spark\.sql\.adaptive\.enabled=false, spark\.sql\.codegen\.factoryMode=NO_CODEGEN, "
+                     r"spark\.sql\.codegen\.wholeStage=false, "
                      r"spark\.sql\.shuffle\.partitions=1", log)
 
     # the same input with the rule off (threshold 0): Spark's own settings, the same report
@@ -223,6 +225,7 @@ def test_a_small_input_runs_with_the_small_input_settings_and_the_same_report_as
     default = session_settings(events)
     assert default.get("spark.sql.shuffle.partitions") == "8"  # the project's default, not the small input's 1
     assert "spark.sql.adaptive.enabled" not in default and "spark.sql.codegen.wholeStage" not in default
+    assert "spark.sql.codegen.factoryMode" not in default
     again = json.loads((Path(other.root) / "reports" / "library" / f"ds={DS}" / "report.json").read_text())
     # the sums run in another order: floats may differ in their last digit, nothing else may
     assert rounded({**again, "generated_at": None}) == rounded({**report, "generated_at": None})

@@ -18,6 +18,7 @@ SMALL = {
     "spark.databricks.delta.snapshotPartitions": "1",
     "spark.sql.adaptive.enabled": "false",
     "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.codegen.factoryMode": "NO_CODEGEN",
 }
 
 
@@ -44,9 +45,10 @@ def test_what_the_user_set_stays():
     submitted = {"spark.sql.adaptive.enabled": "true", "spark.master": "local[2]"}  # --conf or spark-defaults.conf
     assert input_size_conf(MB, submitted, env={}) == {
         "spark.sql.shuffle.partitions": "1", "spark.databricks.delta.snapshotPartitions": "1",
-        "spark.sql.codegen.wholeStage": "false"}
+        "spark.sql.codegen.wholeStage": "false", "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
     pinned = input_size_conf(MB, {}, env={"WEEKLY_DISCOVERY_SHUFFLE_PARTITIONS": "4"})
-    assert pinned == {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false"}
+    assert pinned == {"spark.sql.adaptive.enabled": "false", "spark.sql.codegen.wholeStage": "false",
+                      "spark.sql.codegen.factoryMode": "NO_CODEGEN"}
 
 
 @pytest.mark.parametrize("bad", ["-1", "lots", "32MB", "nan", "inf"])

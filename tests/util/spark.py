@@ -38,7 +38,8 @@ IN_PROCESS_CONF = {
 """A test session's conf (``get_spark``). One JVM serves a test worker: on a session another test package
 started first, ``getOrCreate`` sets the runtime keys again and leaves the rest."""
 
-LARGE_INPUT_CONF = {**IN_PROCESS_CONF, "spark.sql.adaptive.enabled": "true", "spark.sql.codegen.wholeStage": "true"}
+LARGE_INPUT_CONF = {**IN_PROCESS_CONF, "spark.sql.adaptive.enabled": "true", "spark.sql.codegen.wholeStage": "true",
+                    "spark.sql.codegen.factoryMode": "FALLBACK"}
 """Spark's defaults for adaptive execution and code generation, as an input above the threshold gets them."""
 
 

@@ -86,10 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"dag-processor, triggerer; their logs in {logs}")
             services.migrate()
             password = write_password(airflow_home)
-            services.start()
-            services.wait_healthy()
-            token = services.token(password)
-            dags = services.parsed_dags(token, REPO / "dags")
+            token, dags = services.bring_up(password, REPO / "dags")
             # the DAGs scheduled on assets wait for data; spotify_ingest keeps the state a person gave it
             unpaused = services.unpause(token, services.asset_scheduled(token, dags))
             paused = sorted(d["dag_id"] for d in dags if d["dag_id"] not in unpaused and d["is_paused"])

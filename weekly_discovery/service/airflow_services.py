@@ -179,6 +179,14 @@ class AirflowServices:
     def wait_healthy(self) -> None:
         self.wait(lambda: healthy(self.base), "the four services to be healthy")
 
+    def bring_up(self, password: str, dags_folder: Path) -> tuple[str, list[dict]]:
+        """Start the services on the migrated database, wait until they are healthy, sign in and wait for the DAG
+        files of ``dags_folder`` to be parsed: the API token and the DAGs."""
+        self.start()
+        self.wait_healthy()
+        token = self.token(password)
+        return token, self.parsed_dags(token, dags_folder)
+
     def token(self, password: str) -> str:
         return http_json(f"{self.base}/auth/token", method="POST",
                          body={"username": USER, "password": password})["access_token"]

@@ -208,10 +208,7 @@ def run(args: argparse.Namespace) -> int:
                   f"dag-processor, triggerer; their logs in {home.logs}")
             services.migrate()
             password = kept_password(airflow_home)
-            services.start()
-            services.wait_healthy()
-            token = services.token(password)
-            dags = services.parsed_dags(token, DAGS)
+            token, dags = services.bring_up(password, DAGS)
             unpaused = services.unpause(token, [d["dag_id"] for d in dags])
             ingest = services.api("dags/spotify_ingest", token)
             lock.write({"pid": os.getpid(), "address": f"{base}/",
